@@ -1,0 +1,78 @@
+"""A person in one organisation, signed in by user name (alice@contoso.example)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from twofold.organisations.models import Organisation
+
+
+def normalise_username(username: str) -> str:
+    """User names compare case-insensitively and without surrounding space."""
+    return username.strip().lower()
+
+
+class MfaState(models.TextChoices):
+    DISABLED = "disabled", _("Disabled")
+    ENABLED = "enabled", _("Enabled")  # asked to register at the next sign-in
+    ENFORCED = "enforced", _("Enforced")  # second factor required everywhere
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(username=normalise_username(username or ""))
+
+
+class User(AbstractBaseUser):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="users", verbose_name=_("organisation")
+    )
+    username = models.CharField(_("user name"), max_length=254, unique=True)
+    display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    email = models.EmailField(_("e-mail address"), blank=True)
+    mfa_state = models.CharField(
+        _("two-step verification"), max_length=10, choices=MfaState, default=MfaState.DISABLED
+    )
+    is_admin = models.BooleanField(_("administrator of the organisation"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    must_reregister = models.BooleanField(_("must provide contact methods again"), default=False)
+    # Bumping it forgets every browser this user trusted ("restore multi-factor authentication").
+    trusted_device_epoch = models.PositiveIntegerField(default=0)
+    mfa_locked_until = models.DateTimeField(_("second factor locked until"), null=True, blank=True)
+    is_blocked = models.BooleanField(_("blocked"), default=False)
+    blocked_reason = models.CharField(_("reason for the block"), max_length=200, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        indexes = [
+            # The admin portal pages through an organisation's users in user-name order.
+            models.Index(fields=["organisation", "username"], name="user_org_username"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(mfa_state__in=MfaState.values), name="user_mfa_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def can_sign_in(self) -> bool:
+        return self.is_active and not self.is_blocked

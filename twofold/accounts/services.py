@@ -1,0 +1,142 @@
+"""Users: creating them, setting passwords, and the password step of signing in."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from twofold.accounts.models import MfaState, User, normalise_username
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record
+from twofold.core.errors import InvalidInput, RateLimited
+from twofold.core.ratelimit import Limit
+from twofold.organisations.models import Organisation
+from twofold.organisations.services import domain_of
+
+
+class InvalidCredentials(InvalidInput):
+    """Unknown user, wrong password, or a user who may not sign in: one answer for all three."""
+
+    code = "invalid_credentials"
+
+
+def _limits() -> tuple[Limit, Limit]:
+    options = settings.TWOFOLD
+    window = options["signin_window_seconds"]
+    return (
+        Limit("signin-user", options["signin_attempts_per_user"], window),
+        Limit("signin-address", options["signin_attempts_per_address"], window),
+    )
+
+
+def validate_username(username: str, organisation: Organisation) -> str:
+    username = normalise_username(username)
+    try:
+        validate_email(username)
+    except ValidationError:
+        raise InvalidInput(_("Enter a user name such as alice@contoso.example.")) from None
+    if not organisation.domains.filter(domain=domain_of(username)).exists():
+        raise InvalidInput(_("The user name's domain does not belong to this organisation."))
+    return username
+
+
+@transaction.atomic
+def create_user(
+    organisation: Organisation,
+    username: str,
+    password: str | None = None,
+    *,
+    display_name: str = "",
+    email: str = "",
+    is_admin: bool = False,
+    mfa_state: str = MfaState.DISABLED,
+    actor: User | None = None,
+) -> User:
+    """Create a user in ``organisation``. Without a password the account cannot sign in yet."""
+    username = validate_username(username, organisation)
+    if User.objects.filter(username=username).exists():
+        raise InvalidInput(_("A user with this user name already exists."))
+    user = User(
+        organisation=organisation,
+        username=username,
+        display_name=display_name,
+        email=email,
+        is_admin=is_admin,
+        mfa_state=mfa_state,
+    )
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _validated(password, user)
+        user.set_password(password)
+    user.save()
+    record(
+        AuditAction.USER_CREATED,
+        AuditResult.SUCCESS,
+        actor=actor,
+        actor_label="system" if actor is None else "",
+        subject=user,
+    )
+    return user
+
+
+def _validated(password: str, user: User) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages)) from None
+
+
+@transaction.atomic
+def set_password(user: User, password: str, *, actor: User | None = None) -> None:
+    _validated(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record(AuditAction.PASSWORD_SET, AuditResult.SUCCESS, actor=actor or user, subject=user)
+
+
+def check_password(request: HttpRequest, username: str, password: str) -> User:
+    """Verify a user name and password, counting the attempt against the user and the address.
+
+    Raises RateLimited before any hashing once either counter is over its limit, and
+    InvalidCredentials, identical for every kind of refusal, when the pair is wrong.
+    """
+    username = normalise_username(username)
+    address = request.client_address or "unknown"
+    by_user, by_address = _limits()
+    if by_user.exceeded(username) or by_address.exceeded(address):
+        record(AuditAction.SIGNIN_RATE_LIMITED, AuditResult.DENIED, subject_label=username)
+        raise RateLimited(retry_after=max(by_user.retry_after(), by_address.retry_after()))
+    by_address.hit(address)
+    user = auth.authenticate(request, username=username, password=password)
+    if user is None:
+        by_user.hit(username)
+        known = User.objects.filter(username=username).only("id", "organisation_id").first()
+        record(
+            AuditAction.SIGNIN_PASSWORD,
+            AuditResult.FAILURE,
+            subject=known,
+            subject_label=username,
+        )
+        raise InvalidCredentials(_("Your user name or password is incorrect."))
+    by_user.reset(username)
+    return user
+
+
+def complete_sign_in(request: HttpRequest, user: User) -> None:
+    """Start the signed-in session (a new session ID) and record it."""
+    auth.login(request, user)
+    record(AuditAction.SIGNIN_PASSWORD, AuditResult.SUCCESS, actor=user, subject=user)
+
+
+def sign_out(request: HttpRequest) -> None:
+    user = request.user if request.user.is_authenticated else None
+    if user is not None:
+        record(AuditAction.SIGNOUT, AuditResult.SUCCESS, actor=user, subject=user)
+    auth.logout(request)

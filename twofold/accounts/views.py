@@ -1,0 +1,91 @@
+"""Password sign-in in two steps (user name, then password), sign-out and "My account"."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from twofold.accounts import services
+from twofold.accounts.forms import PasswordForm, UsernameForm
+from twofold.core.errors import RateLimited
+from twofold.organisations.services import find_by_username
+from twofold.web.views import too_many_requests
+
+PENDING_USERNAME = "twofold.signin.username"
+NEXT_URL = "twofold.signin.next"
+
+
+def _safe_next(request: HttpRequest, url: str | None) -> str | None:
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signin_username(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("my-account")
+    next_url = _safe_next(request, request.GET.get("next"))
+    if next_url:
+        request.session[NEXT_URL] = next_url
+    form = UsernameForm(
+        request.POST or None, initial={"username": request.session.get(PENDING_USERNAME, "")}
+    )
+    if request.method == "POST" and form.is_valid():
+        request.session[PENDING_USERNAME] = form.cleaned_data["username"].strip()
+        return redirect("signin-password")
+    return render(request, "accounts/signin_username.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signin_password(request: HttpRequest) -> HttpResponse:
+    username = request.session.get(PENDING_USERNAME)
+    if not username:
+        return redirect("signin")
+    form = PasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.check_password(request, username, form.cleaned_data["password"])
+        except RateLimited as limited:
+            return too_many_requests(request, limited)
+        except services.InvalidCredentials as refused:
+            form.add_error("password", refused.message)
+        else:
+            next_url = request.session.pop(NEXT_URL, None)
+            request.session.pop(PENDING_USERNAME, None)
+            services.complete_sign_in(request, user)
+            return redirect(_safe_next(request, next_url) or "my-account")
+    context = {"form": form, "username": username, "organisation": find_by_username(username)}
+    return render(request, "accounts/signin_password.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signout(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        services.sign_out(request)
+        return render(request, "accounts/signed_out.html")
+    if not request.user.is_authenticated:
+        return redirect("signin")
+    return render(request, "accounts/signout_confirm.html")
+
+
+@never_cache
+@login_required
+def my_account(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/my_account.html", {"organisation": request.user.organisation})
+
+
+@require_POST
+def forget_username(request: HttpRequest) -> HttpResponse:
+    """ "Use another account": go back to the user name step."""
+    request.session.pop(PENDING_USERNAME, None)
+    return redirect("signin")

@@ -1,0 +1,98 @@
+"""The audit log: append-only events with actor, subject, result, address and correlation ID.
+
+Only ``twofold.audit.record`` writes events. Rows are never updated or deleted by the
+application: the model refuses it, and a database trigger refuses UPDATE (and, on
+PostgreSQL, DELETE) underneath the ORM as well.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    """The closed list of things the audit log records."""
+
+    SIGNIN_PASSWORD = "signin.password", _("Password sign-in")
+    SIGNIN_RATE_LIMITED = "signin.rate_limited", _("Sign-in refused: too many attempts")
+    SIGNOUT = "signout", _("Sign-out")
+    PASSWORD_SET = "password.set", _("Password set")
+    ORGANISATION_CREATED = "organisation.created", _("Organisation created")
+    USER_CREATED = "user.created", _("User created")
+
+
+class AuditResult(models.TextChoices):
+    SUCCESS = "success", _("Success")
+    FAILURE = "failure", _("Failure")
+    DENIED = "denied", _("Denied")
+
+
+class AppendOnlyError(Exception):
+    """Something tried to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs: object) -> int:
+        raise AppendOnlyError("audit events are never updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events are never deleted")
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField(_("time (UTC)"), default=timezone.now)
+    # No database constraints and DO_NOTHING: an event outlives the user or organisation
+    # it names, and deleting them never touches (or is blocked by) the log.
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("actor"), max_length=254, blank=True)
+    subject = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    subject_label = models.CharField(_("subject"), max_length=254, blank=True)
+    action = models.CharField(_("action"), max_length=40, choices=AuditAction)
+    result = models.CharField(_("result"), max_length=10, choices=AuditResult)
+    client_address = models.GenericIPAddressField(_("client address"), null=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    correlation_id = models.CharField(_("correlation ID"), max_length=64)
+    details = models.JSONField(_("details"), default=dict)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["correlation_id"], name="audit_correlation_id"),
+            models.Index(fields=["organisation", "-at"], name="audit_org_time"),
+            models.Index(fields=["subject", "-at"], name="audit_subject_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.result}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events are never deleted")

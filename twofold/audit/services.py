@@ -1,0 +1,64 @@
+"""``record()``: the one way an audit event is written."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.core import context
+
+if TYPE_CHECKING:
+    from twofold.accounts.models import User
+    from twofold.organisations.models import Organisation
+
+# Details describe what happened, never the secret itself.
+_FORBIDDEN_KEY = re.compile(r"pass(word)?|secret|code|token|seed|key|otp|pin", re.IGNORECASE)
+_ALLOWED_KEYS = {"reason", "fields", "method", "count", "changes", "via", "kind", "masked_number"}
+_LONG_NUMBER = re.compile(r"\d{6,}")  # codes have 6 digits, phone numbers more
+
+
+class UnsafeAuditDetails(ValueError):
+    """Details would have put a secret, a code or a full phone number into the log."""
+
+
+def _check(details: dict[str, Any]) -> None:
+    for key, value in details.items():
+        if key not in _ALLOWED_KEYS and _FORBIDDEN_KEY.search(key):
+            raise UnsafeAuditDetails(f"audit details may not carry {key!r}")
+        if isinstance(value, dict):
+            _check(value)
+        elif isinstance(value, str) and _LONG_NUMBER.search(value.replace(" ", "")):
+            raise UnsafeAuditDetails(f"audit detail {key!r} looks like a number or a code")
+
+
+def record(
+    action: AuditAction,
+    result: AuditResult,
+    *,
+    organisation: Organisation | None = None,
+    actor: User | None = None,
+    actor_label: str = "",
+    subject: User | None = None,
+    subject_label: str = "",
+    **details: Any,
+) -> AuditEvent:
+    """Write one audit event with the current request's correlation ID, address and browser."""
+    _check(details)
+    request_context = context.current()
+    organisation_id = organisation.pk if organisation else None
+    if organisation_id is None and subject is not None:
+        organisation_id = subject.organisation_id
+    return AuditEvent.objects.create(
+        organisation_id=organisation_id,
+        actor=actor,
+        actor_label=actor_label or (actor.username if actor else ""),
+        subject=subject,
+        subject_label=subject_label or (subject.username if subject else ""),
+        action=action,
+        result=result,
+        client_address=request_context.client_address,
+        user_agent=request_context.user_agent,
+        correlation_id=request_context.correlation_id,
+        details=details,
+    )

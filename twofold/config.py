@@ -1,0 +1,156 @@
+"""Every setting twofold reads, taken from the environment once, with safe defaults.
+
+Nothing else in the project reads ``os.environ``: settings.py and the rest import
+``CONFIG`` from here. With no variable set, twofold runs on a SQLite file and the
+local-memory cache, with its secret key and encryption keys generated into the data
+folder on first start.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+
+from twofold.core.crypto import random_token
+
+
+class ConfigurationError(RuntimeError):
+    """A variable is set to something twofold cannot use."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0, not {raw!r}")
+
+
+def _integer(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _list(env: dict[str, str], name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def _generated_once(path: Path, make: callable) -> str:
+    """Read a generated secret from the data folder, creating it (mode 0600) on first use."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its value
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    allowed_hosts: tuple[str, ...]
+    debug: bool
+    base_url: str
+    dev_outbox: bool
+    trusted_proxies: int
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
+    signin_attempts_per_user: int
+    signin_attempts_per_address: int
+    signin_window_seconds: int
+    log_level: str
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def load(env: dict[str, str] | None = None) -> Config:
+    """Build the configuration from ``env`` (the process environment by default)."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("TWOFOLD_DATA_DIR") or "data").resolve()
+
+    secret_key = env.get("TWOFOLD_SECRET_KEY") or _generated_once(
+        data_dir / "secret.key", lambda: random_token(48)
+    )
+    raw_keys = env.get("TWOFOLD_ENCRYPTION_KEYS") or _generated_once(
+        data_dir / "encryption.keys", lambda: Fernet.generate_key().decode()
+    )
+    encryption_keys = tuple(key.strip() for key in raw_keys.split(",") if key.strip())
+    for key in encryption_keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigurationError(
+                "TWOFOLD_ENCRYPTION_KEYS must be comma-separated Fernet keys "
+                "(32 url-safe base64-encoded bytes each)"
+            ) from None
+
+    base_url = env.get("TWOFOLD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"TWOFOLD_BASE_URL must be an http(s) URL, not {base_url!r}")
+    allowed_hosts = tuple(_list(env, "TWOFOLD_ALLOWED_HOSTS")) or (
+        parts.hostname,
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+    )
+
+    return Config(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'twofold.sqlite3'}",
+        redis_url=env.get("REDIS_URL") or None,
+        secret_key=secret_key,
+        encryption_keys=encryption_keys,
+        allowed_hosts=allowed_hosts,
+        debug=_flag(env, "TWOFOLD_DEBUG"),
+        base_url=base_url,
+        dev_outbox=_flag(env, "TWOFOLD_DEV_OUTBOX"),
+        trusted_proxies=_integer(env, "TWOFOLD_TRUSTED_PROXIES", 0, 0, 5),
+        # OWASP's Argon2id minimum (m=19 MiB, t=2, p=1) unless the operator asks for more.
+        argon2_time_cost=_integer(env, "TWOFOLD_ARGON2_TIME_COST", 2, 1, 10),
+        argon2_memory_kib=_integer(env, "TWOFOLD_ARGON2_MEMORY_KIB", 19456, 8192, 1048576),
+        argon2_parallelism=_integer(env, "TWOFOLD_ARGON2_PARALLELISM", 1, 1, 16),
+        signin_attempts_per_user=_integer(env, "TWOFOLD_SIGNIN_ATTEMPTS_PER_USER", 10, 1, 1000),
+        signin_attempts_per_address=_integer(
+            env, "TWOFOLD_SIGNIN_ATTEMPTS_PER_ADDRESS", 100, 1, 100000
+        ),
+        signin_window_seconds=_integer(env, "TWOFOLD_SIGNIN_WINDOW_SECONDS", 900, 10, 86400),
+        log_level=env.get("TWOFOLD_LOG_LEVEL", "INFO").upper(),
+    )
+
+
+CONFIG = load()

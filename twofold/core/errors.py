@@ -1,0 +1,49 @@
+"""The typed errors services raise, turned into form errors or error responses in one place each.
+
+TwofoldError
+├── InvalidInput            the request is wrong (a form or JSON error, 400)
+├── NotAllowed              the actor may not do this (403)
+├── NotFound                no such object for this actor (404)
+└── RateLimited             too many attempts; try again later (429)
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+class TwofoldError(Exception):
+    status = 400
+    code = "error"
+    default_message = _("Something went wrong.")
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or str(self.default_message)
+        super().__init__(self.message)
+
+
+class InvalidInput(TwofoldError):
+    code = "invalid_input"
+    default_message = _("The request is not valid.")
+
+
+class NotAllowed(TwofoldError):
+    status = 403
+    code = "not_allowed"
+    default_message = _("You are not allowed to do this.")
+
+
+class NotFound(TwofoldError):
+    status = 404
+    code = "not_found"
+    default_message = _("Not found.")
+
+
+class RateLimited(TwofoldError):
+    status = 429
+    code = "rate_limited"
+    default_message = _("Too many attempts. Wait a few minutes, then try again.")
+
+    def __init__(self, message: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,52 @@
+"""Serve twofold with gunicorn."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve twofold with gunicorn."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--workers", type=int, default=0, help="default: one per core with a shared cache"
+        )
+
+    def handle(self, *args: object, host: str, port: int, workers: int, **options: object) -> None:
+        shared_cache = "locmem" not in settings.CACHES["default"]["BACKEND"]
+        # Rate limits and lockout counters live in the cache. A local-memory cache is per
+        # process, so without Redis one process with threads keeps the counters exact.
+        if not workers:
+            workers = (os.cpu_count() or 1) if shared_cache else 1
+        elif workers > 1 and not shared_cache:
+            self.stderr.write("Several workers need REDIS_URL (a shared cache); serving with one.")
+            workers = 1
+        bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.stdout.write(f"twofold is listening on http://{bind}/ ({workers} worker(s))")
+        self.stdout.flush()
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "twofold.wsgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "8",
+            "--graceful-timeout",
+            "10",
+            "--forwarded-allow-ips",
+            "127.0.0.1,::1",
+        ]
+        os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn

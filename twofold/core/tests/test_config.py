@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from twofold.config import ConfigurationError, load
+
+
+def test_with_nothing_set_twofold_runs_on_sqlite_in_the_data_folder(tmp_path: Path) -> None:
+    config = load({"TWOFOLD_DATA_DIR": str(tmp_path)})
+    assert config.database_url == f"sqlite:///{tmp_path / 'twofold.sqlite3'}"
+    assert config.redis_url is None
+    assert not config.debug
+    assert not config.https
+
+
+def test_the_secret_key_is_generated_once_into_the_data_folder(tmp_path: Path) -> None:
+    first = load({"TWOFOLD_DATA_DIR": str(tmp_path)})
+    second = load({"TWOFOLD_DATA_DIR": str(tmp_path)})
+    assert len(first.secret_key) >= 50
+    assert first.secret_key == second.secret_key
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_generated_encryption_key_is_a_valid_fernet_key_kept_private(tmp_path: Path) -> None:
+    config = load({"TWOFOLD_DATA_DIR": str(tmp_path)})
+    Fernet(config.encryption_keys[0])
+    assert (tmp_path / "encryption.keys").stat().st_mode & 0o777 == 0o600
+
+
+def test_several_encryption_keys_are_read_in_order_for_rotation(tmp_path: Path) -> None:
+    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    config = load({"TWOFOLD_DATA_DIR": str(tmp_path), "TWOFOLD_ENCRYPTION_KEYS": f"{new}, {old}"})
+    assert config.encryption_keys == (new, old)
+    assert not (tmp_path / "encryption.keys").exists()
+
+
+def test_a_malformed_encryption_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TWOFOLD_ENCRYPTION_KEYS"):
+        load({"TWOFOLD_DATA_DIR": str(tmp_path), "TWOFOLD_ENCRYPTION_KEYS": "not-a-key"})
+
+
+def test_an_https_base_url_turns_on_secure_cookies(tmp_path: Path) -> None:
+    config = load(
+        {"TWOFOLD_DATA_DIR": str(tmp_path), "TWOFOLD_BASE_URL": "https://mfa.contoso.example/"}
+    )
+    assert config.https
+    assert config.base_url == "https://mfa.contoso.example"
+    assert "mfa.contoso.example" in config.allowed_hosts
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TWOFOLD_DEBUG", "maybe"),
+        ("TWOFOLD_BASE_URL", "ftp://example"),
+        ("TWOFOLD_TRUSTED_PROXIES", "many"),
+        ("TWOFOLD_ARGON2_MEMORY_KIB", "1"),
+    ],
+)
+def test_a_bad_value_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        load({"TWOFOLD_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_allowed_hosts_come_from_the_variable_when_set(tmp_path: Path) -> None:
+    config = load(
+        {"TWOFOLD_DATA_DIR": str(tmp_path), "TWOFOLD_ALLOWED_HOSTS": "a.example, b.example"}
+    )
+    assert config.allowed_hosts == ("a.example", "b.example")
+
+
+def test_no_module_but_config_reads_the_environment() -> None:
+    package = Path(__file__).resolve().parents[2]
+    readers = [
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "tests" not in path.parts and "os.environ" in path.read_text()
+    ]
+    # wsgi.py and cli.py only name Django's settings module, as every Django project does.
+    assert sorted(readers) == ["cli.py", "config.py", "wsgi.py"]

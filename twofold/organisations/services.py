@@ -1,0 +1,63 @@
+"""Creating organisations and finding the one a user name belongs to."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record
+from twofold.core.errors import InvalidInput
+from twofold.organisations.models import Organisation, OrganisationDomain
+
+
+def normalise_domain(domain: str) -> str:
+    return domain.strip().lower().rstrip(".")
+
+
+def domain_of(username: str) -> str:
+    return normalise_domain(username.rpartition("@")[2]) if "@" in username else ""
+
+
+def find_by_username(username: str) -> Organisation | None:
+    """The organisation that owns the domain of ``username``, if any (home-realm discovery)."""
+    domain = domain_of(username)
+    if not domain:
+        return None
+    found = OrganisationDomain.objects.select_related("organisation").filter(domain=domain).first()
+    return found.organisation if found else None
+
+
+@transaction.atomic
+def create_organisation(
+    name: str, domains: list[str], slug: str = "", **policy: object
+) -> Organisation:
+    """Create an organisation owning ``domains``; refuses a domain another organisation owns."""
+    domains = [normalise_domain(domain) for domain in domains if domain.strip()]
+    if not domains:
+        raise InvalidInput(_("An organisation needs at least one domain."))
+    taken = list(
+        OrganisationDomain.objects.filter(domain__in=domains).values_list("domain", flat=True)
+    )
+    if taken:
+        raise InvalidInput(
+            _("This domain already belongs to an organisation: %s") % ", ".join(taken)
+        )
+    organisation = Organisation(name=name, slug=slug or slugify(name), **policy)
+    try:
+        organisation.full_clean()
+    except ValidationError as error:
+        raise InvalidInput("; ".join(error.messages)) from None
+    organisation.save()
+    OrganisationDomain.objects.bulk_create(
+        OrganisationDomain(organisation=organisation, domain=domain) for domain in domains
+    )
+    record(
+        AuditAction.ORGANISATION_CREATED,
+        AuditResult.SUCCESS,
+        organisation=organisation,
+        actor_label="system",
+    )
+    return organisation

@@ -1,0 +1,25 @@
+"""The whole URL map, top to bottom."""
+
+from django.urls import path
+
+from twofold.accounts import views as accounts
+from twofold.web import views as web
+
+urlpatterns = [
+    path("", web.home, name="home"),
+    # Password sign-in: user name, then password.
+    path("signin", accounts.signin_username, name="signin"),
+    path("signin/password", accounts.signin_password, name="signin-password"),
+    path("signin/another-account", accounts.forget_username, name="signin-another-account"),
+    path("signout", accounts.signout, name="signout"),
+    path("account", accounts.my_account, name="my-account"),
+    # Operations.
+    path("healthz", web.healthz, name="healthz"),
+    path("readyz", web.readyz, name="readyz"),
+    path("branding/<slug:slug>.css", web.branding_css, name="branding-css"),
+]
+
+handler400 = web.bad_request
+handler403 = web.permission_denied
+handler404 = web.page_not_found
+handler500 = web.server_error
