@@ -91,6 +91,15 @@ class Config:
     signin_attempts_per_address: int
     signin_window_seconds: int
     log_level: str
+    gateway: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_from_number: str
+    twilio_api_base: str
+    texts_per_user_per_hour: int
+    texts_per_number_per_hour: int
+    texts_per_country_per_hour: int
+    resend_cooldown_seconds: int
 
     @property
     def https(self) -> bool:
@@ -150,6 +159,20 @@ def load(env: dict[str, str] | None = None) -> Config:
         ),
         signin_window_seconds=_integer(env, "TWOFOLD_SIGNIN_WINDOW_SECONDS", 900, 10, 86400),
         log_level=env.get("TWOFOLD_LOG_LEVEL", "INFO").upper(),
+        # Texts and calls: the outbox stores them locally unless a real gateway is chosen.
+        gateway=env.get("TWOFOLD_GATEWAY", "outbox"),
+        twilio_account_sid=env.get("TWOFOLD_TWILIO_ACCOUNT_SID", ""),
+        twilio_auth_token=env.get("TWOFOLD_TWILIO_AUTH_TOKEN", ""),
+        twilio_from_number=env.get("TWOFOLD_TWILIO_FROM_NUMBER", ""),
+        # Only tests point this elsewhere (a local stand-in for Twilio's REST API).
+        twilio_api_base=env.get("TWOFOLD_TWILIO_API_BASE", ""),
+        # Toll-fraud caps: texts and calls together, per user, per number, per country code.
+        texts_per_user_per_hour=_integer(env, "TWOFOLD_TEXTS_PER_USER_PER_HOUR", 10, 1, 1000),
+        texts_per_number_per_hour=_integer(env, "TWOFOLD_TEXTS_PER_NUMBER_PER_HOUR", 10, 1, 1000),
+        texts_per_country_per_hour=_integer(
+            env, "TWOFOLD_TEXTS_PER_COUNTRY_PER_HOUR", 1000, 1, 1000000
+        ),
+        resend_cooldown_seconds=_integer(env, "TWOFOLD_RESEND_COOLDOWN_SECONDS", 30, 0, 600),
     )
 
 

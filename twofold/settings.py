@@ -24,6 +24,12 @@ INSTALLED_APPS = [
     "twofold.organisations",
     "twofold.accounts",
     "twofold.audit",
+    "twofold.delivery",
+    "twofold.methods",
+    "twofold.methods.phone",
+    "twofold.methods.authenticator",
+    "twofold.methods.app_passwords",
+    "twofold.selfservice",
 ]
 
 MIDDLEWARE = [
@@ -171,4 +177,18 @@ TWOFOLD = {
     "trusted_proxies": CONFIG.trusted_proxies,
     "encryption_keys": CONFIG.encryption_keys,
     "argon2": (CONFIG.argon2_time_cost, CONFIG.argon2_memory_kib, CONFIG.argon2_parallelism),
+    "dev_outbox": CONFIG.dev_outbox,
+    "gateway": CONFIG.gateway,
+    "twilio": {
+        "account_sid": CONFIG.twilio_account_sid,
+        "auth_token": CONFIG.twilio_auth_token,
+        "from_number": CONFIG.twilio_from_number,
+        "api_base": CONFIG.twilio_api_base,
+    },
+    "texts_per_user_per_hour": CONFIG.texts_per_user_per_hour,
+    "texts_per_number_per_hour": CONFIG.texts_per_number_per_hour,
+    "texts_per_country_per_hour": CONFIG.texts_per_country_per_hour,
+    "resend_cooldown_seconds": CONFIG.resend_cooldown_seconds,
+    # A change on the settings page needs a second factor verified this recently.
+    "step_up_seconds": 10 * 60,
 }

@@ -1,6 +1,6 @@
 """The whole URL map, top to bottom."""
 
-from django.urls import path
+from django.urls import include, path
 
 from twofold.accounts import views as accounts
 from twofold.web import views as web
@@ -13,6 +13,17 @@ urlpatterns = [
     path("signin/another-account", accounts.forget_username, name="signin-another-account"),
     path("signout", accounts.signout, name="signout"),
     path("account", accounts.my_account, name="my-account"),
+    # The security verification settings page and each method's own pages.
+    path(
+        "account/security-verification/authenticator/",
+        include("twofold.methods.authenticator.urls"),
+    ),
+    path(
+        "account/security-verification/app-passwords/",
+        include("twofold.methods.app_passwords.urls"),
+    ),
+    # Texts and calls: gateway callbacks, and the development outbox.
+    path("", include("twofold.delivery.urls")),
     # Operations.
     path("healthz", web.healthz, name="healthz"),
     path("readyz", web.readyz, name="readyz"),

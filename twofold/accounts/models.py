@@ -40,6 +40,10 @@ class User(AbstractBaseUser):
     is_admin = models.BooleanField(_("administrator of the organisation"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     must_reregister = models.BooleanField(_("must provide contact methods again"), default=False)
+    # The key of a methods.base.Option: what sign-in asks for first.
+    preferred_option = models.CharField(
+        _("preferred verification option"), max_length=40, blank=True
+    )
     # Bumping it forgets every browser this user trusted ("restore multi-factor authentication").
     trusted_device_epoch = models.PositiveIntegerField(default=0)
     mfa_locked_until = models.DateTimeField(_("second factor locked until"), null=True, blank=True)

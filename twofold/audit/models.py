@@ -21,6 +21,28 @@ class AuditAction(models.TextChoices):
     PASSWORD_SET = "password.set", _("Password set")
     ORGANISATION_CREATED = "organisation.created", _("Organisation created")
     USER_CREATED = "user.created", _("User created")
+    # Second factor.
+    CHALLENGE_STARTED = "challenge.started", _("Verification started")
+    CHALLENGE_VERIFIED = "challenge.verified", _("Verification checked")
+    MFA_LOCKED = "mfa.locked", _("Second factor locked after failed attempts")
+    FRAUD_REPORTED = "fraud.reported", _("Fraud reported")
+    # Delivery.
+    TEXT_SENT = "delivery.text", _("Text message sent")
+    CALL_PLACED = "delivery.call", _("Call placed")
+    CALLBACK_REJECTED = "delivery.callback_rejected", _("Gateway callback rejected")
+    # The security verification settings page.
+    PREFERRED_OPTION_CHANGED = "settings.preferred", _("Preferred option changed")
+    PHONE_CHANGED = "settings.phone", _("Phone number changed")
+    PHONE_CHANGE_PENDING = (
+        "settings.phone_pending",
+        _("Phone number change waiting for verification"),
+    )
+    AUTHENTICATOR_ADDED = "authenticator.added", _("Authenticator app added")
+    AUTHENTICATOR_DELETED = "authenticator.deleted", _("Authenticator app deleted")
+    APP_PASSWORD_CREATED = "app_password.created", _("App password created")
+    APP_PASSWORD_DELETED = "app_password.deleted", _("App password deleted")
+    APP_PASSWORD_USED = "app_password.used", _("App password used")
+    TRUSTED_DEVICES_RESTORED = "trusted_devices.restored", _("Trusted devices forgotten")
 
 
 class AuditResult(models.TextChoices):

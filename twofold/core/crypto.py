@@ -1,8 +1,8 @@
 """twofold's security primitives, kept in one small module to be reviewed in one sitting.
 
-Random tokens and codes, one-way digests of tokens, constant-time comparison, and
-encryption of secrets at rest with key rotation. No other module imports ``secrets``,
-``hmac`` or ``random``. HOTP/TOTP arrive here as a thin seam over ``django_otp.oath``.
+Random tokens and codes, one-way digests of tokens, constant-time comparison,
+encryption of secrets at rest with key rotation, and HOTP/TOTP (a thin seam over
+``django_otp.oath``). No other module imports ``secrets``, ``hmac`` or ``random``.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import hashlib
 import hmac
 import secrets
 import string
+import struct
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django_otp import oath
 
 # Letters only, without the ones people confuse when copying (I, L, O) — for app passwords.
 _LETTERS = "".join(ch for ch in string.ascii_lowercase if ch not in "ilo")
@@ -89,3 +91,65 @@ def reencrypt(ciphertext: str) -> str:
         return _keys().rotate(ciphertext.encode("ascii")).decode("ascii")
     except InvalidToken:
         raise DecryptionError("no configured encryption key opens this secret") from None
+
+
+# --- HOTP / TOTP -------------------------------------------------------------------------
+# SHA-1 goes through django_otp.oath, the implementation every enrolment uses. SHA-256 and
+# SHA-512 (some hardware tokens) use the same RFC 4226 dynamic truncation below, pinned by
+# the RFC 6238 known-answer vectors.
+
+_DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+def hotp(key: bytes, counter: int, digits: int = 6, algorithm: str = "sha1") -> str:
+    """The RFC 4226 one-time password for ``counter``, zero-padded to ``digits``."""
+    if algorithm == "sha1":
+        value = oath.hotp(key, counter, digits)
+    else:
+        mac = hmac.new(key, struct.pack(">Q", counter), _DIGESTS[algorithm]).digest()
+        offset = mac[-1] & 0x0F
+        value = (int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF) % 10**digits
+    return str(value).zfill(digits)
+
+
+def totp_step(now: float, period: int = 30) -> int:
+    """The RFC 6238 time step (T) that ``now`` (Unix seconds, T0 = 0) falls in."""
+    return int(now) // period
+
+
+def totp(
+    key: bytes, now: float, *, period: int = 30, digits: int = 6, algorithm: str = "sha1"
+) -> str:
+    return hotp(key, totp_step(now, period), digits, algorithm)
+
+
+def totp_match(
+    key: bytes,
+    code: str,
+    *,
+    now: float,
+    after_step: int = -1,
+    window: int = 1,
+    period: int = 30,
+    digits: int = 6,
+    algorithm: str = "sha1",
+) -> int | None:
+    """The time step whose code equals ``code``, or None.
+
+    Looks at the current step and ``window`` steps either side, and only at steps later
+    than ``after_step`` (the last step this secret was accepted for), so a code, or an
+    older one, is never accepted twice. Every candidate is compared in constant time.
+    """
+    current = totp_step(now, period)
+    matched = None
+    for step in range(current - window, current + window + 1):
+        if step <= after_step or step < 0:
+            continue
+        if constant_time_equals(hotp(key, step, digits, algorithm), code) and matched is None:
+            matched = step
+    return matched
+
+
+def random_otp_secret(nbytes: int = 20) -> bytes:
+    """A fresh OTP seed: 160 bits by default (RFC 4226's recommended length)."""
+    return secrets.token_bytes(nbytes)

@@ -1,12 +1,13 @@
-"""Fixed-window attempt counters in the cache, shared by every server when the cache is Redis.
+"""Attempt counters in the cache, shared by every server when the cache is Redis.
 
-Keys are keyed digests of what they count (user names, addresses), so the cache never
-holds a user name in clear.
+A counter's window opens at its first attempt and closes ``window`` seconds later
+(the key expires), so "N attempts within the window" holds without clock-aligned
+buckets that would let 2N through across a boundary. Keys are keyed digests of what
+they count (user names, addresses): the cache never holds a user name in clear.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -21,11 +22,11 @@ class Limit:
     window: int  # seconds
 
     def _key(self, subject: str) -> str:
-        bucket = int(time.time()) // self.window
-        return f"rl:{self.scope}:{keyed_digest(subject, 'ratelimit')}:{bucket}"
+        return f"rl:{self.scope}:{keyed_digest(subject, 'ratelimit')}"
 
     def retry_after(self) -> int:
-        return self.window - int(time.time()) % self.window
+        """An upper bound on the seconds until the window closes."""
+        return self.window
 
     def count(self, subject: str) -> int:
         return int(cache.get(self._key(subject), 0))
@@ -36,12 +37,12 @@ class Limit:
     def hit(self, subject: str) -> int:
         """Count one attempt and return the total in this window (atomic on Redis)."""
         key = self._key(subject)
-        if cache.add(key, 1, timeout=self.window + 1):
+        if cache.add(key, 1, timeout=self.window):
             return 1
         try:
-            return cache.incr(key)
+            return cache.incr(key)  # keeps the key's expiry
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.window + 1)
+            cache.add(key, 1, timeout=self.window)
             return 1
 
     def reset(self, subject: str) -> None:

@@ -1,0 +1,51 @@
+import pytest
+
+from twofold.core import phones
+from twofold.core.errors import InvalidInput
+
+
+@pytest.mark.parametrize(
+    ("number", "country", "e164"),
+    [
+        ("(425) 555-0134", "US", "+14255550134"),
+        ("+1 425 555 0134", "US", "+14255550134"),
+        ("020 7946 0123", "GB", "+442079460123"),
+        ("138 0013 8000", "CN", "+8613800138000"),
+    ],
+)
+def test_numbers_are_stored_in_e164(number: str, country: str, e164: str) -> None:
+    assert phones.parse(number, country) == e164
+
+
+@pytest.mark.parametrize(
+    ("number", "country", "message"),
+    [
+        ("", "US", "Enter a phone number"),
+        ("hello", "US", "not a phone number"),
+        ("555", "US", "not a valid phone number"),
+        ("+44 20 7946 0123", "US", "another country"),
+        ("425 555 0134", "XX", "Choose a country"),
+        ("1" * 40, "US", "too long"),
+    ],
+)
+def test_bad_numbers_are_refused_with_a_clear_message(number, country, message) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        phones.parse(number, country)
+
+
+@pytest.mark.parametrize(
+    ("e164", "masked"),
+    [
+        ("+14255550134", "+1 XXX XXX XX34"),
+        ("+442079460123", "+44 XX XXXX XX23"),
+    ],
+)
+def test_a_masked_number_shows_only_the_country_code_and_last_two_digits(e164, masked) -> None:
+    assert phones.mask(e164) == masked
+
+
+def test_the_country_list_carries_calling_codes() -> None:
+    by_code = {country.code: country.calling_code for country in phones.countries()}
+    assert by_code["US"] == 1
+    assert by_code["CN"] == 86
+    assert by_code["GB"] == 44

@@ -1,0 +1,70 @@
+"""The gateway interface: send a text, place a call that waits for a key, report what happened.
+
+A gateway knows phone numbers and words to say, nothing about users or challenges: each
+text and call carries an opaque ``reference`` (a challenge's ID), and whatever happens to
+it later comes back through the signals below with that reference. ``methods/phone``
+listens to them; the gateways only send them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from django.db import models
+from django.dispatch import Signal
+
+
+class DeliveryState(models.TextChoices):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    ANSWERED = "answered"  # a call was answered and a key pressed (see call_answered)
+    NO_ANSWER = "no_answer"
+
+
+@dataclass(frozen=True)
+class Text:
+    to: str  # E.164, e.g. +14255550134
+    body: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class Call:
+    to: str  # E.164
+    extension: str  # digits to dial after connecting ("" for none)
+    script: str  # what the call says; it ends by asking for # (or 0# to report fraud)
+    reference: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    gateway: str
+    external_id: str
+    state: DeliveryState
+
+
+class Gateway(ABC):
+    """One way of reaching phones. Implementations: outbox (default) and twilio."""
+
+    name: str
+
+    @abstractmethod
+    def send_text(self, text: Text) -> Receipt: ...
+
+    @abstractmethod
+    def place_call(self, call: Call) -> Receipt: ...
+
+
+class GatewayError(Exception):
+    """The gateway refused or could not be reached; nothing was delivered."""
+
+
+# Sent by a gateway when the person on a call pressed keys: digits is "#" to approve or
+# "0#" to report fraud (anything else is a refusal). Receivers get reference= and digits=.
+call_answered = Signal()
+# Sent by a gateway when it learns a text's or call's fate: reference=, state=.
+delivery_reported = Signal()

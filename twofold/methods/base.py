@@ -1,0 +1,117 @@
+"""The Method interface and the registry of kinds.
+
+A *method* is something a user registers (phones, the authenticator app, app passwords,
+hardware tokens). It offers one or more *options*: the ways it can verify the user at
+sign-in ("text a code to my authentication phone", "call my office phone", "use a
+verification code from the app"). The user's preferred option is stored by its key.
+
+Sign-in, the settings page, the admin portal and the API use methods only through this
+module. Adding a method = a package with a ``Method`` subclass + one line in ``METHODS``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from twofold.accounts.models import User
+    from twofold.methods.models import Challenge
+
+# The registry: one line per method, in the order the settings page and sign-in list them.
+METHODS = (
+    "twofold.methods.authenticator.method.AuthenticatorMethod",
+    "twofold.methods.phone.method.PhoneMethod",
+    "twofold.methods.app_passwords.method.AppPasswordMethod",
+)
+
+
+class Interaction(models.TextChoices):
+    CODE = "code"  # the person types a code they received or read from an app
+    WAIT = "wait"  # the person answers a call or a push; the page waits for it
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str  # stable, stored as the preferred option: "text:authentication", "app_code"
+    method: str  # the key of the Method that serves it
+    policy_kind: str  # the organisations.MethodKind the organisation must allow
+    interaction: Interaction
+    label: str  # for the settings page: "Text a code to my authentication phone"
+    prompt: str  # for "sign in another way", masked: "Text +1 XXX XXX XX34"
+
+
+class Method(ABC):
+    """One kind of registered method. Instances are stateless singletons."""
+
+    key: str
+    #: The settings page includes this template for the method's own panel, if any.
+    settings_template: str | None = None
+    #: Whether the method can verify a sign-in (app passwords cannot: API only).
+    second_factor: bool = True
+
+    @abstractmethod
+    def options(self, user: User) -> list[Option]:
+        """The options this method offers ``user`` now: registered and proven ones only."""
+
+    def start(self, challenge: Challenge) -> None:
+        """Begin ``challenge``: send the code, place the call, notify the app.
+
+        Runs inside the transaction that created the challenge; raising rolls it back.
+        Methods whose codes the person already holds (an authenticator app) do nothing.
+        """
+        return None
+
+    def check(self, challenge: Challenge, code: str) -> bool:
+        """Compare ``code`` for ``challenge`` in constant time and mark it used.
+
+        Called inside a transaction that holds the challenge's row lock; ``code`` is
+        already known to be six digits. Returns whether it matched.
+        """
+        return False
+
+    def settings_context(self, user: User) -> dict[str, object]:
+        """What ``settings_template`` needs to draw this method's panel for ``user``."""
+        return {}
+
+
+@cache
+def registry() -> dict[str, Method]:
+    return {method.key: method for method in (import_string(path)() for path in METHODS)}
+
+
+def get(key: str) -> Method:
+    return registry()[key]
+
+
+def options_for(user: User) -> list[Option]:
+    """Every option ``user`` may verify with: registered, proven, allowed by the organisation.
+
+    After an administrator asked the user to provide contact methods again, nothing counts.
+    """
+    if user.must_reregister:
+        return []
+    organisation = user.organisation
+    return [
+        option
+        for method in registry().values()
+        if method.second_factor
+        for option in method.options(user)
+        if organisation.allows(option.policy_kind)
+    ]
+
+
+def find_option(user: User, key: str) -> Option | None:
+    return next((option for option in options_for(user) if option.key == key), None)
+
+
+def preferred_option(user: User) -> Option | None:
+    """The option used first at sign-in: the user's choice if still usable, else the first."""
+    options = options_for(user)
+    chosen = next((option for option in options if option.key == user.preferred_option), None)
+    return chosen or (options[0] if options else None)

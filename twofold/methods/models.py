@@ -1,0 +1,59 @@
+"""Challenges: one attempt to verify a user, whatever the method."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ChallengePurpose(models.TextChoices):
+    SIGNIN = "signin", _("Sign-in")
+    STEP_UP = "step_up", _("Confirming it's you before a change")
+    VERIFY_NUMBER = "verify_number", _("Verifying a new phone number")
+    API = "api", _("Application check")
+
+
+class ChallengeState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+    EXPIRED = "expired", _("Expired")
+    FRAUD = "fraud", _("Reported as fraud")
+
+
+class Challenge(models.Model):
+    # The public reference: in URLs, gateway callbacks and API answers.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="challenges"
+    )
+    method = models.CharField(max_length=30)  # the key of the methods.base.Method serving it
+    option = models.CharField(max_length=40)  # methods.base.Option.key
+    purpose = models.CharField(max_length=20, choices=ChallengePurpose)
+    state = models.CharField(max_length=10, choices=ChallengeState, default=ChallengeState.PENDING)
+    # For codes we send: a keyed digest bound to this challenge, never the code itself.
+    code_digest = models.CharField(max_length=64, blank=True)
+    # What the challenge is about when it is not the option's own target: for
+    # VERIFY_NUMBER, the role of the phone whose pending number is being proven.
+    subject = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=64)
+    client_address = models.GenericIPAddressField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "state", "purpose"], name="challenge_user_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.option} {self.purpose} {self.state}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == ChallengeState.PENDING and self.expires_at > timezone.now()

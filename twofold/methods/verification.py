@@ -1,0 +1,275 @@
+"""Starting and checking challenges: the one verification path for pages and API alike.
+
+Order inside a check, as the house rules want it: lock the challenge row, refuse while
+the user's second factor is locked, compare in constant time, then mark the code used
+and record the result. Wrong, malformed and empty codes all count towards the lockout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from twofold.accounts.models import User
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record
+from twofold.core import context
+from twofold.core.crypto import constant_time_equals, keyed_digest, random_digits
+from twofold.core.errors import InvalidInput, NotFound, RateLimited
+from twofold.core.ratelimit import Limit
+from twofold.methods import base
+from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
+
+CODE_LIFETIME = timedelta(minutes=5)
+WAIT_LIFETIME = timedelta(minutes=2)
+_SIX_DIGITS = re.compile(r"^\d{6}$")
+# Second-factor failures per client address, across users (spraying one code at many).
+_BY_ADDRESS = Limit("mfa-fail-address", 50, 15 * 60)
+
+
+class SecondFactorLocked(RateLimited):
+    code = "locked"
+
+
+class WrongCode(InvalidInput):
+    code = "wrong_code"
+
+
+class ChallengeExpired(InvalidInput):
+    code = "expired"
+
+
+class ChallengeFinished(InvalidInput):
+    code = "finished"
+
+
+def locked_until(user: User):
+    """When the user's second factor unlocks, or None if it is not locked."""
+    if user.mfa_locked_until and user.mfa_locked_until > timezone.now():
+        return user.mfa_locked_until
+    return None
+
+
+def _refuse_if_locked(user: User) -> None:
+    until = locked_until(user)
+    if until is not None:
+        seconds = int((until - timezone.now()).total_seconds()) + 1
+        raise SecondFactorLocked(
+            _(
+                "Verification is locked after too many failed attempts. "
+                "Try again after %(time)s UTC."
+            )
+            % {"time": until.strftime("%H:%M")},
+            retry_after=seconds,
+        )
+
+
+def _failures(user: User) -> Limit:
+    organisation = user.organisation
+    return Limit(
+        "mfa-fail-user", organisation.lockout_threshold, organisation.lockout_window_minutes * 60
+    )
+
+
+def code_digest(challenge: Challenge, code: str) -> str:
+    """The stored form of a sent code: keyed, and bound to its own challenge."""
+    return keyed_digest(f"{challenge.pk}:{code}", "challenge-code")
+
+
+def issue_code(challenge: Challenge) -> str:
+    """Make a fresh six-digit code for ``challenge``, keep only its digest, return the code."""
+    code = random_digits(6)
+    challenge.code_digest = code_digest(challenge, code)
+    challenge.save(update_fields=["code_digest"])
+    return code
+
+
+def sent_code_matches(challenge: Challenge, code: str) -> bool:
+    return bool(challenge.code_digest) and constant_time_equals(
+        code_digest(challenge, code), challenge.code_digest
+    )
+
+
+def start_challenge(user: User, option_key: str, purpose: ChallengePurpose) -> Challenge:
+    """Open a challenge with one of the user's registered options and start it."""
+    option = base.find_option(user, option_key)
+    if option is None:
+        raise InvalidInput(_("This verification option is not available."))
+    return open_challenge(user, option, purpose)
+
+
+@transaction.atomic
+def open_challenge(
+    user: User, option: base.Option, purpose: ChallengePurpose, *, subject: str = ""
+) -> Challenge:
+    """Open a challenge for ``option`` and let its method start it (send, call, notify).
+
+    Methods call this directly to challenge something not registered yet (a new phone
+    number). Any open challenge of the user for the same purpose is closed first: a new
+    text makes the previous code useless.
+    """
+    _refuse_if_locked(user)
+    now = timezone.now()
+    Challenge.objects.filter(user=user, purpose=purpose, state=ChallengeState.PENDING).update(
+        state=ChallengeState.EXPIRED, completed_at=now
+    )
+    request = context.current()
+    lifetime = CODE_LIFETIME if option.interaction == base.Interaction.CODE else WAIT_LIFETIME
+    challenge = Challenge.objects.create(
+        user=user,
+        method=option.method,
+        option=option.key,
+        purpose=purpose,
+        subject=subject,
+        expires_at=now + lifetime,
+        correlation_id=request.correlation_id,
+        client_address=request.client_address,
+    )
+    base.get(option.method).start(challenge)
+    record(
+        AuditAction.CHALLENGE_STARTED,
+        AuditResult.SUCCESS,
+        actor=user,
+        subject=user,
+        method=option.key,
+        via=purpose,
+    )
+    return challenge
+
+
+def get_challenge(user: User, challenge_id: str | UUID) -> Challenge:
+    """The user's own challenge; anybody else's is "not found"."""
+    try:
+        return Challenge.objects.get(pk=challenge_id, user=user)
+    except (Challenge.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("This verification no longer exists. Start again.")) from None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    challenge: Challenge | None
+    error: Exception | None
+
+
+def verify_code(user: User, challenge_id: str | UUID, code: str) -> Challenge:
+    """Check ``code`` against the user's open challenge; approve it or raise why not."""
+    outcome = _check(user, challenge_id, (code or "").strip().replace(" ", ""))
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.challenge
+
+
+@transaction.atomic
+def _check(user: User, challenge_id: str | UUID, code: str) -> _Outcome:
+    # Failures are recorded and committed; the error is raised after the transaction.
+    get_challenge(user, challenge_id)  # 404 for someone else's challenge, before locking
+    challenge = Challenge.objects.select_for_update().get(pk=challenge_id)
+    user = User.objects.select_related("organisation").get(pk=user.pk)
+    try:
+        _refuse_if_locked(user)
+        address = context.current().client_address or "unknown"
+        if _BY_ADDRESS.exceeded(address):
+            raise RateLimited()
+    except RateLimited as refused:
+        _audit_check(user, challenge, AuditResult.DENIED, "locked")
+        return _Outcome(None, refused)
+    if challenge.state != ChallengeState.PENDING:
+        return _Outcome(
+            None, ChallengeFinished(_("This verification is already finished. Start again."))
+        )
+    if challenge.expires_at <= timezone.now():
+        challenge.state = ChallengeState.EXPIRED
+        challenge.completed_at = timezone.now()
+        challenge.save(update_fields=["state", "completed_at"])
+        return _Outcome(None, ChallengeExpired(_("This code has expired. Send a new one.")))
+    if not (_SIX_DIGITS.match(code) and base.get(challenge.method).check(challenge, code)):
+        return _Outcome(None, _count_failure(user, challenge))
+    challenge.state = ChallengeState.APPROVED
+    challenge.completed_at = timezone.now()
+    challenge.save(update_fields=["state", "completed_at"])
+    _failures(user).reset(str(user.pk))
+    _audit_check(user, challenge, AuditResult.SUCCESS)
+    return _Outcome(challenge, None)
+
+
+def _count_failure(user: User, challenge: Challenge) -> Exception:
+    _BY_ADDRESS.hit(context.current().client_address or "unknown")
+    failures = _failures(user)
+    count = failures.hit(str(user.pk))
+    _audit_check(user, challenge, AuditResult.FAILURE, "wrong code")
+    if count >= failures.limit:
+        organisation = user.organisation
+        until = timezone.now() + timedelta(minutes=organisation.lockout_duration_minutes)
+        User.objects.filter(pk=user.pk).update(mfa_locked_until=until)
+        failures.reset(str(user.pk))
+        record(
+            AuditAction.MFA_LOCKED,
+            AuditResult.DENIED,
+            actor=user,
+            subject=user,
+            count=count,
+        )
+        user.mfa_locked_until = until
+        try:
+            _refuse_if_locked(user)
+        except SecondFactorLocked as locked:
+            return locked
+    return WrongCode(_("That code didn't work. Check it and try again."))
+
+
+def _audit_check(user: User, challenge: Challenge, result: AuditResult, reason: str = "") -> None:
+    details = {"method": challenge.option, "via": challenge.purpose}
+    if reason:
+        details["reason"] = reason
+    record(AuditAction.CHALLENGE_VERIFIED, result, actor=user, subject=user, **details)
+
+
+@transaction.atomic
+def resolve_wait(
+    challenge_id: str | UUID, *, approved: bool, fraud: bool = False
+) -> Challenge | None:
+    """A call was answered (or a push decided): approve, deny, or record a fraud report.
+
+    Returns None when the challenge is unknown or no longer open (a late callback).
+    """
+    challenge = Challenge.objects.select_for_update().filter(pk=challenge_id).first()
+    if challenge is None or not challenge.is_open:
+        return None
+    user = challenge.user
+    if fraud:
+        challenge.state = ChallengeState.FRAUD
+    elif approved and locked_until(user) is None:
+        challenge.state = ChallengeState.APPROVED
+    else:
+        challenge.state = ChallengeState.DENIED
+    challenge.completed_at = timezone.now()
+    challenge.save(update_fields=["state", "completed_at"])
+    if challenge.state == ChallengeState.FRAUD:
+        record(
+            AuditAction.FRAUD_REPORTED,
+            AuditResult.DENIED,
+            actor=user,
+            subject=user,
+            method=challenge.option,
+        )
+    elif challenge.state == ChallengeState.APPROVED:
+        _audit_check(user, challenge, AuditResult.SUCCESS)
+    else:
+        _audit_check(user, challenge, AuditResult.DENIED, "refused on the call")
+    return challenge
+
+
+def expire_if_due(challenge: Challenge) -> Challenge:
+    """Mark an open challenge whose time ran out as expired (for pages that poll)."""
+    if challenge.state == ChallengeState.PENDING and challenge.expires_at <= timezone.now():
+        Challenge.objects.filter(pk=challenge.pk, state=ChallengeState.PENDING).update(
+            state=ChallengeState.EXPIRED, completed_at=timezone.now()
+        )
+        challenge.refresh_from_db()
+    return challenge

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SelfServiceConfig(AppConfig):
+    name = "twofold.selfservice"
+    label = "selfservice"
+    verbose_name = _("Security verification settings")
