@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +31,7 @@ INSTALLED_APPS = [
     "twofold.methods.phone",
     "twofold.methods.authenticator",
     "twofold.methods.app_passwords",
+    "twofold.signin",
     "twofold.selfservice",
 ]
 
@@ -76,6 +79,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file too (in-memory SQLite can't make a second writer wait for a lock),
+    # one per process so that test runs side by side never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(CONFIG.data_dir / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -3,6 +3,8 @@
 from django.urls import include, path
 
 from twofold.accounts import views as accounts
+from twofold.selfservice import views as selfservice
+from twofold.signin import views as signin
 from twofold.web import views as web
 
 urlpatterns = [
@@ -13,7 +15,19 @@ urlpatterns = [
     path("signin/another-account", accounts.forget_username, name="signin-another-account"),
     path("signout", accounts.signout, name="signout"),
     path("account", accounts.my_account, name="my-account"),
+    # Confirming it's the user (a recent second factor) before a change; challenge polling.
+    path("account/verify", signin.step_up, name="step-up"),
+    path("account/verify/start", signin.step_up_start, name="step-up-start"),
+    path("account/verify/complete", signin.step_up_complete, name="step-up-complete"),
+    path("challenges/<uuid:challenge_id>/status", signin.challenge_status, name="challenge-status"),
     # The security verification settings page and each method's own pages.
+    path("mfasetup", selfservice.mfasetup, name="mfasetup"),
+    path(
+        "account/security-verification",
+        selfservice.security_verification,
+        name="security-verification",
+    ),
+    path("account/security-verification/", include("twofold.selfservice.urls")),
     path(
         "account/security-verification/authenticator/",
         include("twofold.methods.authenticator.urls"),

@@ -26,6 +26,10 @@ class InvalidInput(TwofoldError):
     code = "invalid_input"
     default_message = _("The request is not valid.")
 
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field  # the form field or JSON key the message belongs next to
+
 
 class NotAllowed(TwofoldError):
     status = 403

@@ -11,6 +11,7 @@ from functools import cache
 
 import phonenumbers
 from django.utils.translation import gettext as _
+from phonenumbers import geocoder
 
 from twofold.core.errors import InvalidInput
 
@@ -21,15 +22,27 @@ _VISIBLE_DIGITS = 2
 class Country:
     code: str  # ISO 3166-1 alpha-2, e.g. "GB"
     calling_code: int  # e.g. 44
+    name: str  # in the language asked for, e.g. "United Kingdom"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (+{self.calling_code})"
+
+
+def _name(region: str, language: str) -> str:
+    example = phonenumbers.example_number(region)
+    name = geocoder.country_name_for_number(example, language) if example else ""
+    return name if name and not name.startswith("*") else region
 
 
 @cache
-def countries() -> tuple[Country, ...]:
-    """Every region phonenumbers knows, with its calling code, sorted by region code."""
-    return tuple(
-        Country(region, phonenumbers.country_code_for_region(region))
-        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
-    )
+def countries(language: str = "en") -> tuple[Country, ...]:
+    """Every region phonenumbers knows, with its calling code, sorted by name."""
+    found = [
+        Country(region, phonenumbers.country_code_for_region(region), _name(region, language))
+        for region in phonenumbers.SUPPORTED_REGIONS
+    ]
+    return tuple(sorted(found, key=lambda country: country.name))
 
 
 def parse(number: str, country: str) -> str:

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.dispatch import Signal
+from django.utils.translation import gettext_lazy as _
+
+from twofold.core.errors import TwofoldError
 
 
 class DeliveryState(models.TextChoices):
@@ -60,7 +63,21 @@ class Gateway(ABC):
 
 
 class GatewayError(Exception):
-    """The gateway refused or could not be reached; nothing was delivered."""
+    """The gateway refused or could not be reached; nothing was delivered.
+
+    Its message is for the operator's log: it never holds a phone number or a body.
+    """
+
+
+class DeliveryFailed(TwofoldError):
+    """What the pages and the API show when a gateway failed: try again, or another way."""
+
+    status = 503
+    code = "delivery_failed"
+    default_message = _(
+        "We couldn't reach your phone just now. Try again in a few minutes, "
+        "or choose another way to verify."
+    )
 
 
 # Sent by a gateway when the person on a call pressed keys: digits is "#" to approve or

@@ -44,6 +44,7 @@ class Option:
     interaction: Interaction
     label: str  # for the settings page: "Text a code to my authentication phone"
     prompt: str  # for "sign in another way", masked: "Text +1 XXX XXX XX34"
+    silent: bool = False  # starting it sends nothing (the code is already in an app)
 
 
 class Method(ABC):
@@ -54,6 +55,9 @@ class Method(ABC):
     settings_template: str | None = None
     #: Whether the method can verify a sign-in (app passwords cannot: API only).
     second_factor: bool = True
+    #: Every option the method could offer once registered, as (key, policy kind, label):
+    #: what the settings page lists under "preferred option".
+    catalogue: tuple[tuple[str, str, str], ...] = ()
 
     @abstractmethod
     def options(self, user: User) -> list[Option]:
@@ -103,6 +107,18 @@ def options_for(user: User) -> list[Option]:
         if method.second_factor
         for option in method.options(user)
         if organisation.allows(option.policy_kind)
+    ]
+
+
+def catalogue_for(user: User) -> list[tuple[str, str]]:
+    """(key, label) of every option the user's organisation allows, registered or not."""
+    organisation = user.organisation
+    return [
+        (key, str(label))
+        for method in registry().values()
+        if method.second_factor
+        for key, kind, label in method.catalogue
+        if organisation.allows(kind)
     ]
 
 

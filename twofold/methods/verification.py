@@ -21,7 +21,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import context
 from twofold.core.crypto import constant_time_equals, keyed_digest, random_digits
-from twofold.core.errors import InvalidInput, NotFound, RateLimited
+from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
 from twofold.core.ratelimit import Limit
 from twofold.methods import base
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
@@ -104,7 +104,6 @@ def start_challenge(user: User, option_key: str, purpose: ChallengePurpose) -> C
     return open_challenge(user, option, purpose)
 
 
-@transaction.atomic
 def open_challenge(
     user: User, option: base.Option, purpose: ChallengePurpose, *, subject: str = ""
 ) -> Challenge:
@@ -112,8 +111,27 @@ def open_challenge(
 
     Methods call this directly to challenge something not registered yet (a new phone
     number). Any open challenge of the user for the same purpose is closed first: a new
-    text makes the previous code useless.
+    text makes the previous code useless. A refusal (a cap on texts, a gateway that is
+    down) leaves nothing behind but its audit event.
     """
+    try:
+        with transaction.atomic():
+            challenge = _open(user, option, purpose, subject)
+    except TwofoldError as refused:
+        record(
+            AuditAction.CHALLENGE_STARTED,
+            AuditResult.DENIED if isinstance(refused, RateLimited) else AuditResult.FAILURE,
+            actor=user,
+            subject=user,
+            method=option.key,
+            via=purpose,
+            reason=refused.code,
+        )
+        raise
+    return challenge
+
+
+def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: str) -> Challenge:
     _refuse_if_locked(user)
     now = timezone.now()
     Challenge.objects.filter(user=user, purpose=purpose, state=ChallengeState.PENDING).update(
@@ -234,35 +252,53 @@ def _audit_check(user: User, challenge: Challenge, result: AuditResult, reason: 
 def resolve_wait(
     challenge_id: str | UUID, *, approved: bool, fraud: bool = False
 ) -> Challenge | None:
-    """A call was answered (or a push decided): approve, deny, or record a fraud report.
+    """A call was answered (or a push decided): approve, deny, or take a fraud report.
 
-    Returns None when the challenge is unknown or no longer open (a late callback).
+    A fraud report, where the organisation accepts them, fails the challenge and, if its
+    policy says so, blocks the user until an administrator unblocks them. Returns None
+    when the challenge is unknown or no longer open (a late or repeated callback).
     """
+    try:
+        challenge_id = UUID(str(challenge_id))
+    except ValueError:
+        return None  # not one of ours (gateway references are opaque to them)
     challenge = Challenge.objects.select_for_update().filter(pk=challenge_id).first()
     if challenge is None or not challenge.is_open:
         return None
-    user = challenge.user
-    if fraud:
+    user = User.objects.select_related("organisation").get(pk=challenge.user_id)
+    organisation = user.organisation
+    if fraud and organisation.fraud_report_enabled:
         challenge.state = ChallengeState.FRAUD
-    elif approved and locked_until(user) is None:
+    elif approved and not fraud and locked_until(user) is None:
         challenge.state = ChallengeState.APPROVED
     else:
         challenge.state = ChallengeState.DENIED
     challenge.completed_at = timezone.now()
     challenge.save(update_fields=["state", "completed_at"])
     if challenge.state == ChallengeState.FRAUD:
-        record(
-            AuditAction.FRAUD_REPORTED,
-            AuditResult.DENIED,
-            actor=user,
-            subject=user,
-            method=challenge.option,
-        )
+        _take_fraud_report(user, challenge)
     elif challenge.state == ChallengeState.APPROVED:
         _audit_check(user, challenge, AuditResult.SUCCESS)
     else:
-        _audit_check(user, challenge, AuditResult.DENIED, "refused on the call")
+        _audit_check(user, challenge, AuditResult.DENIED, "refused on the phone")
     return challenge
+
+
+def _take_fraud_report(user: User, challenge: Challenge) -> None:
+    blocks = user.organisation.fraud_report_blocks_user
+    if blocks:
+        User.objects.filter(pk=user.pk).update(
+            is_blocked=True, blocked_reason="fraud reported during verification"
+        )
+    record(
+        AuditAction.FRAUD_REPORTED,
+        AuditResult.DENIED,
+        actor=user,
+        subject=user,
+        method=challenge.option,
+        reason="user blocked" if blocks else "reported",
+        severity="high",
+    )
 
 
 def expire_if_due(challenge: Challenge) -> Challenge:

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from twofold.methods.authenticator import views
+
+urlpatterns = [
+    path("setup", views.setup, name="authenticator-setup"),
+    path("setup/restart", views.restart, name="authenticator-restart"),
+    path("<int:device_id>/delete", views.delete, name="authenticator-delete"),
+]

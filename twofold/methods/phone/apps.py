@@ -6,3 +6,9 @@ class PhoneConfig(AppConfig):
     name = "twofold.methods.phone"
     label = "phone"
     verbose_name = _("Phones")
+
+    def ready(self) -> None:
+        from twofold.delivery.base import call_answered
+        from twofold.methods.phone import receivers
+
+        call_answered.connect(receivers.call_answered, dispatch_uid="phone-call-answered")

@@ -1,0 +1,31 @@
+"""App passwords as a method: listed on the settings page, never a sign-in option."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twofold.methods.app_passwords import services
+from twofold.methods.base import Method, Option
+
+if TYPE_CHECKING:
+    from twofold.accounts.models import User
+
+
+class AppPasswordMethod(Method):
+    key = "app_passwords"
+    settings_template = "app_passwords/panel.html"
+    # App passwords replace password + second factor in the REST API; the browser never takes them.
+    second_factor = False
+
+    def options(self, user: User) -> list[Option]:
+        return []
+
+    def settings_context(self, user: User) -> dict[str, object]:
+        if not services.is_enabled(user):
+            return {"enabled": False}
+        return {
+            "enabled": True,
+            "app_passwords": services.app_passwords(user),
+            "may_create": services.may_create(user),
+            "max_app_passwords": services.MAX_APP_PASSWORDS,
+        }

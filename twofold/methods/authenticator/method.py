@@ -1,0 +1,52 @@
+"""The authenticator app as a method: codes from the app (or a hardware token) at sign-in."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from twofold.methods.authenticator import services
+from twofold.methods.base import Interaction, Method, Option
+from twofold.organisations.models import MethodKind
+
+if TYPE_CHECKING:
+    from twofold.accounts.models import User
+    from twofold.methods.models import Challenge
+
+APP_CODE = "app_code"
+_LABEL = gettext_lazy("Use a verification code from the app or a hardware token")
+
+
+class AuthenticatorMethod(Method):
+    key = "authenticator"
+    settings_template = "authenticator/panel.html"
+    catalogue = ((APP_CODE, MethodKind.APP_CODE, _LABEL),)
+
+    def options(self, user: User) -> list[Option]:
+        if not user.authenticator_devices.exists():
+            return []
+        return [
+            Option(
+                key=APP_CODE,
+                method=self.key,
+                policy_kind=MethodKind.APP_CODE,
+                interaction=Interaction.CODE,
+                label=str(_LABEL),
+                prompt=_("Use a verification code"),
+                silent=True,  # the code is already in the app: starting sends nothing
+            )
+        ]
+
+    def check(self, challenge: Challenge, code: str) -> bool:
+        # The person already holds the code: start() has nothing to send.
+        return services.check_code(challenge.user, code)
+
+    def settings_context(self, user: User) -> dict[str, object]:
+        return {
+            "devices": services.devices(user),
+            "allowed": services.allowed(user),
+            "may_add": services.may_add_device(user),
+            "max_devices": services.MAX_DEVICES,
+        }

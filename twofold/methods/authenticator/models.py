@@ -1,0 +1,42 @@
+"""Authenticator app devices: a TOTP secret (encrypted at rest) proven once at enrolment."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AuthenticatorDevice(models.Model):
+    """One authenticator app (or hardware token) the user set up and proved with a code.
+
+    Only proven devices are ever saved, so every row counts as a method.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="authenticator_devices",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=60)
+    # Fernet ciphertext of the raw seed (core.crypto.encrypt); never the seed itself.
+    secret = models.TextField(_("secret (encrypted)"))
+    digits = models.PositiveSmallIntegerField(_("digits"), default=6)
+    period = models.PositiveSmallIntegerField(_("seconds per code"), default=30)
+    algorithm = models.CharField(_("algorithm"), max_length=10, default="sha1")
+    # The last time step a code was accepted for: it and every older step are refused.
+    last_used_step = models.BigIntegerField(default=-1)
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    # For the push app (a later issue): the phone's platform and its signing key.
+    platform = models.CharField(_("platform"), max_length=20, blank=True)
+    public_key = models.TextField(_("public key"), blank=True)
+
+    class Meta:
+        verbose_name = _("authenticator app")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name

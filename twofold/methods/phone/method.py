@@ -1,0 +1,104 @@
+"""Phones as a verification method: text a code, or call and wait for #."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from twofold.delivery import services as delivery
+from twofold.methods import verification
+from twofold.methods.base import Interaction, Method, Option
+from twofold.methods.models import Challenge, ChallengePurpose
+from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
+from twofold.organisations.models import MethodKind
+
+if TYPE_CHECKING:
+    from twofold.accounts.models import User
+
+# (option key, policy kind, settings-page label) for every option phones can offer.
+CATALOGUE = (
+    ("call:authentication", MethodKind.CALL, gettext_lazy("Call my authentication phone")),
+    (
+        "text:authentication",
+        MethodKind.TEXT,
+        gettext_lazy("Text a code to my authentication phone"),
+    ),
+    ("call:office", MethodKind.CALL, gettext_lazy("Call my office phone")),
+)
+_ALTERNATE = (
+    "call:alternate",
+    MethodKind.CALL,
+    gettext_lazy("Call my alternate authentication phone"),
+)
+
+
+_LABELS = {key: label for key, _kind, label in (*CATALOGUE, _ALTERNATE)}
+
+
+def option_for(phone: Phone, mode: str, *, pending: bool = False) -> Option:
+    """The option that reaches ``phone`` (its pending number if ``pending``) by ``mode``."""
+    key = f"{mode}:{phone.role}"
+    masked = phone.masked_pending if pending else phone.masked
+    prompt = _("Text %(number)s") if mode == ContactMode.TEXT else _("Call %(number)s")
+    return Option(
+        key=key,
+        method=PhoneMethod.key,
+        policy_kind=MethodKind.TEXT if mode == ContactMode.TEXT else MethodKind.CALL,
+        interaction=Interaction.CODE if mode == ContactMode.TEXT else Interaction.WAIT,
+        label=str(_LABELS[key]),
+        prompt=prompt % {"number": masked},
+    )
+
+
+class PhoneMethod(Method):
+    key = "phone"
+    catalogue = CATALOGUE
+
+    def options(self, user: User) -> list[Option]:
+        found: list[Option] = []
+        for phone in sorted(_in_force(user), key=lambda p: list(PhoneRole.values).index(p.role)):
+            if phone.role == PhoneRole.AUTHENTICATION:
+                modes = [ContactMode.TEXT, ContactMode.CALL]
+                modes.sort(key=lambda mode: mode != phone.mode)  # the chosen mode first
+                found.extend(option_for(phone, mode) for mode in modes)
+            else:
+                found.append(option_for(phone, ContactMode.CALL))
+        return found
+
+    def start(self, challenge: Challenge) -> None:
+        mode, _sep, role = challenge.option.partition(":")
+        phone = Phone.objects.get(user_id=challenge.user_id, role=role)
+        proving = challenge.purpose == ChallengePurpose.VERIFY_NUMBER
+        number = phone.pending_number if proving else phone.number
+        extension = phone.pending_extension if proving else phone.extension
+        reference, user_key = str(challenge.pk), str(challenge.user_id)
+        if mode == ContactMode.TEXT:
+            code = verification.issue_code(challenge)
+            body = _("%(code)s is your verification code. It expires in 5 minutes.") % {
+                "code": code
+            }
+            delivery.send_text(
+                number, body, reference=reference, user_key=user_key, subject=challenge.user
+            )
+        else:
+            delivery.place_call(
+                number,
+                extension=extension,
+                script=_(
+                    "This is your sign-in verification call. "
+                    "Press the pound key to finish verifying. "
+                    "If you did not try to sign in, press zero and then pound to report fraud."
+                ),
+                reference=reference,
+                user_key=user_key,
+                subject=challenge.user,
+            )
+
+    def check(self, challenge: Challenge, code: str) -> bool:
+        return verification.sent_code_matches(challenge, code)
+
+
+def _in_force(user: User) -> list[Phone]:
+    return [phone for phone in Phone.objects.filter(user=user) if phone.in_force]

@@ -1,0 +1,165 @@
+"""Changing phones: save directly, or hold a new number until its owner proves it."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from twofold.accounts.models import User
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record
+from twofold.core import phones
+from twofold.core.errors import InvalidInput, TwofoldError
+from twofold.delivery import services as delivery
+from twofold.methods import verification
+from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
+from twofold.methods.phone.method import option_for
+from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
+
+log = logging.getLogger(__name__)
+
+
+def phones_of(user: User) -> dict[str, Phone]:
+    return {phone.role: phone for phone in Phone.objects.filter(user=user)}
+
+
+def verification_mode(phone: Phone) -> str:
+    """How a new number is proven: the authentication phone by its mode, others by call."""
+    return phone.mode if phone.role == PhoneRole.AUTHENTICATION else ContactMode.CALL
+
+
+@transaction.atomic
+def set_number(user: User, role: str, number: str, extension: str = "", mode: str = "") -> Phone:
+    """Put ``number`` in force for ``role`` at once (no proof needed for this change)."""
+    phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
+    old = phone.number
+    phone.number, phone.extension = number, extension
+    phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+    if mode:
+        phone.mode = mode
+    phone.save()
+    if old != number:
+        record(
+            AuditAction.PHONE_CHANGED,
+            AuditResult.SUCCESS,
+            actor=user,
+            subject=user,
+            kind=role,
+            masked_number=phone.masked,
+        )
+    return phone
+
+
+@transaction.atomic
+def set_mode(user: User, mode: str) -> None:
+    Phone.objects.filter(user=user, role=PhoneRole.AUTHENTICATION).update(mode=mode)
+
+
+@transaction.atomic
+def remove(user: User, role: str) -> None:
+    deleted, _detail = Phone.objects.filter(user=user, role=role).delete()
+    if deleted:
+        record(
+            AuditAction.PHONE_CHANGED,
+            AuditResult.SUCCESS,
+            actor=user,
+            subject=user,
+            kind=role,
+            reason="removed",
+        )
+
+
+@transaction.atomic
+def request_change(
+    user: User, role: str, number: str, extension: str = "", mode: str = ""
+) -> Challenge:
+    """Hold ``number`` as pending for ``role`` and send the proof (a text code or a call)."""
+    phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
+    phone.pending_number, phone.pending_extension = number, extension
+    phone.pending_since = timezone.now()
+    if mode:
+        phone.mode = mode
+    phone.save()
+    record(
+        AuditAction.PHONE_CHANGE_PENDING,
+        AuditResult.SUCCESS,
+        actor=user,
+        subject=user,
+        kind=role,
+        masked_number=phone.masked_pending,
+    )
+    return start_verification(user, role)
+
+
+def start_verification(user: User, role: str) -> Challenge:
+    """Send (again) the proof for the pending number of ``role``."""
+    phone = Phone.objects.filter(user=user, role=role).exclude(pending_number="").first()
+    if phone is None:
+        raise InvalidInput(_("There is no new number waiting to be verified."))
+    option = option_for(phone, verification_mode(phone), pending=True)
+    return verification.open_challenge(user, option, ChallengePurpose.VERIFY_NUMBER, subject=role)
+
+
+@transaction.atomic
+def confirm_change(user: User, challenge: Challenge) -> Phone:
+    """Put the proven pending number in force and tell the old number about it."""
+    challenge = Challenge.objects.select_for_update().get(pk=challenge.pk, user=user)
+    if (
+        challenge.purpose != ChallengePurpose.VERIFY_NUMBER
+        or challenge.state != ChallengeState.APPROVED
+    ):
+        raise InvalidInput(_("This number has not been verified yet."))
+    phone = Phone.objects.select_for_update().get(user=user, role=challenge.subject)
+    if not phone.pending_number:
+        return phone  # already applied (a second tab, a repeated poll)
+    old = phone.number
+    phone.number, phone.extension = phone.pending_number, phone.pending_extension
+    phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+    phone.save()
+    record(
+        AuditAction.PHONE_CHANGED,
+        AuditResult.SUCCESS,
+        actor=user,
+        subject=user,
+        kind=phone.role,
+        masked_number=phone.masked,
+        via="verified",
+    )
+    if old and old != phone.number and phone.role == PhoneRole.AUTHENTICATION:
+        transaction.on_commit(lambda: _tell_old_number(user, old, phone.masked))
+    return phone
+
+
+def _tell_old_number(user: User, old: str, new_masked: str) -> None:
+    body = _(
+        "Your authentication phone for %(organisation)s was changed to %(number)s. "
+        "If you did not do this, contact your help desk."
+    ) % {"organisation": user.organisation.shown_name, "number": new_masked}
+    try:
+        delivery.send_text(
+            old, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user
+        )
+    except TwofoldError as failed:  # a notice must never undo the change it reports
+        log.warning("could not notify the old authentication phone: %s", failed.code)
+
+
+@transaction.atomic
+def cancel_change(user: User, role: str) -> None:
+    phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
+    if phone is None or not phone.pending_number:
+        return
+    if phone.in_force:
+        phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+        phone.save()
+    else:
+        phone.delete()
+    Challenge.objects.filter(
+        user=user, purpose=ChallengePurpose.VERIFY_NUMBER, state=ChallengeState.PENDING
+    ).update(state=ChallengeState.EXPIRED, completed_at=timezone.now())
+
+
+def masked(number: str) -> str:
+    return phones.mask(number) if number else ""

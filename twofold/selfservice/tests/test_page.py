@@ -1,0 +1,170 @@
+"""The security verification page through Django's test client."""
+
+import html
+
+import pytest
+
+from twofold.audit.models import AuditAction, AuditEvent
+from twofold.delivery.base import call_answered
+from twofold.methods.models import Challenge
+from twofold.methods.phone.models import Phone
+
+from .conftest import AUTH_NUMBER, NEW_NUMBER, page_data
+
+pytestmark = pytest.mark.django_db
+PAGE = "/account/security-verification"
+
+
+def test_the_page_needs_a_signed_in_user(client) -> None:
+    assert client.get(PAGE)["Location"].startswith("/signin?next=")
+
+
+def test_the_short_alias_leads_to_the_page(client) -> None:
+    assert client.get("/mfasetup")["Location"] == PAGE
+
+
+def test_the_page_shows_the_owner_their_full_number(signed_in, with_phone) -> None:
+    body = signed_in.get(PAGE).content.decode()
+    assert "(425) 555-0134" in body
+    assert 'data-testid="alternate-advice"' in body
+
+
+def test_a_change_without_a_recent_second_factor_goes_to_confirm_first(signed_in, with_phone):
+    response = signed_in.post(PAGE, page_data(authentication_number="425 555 0188"))
+    assert response["Location"].startswith("/account/verify?next=")
+    assert Phone.objects.get(user=with_phone).pending_number == ""
+
+
+def test_a_user_with_no_method_may_register_the_first_one(signed_in, outbox) -> None:
+    response = signed_in.post(PAGE, page_data(authentication_number="425 555 0134"))
+    assert response["Location"] == "/account/security-verification/verify-phone"
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "+1 XXX XXX XX34" in page
+    response = signed_in.post(
+        "/account/security-verification/verify-phone", {"code": outbox.last_code()}
+    )
+    assert response["Location"] == PAGE
+    assert Phone.objects.get(role="authentication").number == AUTH_NUMBER
+
+
+def test_an_invalid_number_keeps_what_was_typed_and_changes_nothing(stepped_up, with_phone):
+    response = stepped_up.post(PAGE, page_data(authentication_number="555 12"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "not a valid phone number" in body
+    assert 'value="555 12"' in body
+    assert Phone.objects.get(user=with_phone).number == AUTH_NUMBER
+
+
+def test_a_number_from_another_country_is_refused(stepped_up, with_phone) -> None:
+    response = stepped_up.post(PAGE, page_data(authentication_number="+44 20 7946 0123"))
+    assert "another country" in response.content.decode()
+
+
+def test_an_alternate_phone_ticked_without_a_number_is_refused(stepped_up, with_phone) -> None:
+    data = page_data(authentication_number="425 555 0134", alternate_enabled="on")
+    response = stepped_up.post(PAGE, data)
+    assert "Enter the alternate phone number." in response.content.decode()
+
+
+def test_a_preferred_option_the_user_lacks_is_refused_next_to_it(stepped_up, with_phone):
+    response = stepped_up.post(
+        PAGE, page_data(authentication_number="425 555 0134", preferred_option="call:office")
+    )
+    body = response.content.decode()
+    assert "Enter the phone number this option uses" in body
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == ""
+
+
+def test_saving_office_and_alternate_phones(stepped_up, with_phone) -> None:
+    response = stepped_up.post(
+        PAGE,
+        page_data(
+            authentication_number="425 555 0134",
+            office_number="425 555 0199",
+            office_extension="77",
+            alternate_enabled="on",
+            alternate_number="425 555 0188",
+        ),
+    )
+    assert response["Location"] == PAGE
+    office = Phone.objects.get(user=with_phone, role="office")
+    assert (office.number, office.extension) == ("+14255550199", "77")
+    assert Phone.objects.get(user=with_phone, role="alternate").number == NEW_NUMBER
+
+
+def test_changing_the_authentication_phone_shows_the_pending_change(stepped_up, with_phone):
+    response = stepped_up.post(PAGE, page_data(authentication_number="425 555 0188"))
+    assert response["Location"].endswith("/verify-phone")
+    page = stepped_up.get(PAGE).content.decode()
+    assert 'data-testid="pending-authentication"' in page
+    assert "+1 XXX XXX XX88" in page
+
+
+def test_a_new_office_number_for_the_preferred_call_is_proven_by_answering(stepped_up, with_phone):
+    stepped_up.post(
+        PAGE,
+        page_data(
+            authentication_number="425 555 0134",
+            office_number="425 555 0199",
+            preferred_option="call:office",
+        ),
+    )
+    challenge = Challenge.objects.get(purpose="verify_number")
+    page = stepped_up.get("/account/security-verification/verify-phone").content.decode()
+    assert 'data-testid="waiting"' in page
+    status = stepped_up.get(f"/challenges/{challenge.pk}/status").json()
+    assert status == {"state": "pending"}
+    call_answered.send(sender=None, reference=str(challenge.pk), digits="#")
+    assert stepped_up.get(f"/challenges/{challenge.pk}/status").json() == {"state": "approved"}
+    response = stepped_up.post("/account/security-verification/verify-phone/complete")
+    assert response["Location"] == PAGE
+    assert Phone.objects.get(user=with_phone, role="office").number == "+14255550199"
+
+
+def test_the_status_of_another_users_challenge_is_not_found(stepped_up, make_user) -> None:
+    from twofold.methods.phone import services as phone_services
+
+    bob = make_user("bob@contoso.example")
+    phone_services.set_number(bob, "office", "+14255550199")
+    from twofold.methods import verification
+
+    challenge = verification.start_challenge(bob, "call:office", "signin")
+    assert stepped_up.get(f"/challenges/{challenge.pk}/status").status_code == 404
+
+
+def test_restoring_trusted_devices_asks_first_then_moves_the_epoch(stepped_up, with_phone):
+    assert stepped_up.get(f"{PAGE}/restore-trusted-devices").status_code == 200
+    response = stepped_up.post(f"{PAGE}/restore-trusted-devices")
+    assert response["Location"] == PAGE
+    with_phone.refresh_from_db()
+    assert with_phone.trusted_device_epoch == 1
+    assert AuditEvent.objects.filter(action=AuditAction.TRUSTED_DEVICES_RESTORED).exists()
+
+
+class TestStepUp:
+    def test_confirming_with_a_texted_code_allows_the_change(self, signed_in, with_phone, outbox):
+        signed_in.get("/account/verify?next=/account/security-verification")
+        signed_in.post("/account/verify/start", {"option": "text:authentication"})
+        response = signed_in.post("/account/verify", {"code": outbox.last_code()})
+        assert response["Location"] == PAGE
+        data = page_data(
+            authentication_number="425 555 0134", preferred_option="call:authentication"
+        )
+        response = signed_in.post(PAGE, data)
+        assert response["Location"] == PAGE
+        with_phone.refresh_from_db()
+        assert with_phone.preferred_option == "call:authentication"
+
+    def test_a_wrong_code_does_not_confirm(self, signed_in, with_phone, outbox) -> None:
+        signed_in.post("/account/verify/start", {"option": "text:authentication"})
+        wrong = "000000" if outbox.last_code() != "000000" else "111111"
+        response = signed_in.post("/account/verify", {"code": wrong})
+        assert "didn't work" in html.unescape(response.content.decode())
+        assert signed_in.post(PAGE, page_data())["Location"].startswith("/account/verify")
+
+    def test_an_option_the_user_does_not_have_cannot_be_started(self, signed_in, with_phone):
+        response = signed_in.post("/account/verify/start", {"option": "call:office"}, follow=True)
+        assert "not available" in response.content.decode()
+        assert not Challenge.objects.exists()

@@ -1,0 +1,212 @@
+"""Saving the settings page: verify before save, all or nothing, audited."""
+
+import pytest
+
+from twofold.audit.models import AuditAction, AuditEvent
+from twofold.core.errors import InvalidInput
+from twofold.methods import base, verification
+from twofold.methods.models import ChallengeState
+from twofold.methods.phone import services as phone_services
+from twofold.methods.phone.models import Phone
+from twofold.selfservice import services
+from twofold.selfservice.services import PhoneEntry, Settings
+
+from .conftest import AUTH_NUMBER, NEW_NUMBER, OFFICE_NUMBER
+
+pytestmark = pytest.mark.django_db
+
+
+def settings_with(**changes) -> Settings:
+    values = {
+        "preferred_option": "text:authentication",
+        "authentication": PhoneEntry(AUTH_NUMBER),
+        "authentication_mode": "text",
+        "office": PhoneEntry(),
+        "alternate": PhoneEntry(),
+    }
+    values.update(changes)
+    return Settings(**values)
+
+
+def prove(user, result, outbox) -> None:
+    verification.verify_code(user, result.verification.pk, outbox.last_code())
+    phone_services.confirm_change(user, result.verification)
+
+
+def number_of(user, role: str) -> str:
+    phone = Phone.objects.filter(user=user, role=role).first()
+    return phone.number if phone else ""
+
+
+def test_a_first_authentication_phone_counts_only_after_its_code(user, outbox) -> None:
+    result = services.save(user, settings_with())
+    assert result.verification is not None
+    assert outbox.texts()[0].to == AUTH_NUMBER
+    assert base.options_for(user) == []
+    prove(user, result, outbox)
+    assert number_of(user, "authentication") == AUTH_NUMBER
+    assert base.preferred_option(user).key == "text:authentication"
+
+
+def test_a_new_number_for_the_preferred_option_waits_for_proof(with_phone, outbox) -> None:
+    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    assert result.verification.state == ChallengeState.PENDING
+    assert outbox.texts()[0].to == NEW_NUMBER
+    assert number_of(with_phone, "authentication") == AUTH_NUMBER
+    assert Phone.objects.get(user=with_phone, role="authentication").pending_number == NEW_NUMBER
+
+
+def test_once_proven_the_new_number_replaces_the_old_and_the_old_is_told(
+    with_phone, outbox, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
+    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    with django_capture_on_commit_callbacks(execute=True):
+        prove(with_phone, result, outbox)
+    assert number_of(with_phone, "authentication") == NEW_NUMBER
+    notice = outbox.texts()[0]
+    assert notice.to == AUTH_NUMBER
+    assert "+1 XXX XXX XX88" in notice.body
+
+
+def test_a_wrong_code_leaves_the_old_number_in_force(with_phone, outbox) -> None:
+    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    wrong = "000000" if outbox.last_code() != "000000" else "111111"
+    with pytest.raises(verification.WrongCode):
+        verification.verify_code(with_phone, result.verification.pk, wrong)
+    with pytest.raises(InvalidInput):
+        phone_services.confirm_change(with_phone, result.verification)
+    assert number_of(with_phone, "authentication") == AUTH_NUMBER
+
+
+def test_discarding_a_pending_number_keeps_the_old_one(with_phone, outbox) -> None:
+    services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    phone_services.cancel_change(with_phone, "authentication")
+    phone = Phone.objects.get(user=with_phone, role="authentication")
+    assert (phone.number, phone.pending_number) == (AUTH_NUMBER, "")
+
+
+def test_a_number_no_option_relies_on_saves_directly(with_phone, outbox) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
+    result = services.save(
+        with_phone,
+        settings_with(
+            preferred_option="call:office",
+            authentication=PhoneEntry(NEW_NUMBER),
+            office=PhoneEntry(OFFICE_NUMBER),
+        ),
+    )
+    assert result.verification is None
+    assert number_of(with_phone, "authentication") == NEW_NUMBER
+
+
+def test_office_and_alternate_phones_save_with_an_extension(with_phone) -> None:
+    services.save(
+        with_phone,
+        settings_with(office=PhoneEntry(OFFICE_NUMBER, "4321"), alternate=PhoneEntry(NEW_NUMBER)),
+    )
+    office = Phone.objects.get(user=with_phone, role="office")
+    assert (office.number, office.extension) == (OFFICE_NUMBER, "4321")
+    assert number_of(with_phone, "alternate") == NEW_NUMBER
+
+
+def test_switching_the_preferred_option_is_saved_and_audited(with_phone) -> None:
+    services.save(with_phone, settings_with(preferred_option="call:authentication"))
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "call:authentication"
+    event = AuditEvent.objects.get(action=AuditAction.PREFERRED_OPTION_CHANGED)
+    assert event.details["method"] == "call:authentication"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"preferred_option": "app_code"}, "preferred_option"),
+        ({"preferred_option": "call:office"}, "preferred_option"),
+        ({"preferred_option": "carrier-pigeon"}, "preferred_option"),
+        (
+            {"authentication": PhoneEntry(), "alternate": PhoneEntry(NEW_NUMBER),
+             "preferred_option": "call:office", "office": PhoneEntry(OFFICE_NUMBER)},
+            "alternate_number",
+        ),
+    ],
+)  # fmt: skip
+def test_an_impossible_choice_is_refused_next_to_its_field_and_changes_nothing(
+    with_phone, changes, field
+) -> None:
+    before = list(Phone.objects.filter(user=with_phone).values())
+    with pytest.raises(InvalidInput) as refused:
+        services.save(with_phone, settings_with(**changes))
+    assert refused.value.field == field
+    assert list(Phone.objects.filter(user=with_phone).values()) == before
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == ""
+
+
+def test_an_option_the_organisation_forbids_cannot_be_preferred(with_phone) -> None:
+    organisation = with_phone.organisation
+    organisation.allowed_methods = ["call", "app_code"]
+    organisation.save()
+    with pytest.raises(InvalidInput, match="doesn't allow"):
+        services.save(with_phone, settings_with())
+
+
+def test_two_numbers_needing_proof_at_once_are_refused(user, outbox) -> None:
+    with pytest.raises(InvalidInput, match="one phone number at a time"):
+        services.save(
+            user,
+            settings_with(
+                preferred_option="call:office",
+                authentication=PhoneEntry(AUTH_NUMBER),
+                office=PhoneEntry(OFFICE_NUMBER),
+            ),
+        )
+    assert not Phone.objects.filter(user=user).exists()
+    assert outbox.texts() == []
+
+
+def test_the_phone_the_preferred_option_uses_cannot_be_removed(with_phone) -> None:
+    with pytest.raises(InvalidInput, match="Enter the phone number this option uses"):
+        services.save(with_phone, settings_with(authentication=PhoneEntry()))
+    assert number_of(with_phone, "authentication") == AUTH_NUMBER
+
+
+def test_a_phone_can_be_removed_when_another_way_remains(with_phone) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
+    services.save(
+        with_phone,
+        settings_with(
+            preferred_option="call:office",
+            authentication=PhoneEntry(),
+            office=PhoneEntry(OFFICE_NUMBER),
+        ),
+    )
+    assert number_of(with_phone, "authentication") == ""
+
+
+def test_a_text_over_the_cap_leaves_everything_as_it_was(with_phone, settings) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 1}
+    services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    phone_services.cancel_change(with_phone, "authentication")
+    with pytest.raises(verification.RateLimited):
+        services.save(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
+    phone = Phone.objects.get(user=with_phone, role="authentication")
+    assert (phone.number, phone.pending_number) == (AUTH_NUMBER, "")
+
+
+def test_restoring_trusted_devices_moves_the_users_epoch_once(with_phone) -> None:
+    before = with_phone.trusted_device_epoch
+    services.restore_trusted_devices(with_phone)
+    with_phone.refresh_from_db()
+    assert with_phone.trusted_device_epoch == before + 1
+    assert AuditEvent.objects.filter(action=AuditAction.TRUSTED_DEVICES_RESTORED).count() == 1
+
+
+def test_phone_changes_are_audited_with_masked_numbers_only(with_phone, outbox) -> None:
+    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    prove(with_phone, result, outbox)
+    changed = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).first()  # newest
+    assert changed.details["masked_number"] == "+1 XXX XXX XX88"
+    dump = str(list(AuditEvent.objects.values()))
+    assert NEW_NUMBER not in dump
+    assert AUTH_NUMBER not in dump

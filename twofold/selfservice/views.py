@@ -1,0 +1,171 @@
+"""The security verification settings page: one form, one Save, and the verify-a-number step."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from twofold.core.errors import InvalidInput, RateLimited, TwofoldError
+from twofold.methods import base, stepup, verification
+from twofold.methods.forms import CodeForm
+from twofold.methods.models import ChallengePurpose, ChallengeState
+from twofold.methods.phone import services as phone_services
+from twofold.methods.phone.models import Phone
+from twofold.selfservice import services
+from twofold.selfservice.forms import SecurityVerificationForm
+from twofold.signin import flow
+from twofold.web.views import too_many_requests
+
+
+def _panels(user) -> list[dict[str, object]]:
+    return [
+        {"template": method.settings_template, "panel": method.settings_context(user)}
+        for method in base.registry().values()
+        if method.settings_template
+    ]
+
+
+def _step_up(request: HttpRequest) -> HttpResponse:
+    target = reverse("security-verification")
+    return redirect(f"{reverse('step-up')}?{urlencode({'next': target})}")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def security_verification(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = SecurityVerificationForm(
+        user, request.POST or None, initial=SecurityVerificationForm.initial_for(user)
+    )
+    if request.method == "POST":
+        if not stepup.may_change_methods(request):
+            messages.info(request, _("Verify it's you, then save your changes again."))
+            return _step_up(request)
+        if form.is_valid():
+            try:
+                result = services.save(user, form.to_settings())
+            except RateLimited as limited:
+                return too_many_requests(request, limited)
+            except InvalidInput as refused:
+                form.add_error(
+                    refused.field if refused.field in form.fields else None, refused.message
+                )
+            except TwofoldError as failed:
+                form.add_error(None, failed.message)
+            else:
+                if result.verification is not None:
+                    flow.remember(request, result.verification)
+                    return redirect("verify-phone")
+                if result.changed:
+                    messages.success(request, _("Your changes were saved."))
+                return redirect("security-verification")
+    context = {
+        "form": form,
+        "phones": {phone.role: phone for phone in Phone.objects.filter(user=user)},
+        "options": base.options_for(user),
+        "panels": _panels(user),
+        "can_change": stepup.may_change_methods(request),
+        "organisation": user.organisation,
+    }
+    return render(request, "selfservice/security_verification.html", context)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify_phone(request: HttpRequest) -> HttpResponse:
+    """Prove a new number: type the texted code, or answer the call with #."""
+    user = request.user
+    challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
+    if challenge is None:
+        return redirect("security-verification")
+    phone = Phone.objects.filter(user=user, role=challenge.subject).first()
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and challenge.state == ChallengeState.PENDING and form.is_valid():
+        try:
+            verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
+        except RateLimited as limited:
+            return too_many_requests(request, limited)
+        except InvalidInput as refused:
+            form.add_error("code", refused.message)
+        else:
+            return _confirmed(request, challenge)
+    context = {
+        "challenge": challenge,
+        "phone": phone,
+        "form": form,
+        "mode": challenge.option.partition(":")[0],
+    }
+    return render(request, "selfservice/verify_phone.html", context)
+
+
+def _confirmed(request: HttpRequest, challenge) -> HttpResponse:
+    phone_services.confirm_change(request.user, challenge)
+    flow.forget(request)
+    stepup.mark_verified(request)  # proving a number is a second factor just passed
+    messages.success(request, _("Your new number is verified and in use."))
+    return redirect("security-verification")
+
+
+@never_cache
+@login_required
+@require_POST
+def verify_phone_complete(request: HttpRequest) -> HttpResponse:
+    challenge = flow.current(request, request.user, ChallengePurpose.VERIFY_NUMBER)
+    if challenge is not None and challenge.state == ChallengeState.APPROVED:
+        return _confirmed(request, challenge)
+    return redirect("verify-phone")
+
+
+@never_cache
+@login_required
+@require_POST
+def verify_phone_resend(request: HttpRequest) -> HttpResponse:
+    held = flow.current(request, request.user, ChallengePurpose.VERIFY_NUMBER)
+    role = held.subject if held else request.POST.get("role", "")
+    try:
+        challenge = phone_services.start_verification(request.user, role)
+    except RateLimited as limited:
+        return too_many_requests(request, limited)
+    except TwofoldError as failed:
+        messages.error(request, failed.message)
+        return redirect("security-verification")
+    flow.remember(request, challenge)
+    return redirect("verify-phone")
+
+
+@never_cache
+@login_required
+@require_POST
+def cancel_phone_change(request: HttpRequest) -> HttpResponse:
+    phone_services.cancel_change(request.user, request.POST.get("role", ""))
+    flow.forget(request)
+    messages.info(request, _("The new number was discarded. Your previous settings still apply."))
+    return redirect("security-verification")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def restore_trusted_devices(request: HttpRequest) -> HttpResponse:
+    if not stepup.may_change_methods(request):
+        return _step_up(request)
+    if request.method == "POST":
+        services.restore_trusted_devices(request.user)
+        messages.success(
+            request, _("Done. Every device will ask for verification at the next sign-in.")
+        )
+        return redirect("security-verification")
+    return render(request, "selfservice/restore_confirm.html")
+
+
+def mfasetup(request: HttpRequest) -> HttpResponse:
+    return redirect("security-verification")
