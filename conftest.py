@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 STRONG_PASSWORD = "correct horse battery staple"
+AUTH_NUMBER = "+14255550134"
+OFFICE_NUMBER = "+14255550199"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,3 +59,27 @@ def make_user(organisation) -> Callable[..., object]:
 @pytest.fixture
 def user(make_user):
     return make_user(display_name="Alice Example")
+
+
+@pytest.fixture
+def outbox():
+    """The outbox gateway's messages: the demo's (and the tests') phone."""
+    import re
+
+    from twofold.delivery.models import OutboxKind, OutboxMessage
+
+    class Outbox:
+        def texts(self) -> list[OutboxMessage]:
+            return list(OutboxMessage.objects.filter(kind=OutboxKind.TEXT).order_by("-id"))
+
+        def calls(self) -> list[OutboxMessage]:
+            return list(OutboxMessage.objects.filter(kind=OutboxKind.CALL).order_by("-id"))
+
+        def last_code(self) -> str:
+            return re.search(r"\b(\d{6})\b", self.texts()[0].body).group(1)
+
+        def wrong_code(self) -> str:
+            """A six-digit code that is not the last one sent."""
+            return "000000" if self.last_code() != "000000" else "111111"
+
+    return Outbox()

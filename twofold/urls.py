@@ -13,6 +13,7 @@ urlpatterns = [
     path("signin", accounts.signin_username, name="signin"),
     path("signin/password", accounts.signin_password, name="signin-password"),
     path("signin/another-account", accounts.forget_username, name="signin-another-account"),
+    path("signin/", include("twofold.signin.urls")),
     path("signout", accounts.signout, name="signout"),
     path("account", accounts.my_account, name="my-account"),
     # Confirming it's the user (a recent second factor) before a change; challenge polling.

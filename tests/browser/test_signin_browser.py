@@ -1,4 +1,7 @@
-"""What a new user does after `make run`: sign in as a demo user, see My account, sign out."""
+"""What a new user does after `make run`: sign in as a demo user, see My account, sign out.
+
+Bob has two-step verification off; the second step has its own tests.
+"""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,16 +17,16 @@ def test_a_demo_user_signs_in_sees_my_account_and_signs_out(live_server, page: P
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     screenshot(page, "1-username")
 
-    page.get_by_label("User name").fill("alice@contoso.example")
+    page.get_by_label("User name").fill("bob@contoso.example")
     page.get_by_role("button", name="Next").click()
-    expect(page.get_by_test_id("pending-username")).to_have_text("alice@contoso.example")
+    expect(page.get_by_test_id("pending-username")).to_have_text("bob@contoso.example")
     expect(page.locator(".brand-name")).to_have_text("Contoso")
     screenshot(page, "2-password")
 
-    page.get_by_label("Password", exact=True).fill(credentials["alice@contoso.example"])
+    page.get_by_label("Password", exact=True).fill(credentials["bob@contoso.example"])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="My account")).to_be_visible()
-    expect(page.get_by_test_id("account-username")).to_have_text("alice@contoso.example")
+    expect(page.get_by_test_id("account-username")).to_have_text("bob@contoso.example")
     screenshot(page, "3-my-account")
 
     page.get_by_role("button", name="Sign out").click()

@@ -47,6 +47,9 @@ class User(AbstractBaseUser):
     # Bumping it forgets every browser this user trusted ("restore multi-factor authentication").
     trusted_device_epoch = models.PositiveIntegerField(default=0)
     mfa_locked_until = models.DateTimeField(_("second factor locked until"), null=True, blank=True)
+    # A one-time bypass set by an administrator: the next sign-in before this time skips
+    # the second factor once (and clears it).
+    mfa_bypass_until = models.DateTimeField(_("one-time bypass until"), null=True, blank=True)
     is_blocked = models.BooleanField(_("blocked"), default=False)
     blocked_reason = models.CharField(_("reason for the block"), max_length=200, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)

@@ -8,12 +8,13 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record
+from twofold.audit.services import record, record_many
 from twofold.core.errors import InvalidInput, RateLimited
 from twofold.core.ratelimit import Limit
 from twofold.organisations.models import Organisation
@@ -86,6 +87,26 @@ def create_user(
     return user
 
 
+@transaction.atomic
+def set_mfa_state(users: QuerySet[User], state: str, *, actor: User | None = None) -> int:
+    """Set the MFA state of ``users`` (set-based). Turning it off forgets trusted devices,
+    so that turning it back on later asks every browser again."""
+    if state not in MfaState.values:
+        raise InvalidInput(_("Choose disabled, enabled or enforced."))
+    changing = users.exclude(mfa_state=state).order_by().values("pk")
+    subjects = list(
+        User.objects.filter(pk__in=changing).values_list("pk", "username", "organisation_id")
+    )
+    update: dict[str, object] = {"mfa_state": state}
+    if state == MfaState.DISABLED:
+        update["trusted_device_epoch"] = F("trusted_device_epoch") + 1
+    User.objects.filter(pk__in=[pk for pk, _u, _o in subjects]).update(**update)
+    record_many(
+        AuditAction.MFA_STATE_CHANGED, AuditResult.SUCCESS, subjects, actor=actor, kind=state
+    )
+    return len(subjects)
+
+
 def _validated(password: str, user: User) -> None:
     try:
         password_validation.validate_password(password, user)
@@ -126,13 +147,8 @@ def check_password(request: HttpRequest, username: str, password: str) -> User:
         )
         raise InvalidCredentials(_("Your user name or password is incorrect."))
     by_user.reset(username)
-    return user
-
-
-def complete_sign_in(request: HttpRequest, user: User) -> None:
-    """Start the signed-in session (a new session ID) and record it."""
-    auth.login(request, user)
     record(AuditAction.SIGNIN_PASSWORD, AuditResult.SUCCESS, actor=user, subject=user)
+    return user
 
 
 def sign_out(request: HttpRequest) -> None:

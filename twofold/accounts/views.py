@@ -13,10 +13,11 @@ from twofold.accounts import services
 from twofold.accounts.forms import PasswordForm, UsernameForm
 from twofold.core.errors import RateLimited
 from twofold.organisations.services import find_by_username
+from twofold.signin import services as second_step
+from twofold.signin.views import SIGNIN_NEXT as NEXT_URL
 from twofold.web.views import too_many_requests
 
 PENDING_USERNAME = "twofold.signin.username"
-NEXT_URL = "twofold.signin.next"
 
 
 def _safe_next(request: HttpRequest, url: str | None) -> str | None:
@@ -59,9 +60,13 @@ def signin_password(request: HttpRequest) -> HttpResponse:
         except services.InvalidCredentials as refused:
             form.add_error("password", refused.message)
         else:
-            next_url = request.session.pop(NEXT_URL, None)
             request.session.pop(PENDING_USERNAME, None)
-            services.complete_sign_in(request, user)
+            step = second_step.after_password(request, user)
+            if step is second_step.Next.CHALLENGE:
+                return redirect("signin-verify")
+            if step is second_step.Next.REGISTER:
+                return redirect("signin-register")
+            next_url = request.session.pop(NEXT_URL, None)
             return redirect(_safe_next(request, next_url) or "my-account")
     context = {"form": form, "username": username, "organisation": find_by_username(username)}
     return render(request, "accounts/signin_password.html", context)

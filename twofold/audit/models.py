@@ -17,7 +17,9 @@ class AuditAction(models.TextChoices):
 
     SIGNIN_PASSWORD = "signin.password", _("Password sign-in")
     SIGNIN_RATE_LIMITED = "signin.rate_limited", _("Sign-in refused: too many attempts")
+    SIGNIN_COMPLETED = "signin.completed", _("Signed in")
     SIGNOUT = "signout", _("Sign-out")
+    SESSION_EXPIRED = "session.expired", _("Session ended by a timeout")
     PASSWORD_SET = "password.set", _("Password set")
     ORGANISATION_CREATED = "organisation.created", _("Organisation created")
     USER_CREATED = "user.created", _("User created")
@@ -43,6 +45,12 @@ class AuditAction(models.TextChoices):
     APP_PASSWORD_DELETED = "app_password.deleted", _("App password deleted")
     APP_PASSWORD_USED = "app_password.used", _("App password used")
     TRUSTED_DEVICES_RESTORED = "trusted_devices.restored", _("Trusted devices forgotten")
+    # Administrators' actions on users.
+    REREGISTRATION_REQUIRED = (
+        "user.reregistration_required",
+        _("Asked to provide contact methods again"),
+    )
+    MFA_STATE_CHANGED = "user.mfa_state", _("Two-step verification state changed")
 
 
 class AuditResult(models.TextChoices):

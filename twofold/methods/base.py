@@ -17,6 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
@@ -78,6 +79,14 @@ class Method(ABC):
         already known to be six digits. Returns whether it matched.
         """
         return False
+
+    def forget(self, user_ids: QuerySet) -> int:
+        """Remove every registration of this method for these users, in one statement.
+
+        For "provide contact methods again": the old methods must stop counting at once,
+        for one user or a hundred thousand. Returns how many registrations went.
+        """
+        return 0
 
     def settings_context(self, user: User) -> dict[str, object]:
         """What ``settings_template`` needs to draw this method's panel for ``user``."""

@@ -1,101 +1,151 @@
-"""Verifying a second factor in the browser: "confirm it's you" before changing methods.
+"""Verifying a second factor in the browser: at sign-in, and to confirm it's you later.
 
 One page shows whichever state the session's challenge is in: choose an option, type a
-code, or wait for a call to be answered. The sign-in flow reuses these templates.
+code, or wait for a call to be answered. Both flows share it; they differ in whose
+challenge it is (a pending sign-in or the signed-in user) and in what success does.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from twofold.accounts.models import User
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
 from twofold.methods import base, stepup, verification
 from twofold.methods.forms import CodeForm
-from twofold.methods.models import ChallengePurpose, ChallengeState
-from twofold.signin import flow
+from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
+from twofold.signin import flow, services, trusted
 from twofold.web.views import too_many_requests
 
 NEXT = "twofold.step_up.next"
+SIGNIN_NEXT = "twofold.signin.next"
 
 
-def _next_url(request: HttpRequest) -> str:
-    url = request.session.get(NEXT, "")
+@dataclass(frozen=True)
+class Flow:
+    purpose: ChallengePurpose
+    page: str  # URL names
+    start: str
+    complete: str
+    heading: str
+    lead: str
+
+
+STEP_UP = Flow(
+    ChallengePurpose.STEP_UP,
+    "step-up",
+    "step-up-start",
+    "step-up-complete",
+    gettext_lazy("Confirm it's you"),
+    gettext_lazy("Before you change your security settings, verify with one of your methods."),
+)
+SIGNIN = Flow(
+    ChallengePurpose.SIGNIN,
+    "signin-verify",
+    "signin-verify-start",
+    "signin-verify-complete",
+    gettext_lazy("Verify your identity"),
+    gettext_lazy("Choose how you want to confirm that it's you."),
+)
+
+
+def _page(
+    request: HttpRequest,
+    user: User,
+    how: Flow,
+    succeed: Callable[[Challenge, bool], HttpResponse],
+) -> HttpResponse:
+    """The shared verification page: show the state, or check a submitted code."""
+    options = base.options_for(user)
+    challenge = flow.current(request, user, how.purpose)
+    preferred = base.preferred_option(user)
+    if challenge is None and request.method == "GET" and preferred and preferred.silent:
+        # Nothing is sent for this option (the code is in the app): open it straight away.
+        challenge = verification.start_challenge(user, preferred.key, how.purpose)
+        flow.remember(request, challenge)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and challenge is not None and form.is_valid():
+        try:
+            approved = verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
+        except RateLimited as limited:
+            return too_many_requests(request, limited)
+        except InvalidInput as refused:
+            form.add_error("code", refused.message)
+        else:
+            return succeed(approved, request.POST.get("remember") == "on")
+    option = base.find_option(user, challenge.option) if challenge else None
+    context = {
+        "flow": how,
+        "challenge": challenge,
+        "option": option,
+        "preferred": preferred,
+        "others": [o for o in options if option is None or o.key != option.key],
+        "form": form,
+        "remember_days": trusted.days_offered(user) if how is SIGNIN else 0,
+    }
+    return render(request, "signin/challenge.html", context)
+
+
+def _start(request: HttpRequest, user: User, how: Flow) -> HttpResponse:
+    try:
+        challenge = verification.start_challenge(user, request.POST.get("option", ""), how.purpose)
+    except RateLimited as limited:
+        return too_many_requests(request, limited)
+    except TwofoldError as failed:
+        messages.error(request, failed.message)
+        return redirect(how.page)
+    flow.remember(request, challenge)
+    return redirect(how.page)
+
+
+def _approved(request: HttpRequest, user: User, how: Flow) -> Challenge | None:
+    challenge = flow.current(request, user, how.purpose)
+    if challenge is not None and challenge.state == ChallengeState.APPROVED:
+        return challenge
+    return None
+
+
+# --- Confirm it's you (step-up) ------------------------------------------------------
+
+
+def _safe(request: HttpRequest, url: str | None, fallback: str) -> str:
     if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
         return url
-    return "security-verification"
+    return fallback
 
 
-def _finish(request: HttpRequest) -> HttpResponse:
+def _stepped_up(request: HttpRequest) -> HttpResponse:
     stepup.mark_verified(request)
     flow.forget(request)
-    return redirect(_next_url(request))
+    return redirect(_safe(request, request.session.get(NEXT), "security-verification"))
 
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def step_up(request: HttpRequest) -> HttpResponse:
-    user = request.user
     if request.GET.get("next"):
         request.session[NEXT] = request.GET["next"]
-    options = base.options_for(user)
-    if not options:
-        return _finish(request)
-    challenge = flow.current(request, user, ChallengePurpose.STEP_UP)
-    preferred = base.preferred_option(user)
-    if challenge is None and request.method == "GET" and preferred.silent:
-        # Nothing is sent for this option (the code is in the app): open it straight away.
-        challenge = verification.start_challenge(user, preferred.key, ChallengePurpose.STEP_UP)
-        flow.remember(request, challenge)
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and challenge is not None and form.is_valid():
-        try:
-            verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
-        except RateLimited as limited:
-            return too_many_requests(request, limited)
-        except InvalidInput as refused:
-            form.add_error("code", refused.message)
-        else:
-            return _finish(request)
-    return render(
-        request,
-        "signin/challenge.html",
-        {
-            "challenge": challenge,
-            "option": base.find_option(user, challenge.option) if challenge else None,
-            "preferred": preferred,
-            "others": [o for o in options if not challenge or o.key != challenge.option],
-            "form": form,
-            "start_url": "step-up-start",
-            "complete_url": "step-up-complete",
-            "heading": _("Confirm it's you"),
-            "lead": _("Before you change your security settings, verify with one of your methods."),
-        },
-    )
+    if not base.options_for(request.user):
+        return _stepped_up(request)
+    return _page(request, request.user, STEP_UP, lambda _c, _r: _stepped_up(request))
 
 
 @never_cache
 @login_required
 @require_POST
 def step_up_start(request: HttpRequest) -> HttpResponse:
-    try:
-        challenge = verification.start_challenge(
-            request.user, request.POST.get("option", ""), ChallengePurpose.STEP_UP
-        )
-    except RateLimited as limited:
-        return too_many_requests(request, limited)
-    except TwofoldError as failed:
-        messages.error(request, failed.message)
-        return redirect("step-up")
-    flow.remember(request, challenge)
-    return redirect("step-up")
+    return _start(request, request.user, STEP_UP)
 
 
 @never_cache
@@ -103,20 +153,75 @@ def step_up_start(request: HttpRequest) -> HttpResponse:
 @require_POST
 def step_up_complete(request: HttpRequest) -> HttpResponse:
     """The waiting page's call was answered: finish if the challenge really was approved."""
-    challenge = flow.current(request, request.user, ChallengePurpose.STEP_UP)
-    if challenge is not None and challenge.state == ChallengeState.APPROVED:
-        return _finish(request)
+    if _approved(request, request.user, STEP_UP) is not None:
+        return _stepped_up(request)
     return redirect("step-up")
+
+
+# --- The second step of signing in -----------------------------------------------------
+
+
+def _pending_or_restart(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        user = services.pending_user(request)
+        if user is None:
+            messages.info(request, services.expired_message())
+            return redirect("signin")
+        return view(request, user)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _signed_in(request: HttpRequest, user: User, challenge: Challenge, remember: bool):
+    amr = ["pwd", services.amr_for(challenge.option)]
+    services.finish(request, user, amr=amr, via="second factor")
+    response = redirect(_safe(request, request.session.pop(SIGNIN_NEXT, None), "my-account"))
+    if remember:
+        trusted.remember(request, response, user)
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_pending_or_restart
+def signin_verify(request: HttpRequest, user: User) -> HttpResponse:
+    return _page(request, user, SIGNIN, lambda c, r: _signed_in(request, user, c, r))
+
+
+@never_cache
+@require_POST
+@_pending_or_restart
+def signin_verify_start(request: HttpRequest, user: User) -> HttpResponse:
+    return _start(request, user, SIGNIN)
+
+
+@never_cache
+@require_POST
+@_pending_or_restart
+def signin_verify_complete(request: HttpRequest, user: User) -> HttpResponse:
+    challenge = _approved(request, user, SIGNIN)
+    if challenge is None:
+        return redirect("signin-verify")
+    return _signed_in(request, user, challenge, request.POST.get("remember") == "on")
+
+
+# --- Polling ---------------------------------------------------------------------------
 
 
 @never_cache
 @require_GET
 def challenge_status(request: HttpRequest, challenge_id: str) -> JsonResponse:
     """What the waiting page polls: the state of the session's own challenge."""
-    if not request.user.is_authenticated:
+    if request.user.is_authenticated:
+        user = request.user
+    else:
+        user = services.pending_user(request, even_blocked=True)
+    if user is None:
         return JsonResponse({"error": "not_found"}, status=404)
     try:
-        challenge = verification.get_challenge(request.user, challenge_id)
+        challenge = verification.get_challenge(user, challenge_id)
     except NotFound:
         return JsonResponse({"error": "not_found"}, status=404)
     challenge = verification.expire_if_due(challenge)

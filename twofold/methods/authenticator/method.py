@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from twofold.methods.authenticator import services
+from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.base import Interaction, Method, Option
 from twofold.organisations.models import MethodKind
 
@@ -42,6 +44,10 @@ class AuthenticatorMethod(Method):
     def check(self, challenge: Challenge, code: str) -> bool:
         # The person already holds the code: start() has nothing to send.
         return services.check_code(challenge.user, code)
+
+    def forget(self, user_ids: QuerySet) -> int:
+        deleted, _detail = AuthenticatorDevice.objects.filter(user_id__in=user_ids).delete()
+        return deleted
 
     def settings_context(self, user: User) -> dict[str, object]:
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -98,6 +99,10 @@ class PhoneMethod(Method):
 
     def check(self, challenge: Challenge, code: str) -> bool:
         return verification.sent_code_matches(challenge, code)
+
+    def forget(self, user_ids: QuerySet) -> int:
+        deleted, _detail = Phone.objects.filter(user_id__in=user_ids).delete()
+        return deleted
 
 
 def _in_force(user: User) -> list[Phone]:

@@ -2,8 +2,8 @@ import time
 
 import pytest
 
-from conftest import STRONG_PASSWORD
-from twofold.methods.phone.tests.conftest import AUTH_NUMBER, OFFICE_NUMBER, outbox, with_phone  # noqa: F401
+from conftest import AUTH_NUMBER, OFFICE_NUMBER, STRONG_PASSWORD  # noqa: F401 - re-exported for the tests
+from twofold.methods.phone.tests.conftest import with_phone  # noqa: F401 - a shared fixture
 from twofold.methods.stepup import VERIFIED_AT
 
 NEW_NUMBER = "+14255550188"

@@ -1,0 +1,59 @@
+"""Session lifetime: signed out after the organisation's idle time or absolute lifetime."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.contrib import auth, messages
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record
+
+LIFETIME = "twofold.session.lifetime"  # (started, idle seconds, absolute seconds)
+SEEN = "twofold.session.seen"
+_TOUCH_EVERY = 60  # seconds: note activity at most once a minute (one session write)
+
+
+def start(request: HttpRequest) -> None:
+    """At sign-in: fix this session's limits from the organisation's policy."""
+    organisation = request.user.organisation
+    now = int(time.time())
+    request.session[LIFETIME] = (
+        now,
+        organisation.session_idle_minutes * 60,
+        organisation.session_absolute_hours * 3600,
+    )
+    request.session[SEEN] = now
+
+
+class SessionLifetimeMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and LIFETIME in request.session:
+            self._check(request)
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> None:
+        now = int(time.time())
+        started, idle, absolute = request.session[LIFETIME]
+        seen = request.session.get(SEEN, started)
+        if now - started > absolute or now - seen > idle:
+            user = request.user
+            record(
+                AuditAction.SESSION_EXPIRED,
+                AuditResult.SUCCESS,
+                actor=user,
+                subject=user,
+                reason="absolute lifetime" if now - started > absolute else "inactivity",
+            )
+            auth.logout(request)
+            messages.info(
+                request, _("You were signed out to keep your account safe. Sign in again.")
+            )
+        elif now - seen >= _TOUCH_EVERY:
+            request.session[SEEN] = now

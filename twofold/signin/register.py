@@ -1,0 +1,201 @@
+"""First-time registration at sign-in ("more information required").
+
+A user whose two-step verification is on but who has no usable method (or whom an
+administrator asked to provide contact methods again) registers one here, proving it
+there and then; the proof is their second factor for this sign-in.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from twofold.accounts.models import User
+from twofold.core import phones
+from twofold.core.errors import InvalidInput, NotAllowed, RateLimited, TwofoldError
+from twofold.methods import verification
+from twofold.methods.authenticator import services as authenticator
+from twofold.methods.authenticator.forms import DeviceForm
+from twofold.methods.forms import CodeForm
+from twofold.methods.models import ChallengePurpose, ChallengeState
+from twofold.methods.phone import services as phone_services
+from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
+from twofold.organisations.models import MethodKind
+from twofold.signin import flow, services
+from twofold.signin.views import SIGNIN_NEXT, _pending_or_restart, _safe
+from twofold.web.views import too_many_requests
+
+
+class PhoneForm(forms.Form):
+    country = forms.ChoiceField(label=gettext_lazy("Country or region"), choices=())
+    number = forms.CharField(
+        label=gettext_lazy("Phone number"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel-national"}),
+    )
+    mode = forms.ChoiceField(
+        label=gettext_lazy("How should we contact you?"),
+        choices=(),
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, user: User, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("initial", {"country": user.organisation.default_country})
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [(c.code, c.label) for c in phones.countries()]
+        organisation = user.organisation
+        self.fields["mode"].choices = [
+            (mode, label)
+            for mode, label in ContactMode.choices
+            if organisation.allows(MethodKind.TEXT if mode == ContactMode.TEXT else MethodKind.CALL)
+        ]
+        self.fields["mode"].initial = (
+            self.fields["mode"].choices[0][0] if self.fields["mode"].choices else ""
+        )
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        if "number" in cleaned and "country" in cleaned:
+            try:
+                cleaned["e164"] = phones.parse(cleaned["number"], cleaned["country"])
+            except InvalidInput as invalid:
+                self.add_error("number", invalid.message)
+        return cleaned
+
+
+def _choices(user: User) -> dict[str, bool]:
+    organisation = user.organisation
+    return {
+        "app": authenticator.allowed(user),
+        "phone": organisation.allows(MethodKind.TEXT) or organisation.allows(MethodKind.CALL),
+    }
+
+
+def _registered(request: HttpRequest, user: User, amr: str, preferred: str) -> HttpResponse:
+    User.objects.filter(pk=user.pk).update(must_reregister=False, preferred_option=preferred)
+    services.finish(request, user, amr=["pwd", amr], via="registration")
+    messages.success(request, _("You're all set. We'll ask for this each time you sign in."))
+    return redirect(_safe(request, request.session.pop(SIGNIN_NEXT, None), "my-account"))
+
+
+@never_cache
+@require_http_methods(["GET"])
+@_pending_or_restart
+def register(request: HttpRequest, user: User) -> HttpResponse:
+    return render(
+        request,
+        "signin/register.html",
+        {"choices": _choices(user), "reregister": user.must_reregister},
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_pending_or_restart
+def register_app(request: HttpRequest, user: User) -> HttpResponse:
+    if not _choices(user)["app"]:
+        return redirect("signin-register")
+    secret = authenticator.enrolment_secret(request.session)
+    form = DeviceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            authenticator.add_device(
+                user, form.cleaned_data["name"], secret, form.cleaned_data["code"]
+            )
+        except authenticator.EnrolmentCodeRefused as refused:
+            form.add_error("code", refused.message)
+        except (InvalidInput, NotAllowed) as invalid:
+            form.add_error("name", invalid.message)
+        else:
+            authenticator.forget_enrolment_secret(request.session)
+            return _registered(request, user, "otp", "app_code")
+    context = {
+        "form": form,
+        "qr_code": authenticator.qr_code_svg(authenticator.provisioning_uri(user, secret)),
+        "grouped_secret": authenticator.grouped(secret),
+        "issuer": user.organisation.shown_name,
+        "account": user.username,
+    }
+    return render(request, "signin/register_app.html", context)
+
+
+@never_cache
+@require_POST
+@_pending_or_restart
+def register_app_restart(request: HttpRequest, user: User) -> HttpResponse:
+    authenticator.forget_enrolment_secret(request.session)
+    return redirect("signin-register-app")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_pending_or_restart
+def register_phone(request: HttpRequest, user: User) -> HttpResponse:
+    if not _choices(user)["phone"]:
+        return redirect("signin-register")
+    form = PhoneForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            challenge = phone_services.request_change(
+                user,
+                PhoneRole.AUTHENTICATION,
+                form.cleaned_data["e164"],
+                mode=form.cleaned_data["mode"],
+            )
+        except RateLimited as limited:
+            return too_many_requests(request, limited)
+        except TwofoldError as failed:
+            form.add_error(None, failed.message)
+        else:
+            flow.remember(request, challenge)
+            return redirect("signin-register-phone-verify")
+    return render(request, "signin/register_phone.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_pending_or_restart
+def register_phone_verify(request: HttpRequest, user: User) -> HttpResponse:
+    challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
+    if challenge is None:
+        return redirect("signin-register-phone")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
+        except RateLimited as limited:
+            return too_many_requests(request, limited)
+        except InvalidInput as refused:
+            form.add_error("code", refused.message)
+        else:
+            return _phone_registered(request, user, challenge)
+    phone = Phone.objects.filter(user=user, role=PhoneRole.AUTHENTICATION).first()
+    context = {
+        "challenge": challenge,
+        "phone": phone,
+        "form": form,
+        "mode": challenge.option.partition(":")[0],
+    }
+    return render(request, "signin/register_phone_verify.html", context)
+
+
+def _phone_registered(request: HttpRequest, user: User, challenge) -> HttpResponse:
+    phone_services.confirm_change(user, challenge)
+    mode = challenge.option.partition(":")[0]
+    return _registered(request, user, services.amr_for(challenge.option), f"{mode}:authentication")
+
+
+@never_cache
+@require_POST
+@_pending_or_restart
+def register_phone_complete(request: HttpRequest, user: User) -> HttpResponse:
+    challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
+    if challenge is not None and challenge.state == ChallengeState.APPROVED:
+        return _phone_registered(request, user, challenge)
+    return redirect("signin-register-phone-verify")

@@ -1,0 +1,158 @@
+"""What follows a right password: straight in, a second factor, or registering a method.
+
+Between the password and the second factor the session holds the user as *pending*
+(under a new session ID) for at most ten minutes; only the second-step pages accept it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from enum import Enum
+
+from django.contrib import auth, messages
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from twofold.accounts import middleware as session_lifetime
+from twofold.accounts.models import MfaState, User
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.audit.services import record
+from twofold.core.errors import TwofoldError
+from twofold.methods import base, stepup, verification
+from twofold.methods.models import ChallengePurpose
+from twofold.signin import flow, trusted
+
+PENDING = "twofold.signin.pending"
+AMR = "twofold.amr"  # how the session's user proved who they are (for OpenID Connect)
+PENDING_SECONDS = 10 * 60
+
+# What each option proves, in the words of RFC 8176 (amr values).
+_AMR = {"app_code": "otp", "app_notification": "swk", "hardware_token": "hwk"}
+
+
+class Next(Enum):
+    SIGNED_IN = "signed_in"
+    CHALLENGE = "challenge"
+    REGISTER = "register"
+
+
+def amr_for(option_key: str) -> str:
+    kind = option_key.partition(":")[0]
+    return _AMR.get(option_key) or {"text": "sms", "call": "tel"}.get(kind, "mfa")
+
+
+def after_password(request: HttpRequest, user: User) -> Next:
+    """Decide, and begin, what follows a right password."""
+    organisation = user.organisation
+    if user.mfa_state == MfaState.DISABLED and not organisation.require_mfa:
+        finish(request, user, amr=["pwd"], via="two-step verification off")
+        return Next.SIGNED_IN
+    if _inside_trusted_range(request, organisation.trusted_ip_ranges):
+        finish(request, user, amr=["pwd"], via="trusted address")
+        return Next.SIGNED_IN
+    if _take_bypass(user):
+        finish(request, user, amr=["pwd"], via="one-time bypass")
+        return Next.SIGNED_IN
+    if trusted.recognises(request, user):
+        finish(request, user, amr=["pwd", "mfa"], via="trusted device", mfa=False)
+        return Next.SIGNED_IN
+    hold(request, user)
+    if user.must_reregister or not base.options_for(user):
+        return Next.REGISTER
+    preferred = base.preferred_option(user)
+    try:
+        challenge = verification.start_challenge(user, preferred.key, ChallengePurpose.SIGNIN)
+    except TwofoldError as refused:  # locked, capped, gateway down: the page explains
+        messages.error(request, refused.message)
+    else:
+        flow.remember(request, challenge)
+    return Next.CHALLENGE
+
+
+def _inside_trusted_range(request: HttpRequest, ranges: list[str]) -> bool:
+    address = getattr(request, "client_address", None)
+    if not address or not ranges:
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(cidr, strict=False) for cidr in ranges)
+
+
+def _take_bypass(user: User) -> bool:
+    """Use up the user's one-time bypass, if one is set and still valid (single use)."""
+    if user.mfa_bypass_until is None:
+        return False
+    used = User.objects.filter(pk=user.pk, mfa_bypass_until__gt=timezone.now()).update(
+        mfa_bypass_until=None
+    )
+    User.objects.filter(pk=user.pk).update(mfa_bypass_until=None)
+    return bool(used)
+
+
+def hold(request: HttpRequest, user: User) -> None:
+    """Keep ``user`` as pending under a fresh session ID until the second step is done."""
+    request.session.cycle_key()
+    request.session[PENDING] = {"user": user.pk, "at": int(time.time())}
+
+
+def pending_user(request: HttpRequest, *, even_blocked: bool = False) -> User | None:
+    """The user whose password was right in the last ten minutes, if they may still sign in.
+
+    ``even_blocked`` is for telling the waiting page how its own challenge ended (a fraud
+    report blocks the user while the page still waits).
+    """
+    held = request.session.get(PENDING)
+    if not held or time.time() - held["at"] > PENDING_SECONDS:
+        return None
+    user = User.objects.select_related("organisation").filter(pk=held["user"]).first()
+    if user is None or not (user.can_sign_in or even_blocked):
+        return None
+    return user
+
+
+def finish(
+    request: HttpRequest, user: User, *, amr: list[str], via: str, mfa: bool | None = None
+) -> None:
+    """Sign ``user`` in under a new session ID, remember how, and record it."""
+    warn_about_failures(request, user)
+    request.session.pop(PENDING, None)
+    flow.forget(request)
+    auth.login(request, user, backend="twofold.accounts.backends.PasswordBackend")
+    session_lifetime.start(request)
+    request.session[AMR] = amr
+    # A trusted device skips the second factor at sign-in only, never a later step-up.
+    if (len(amr) > 1) if mfa is None else mfa:
+        stepup.mark_verified(request)
+    with transaction.atomic():
+        record(AuditAction.SIGNIN_COMPLETED, AuditResult.SUCCESS, actor=user, subject=user, via=via)
+
+
+def warn_about_failures(request: HttpRequest, user: User) -> None:
+    """Tell the user about second-factor failures since their last sign-in (SECURITY 24)."""
+    since = Q(at__gt=user.last_login) if user.last_login else Q()
+    failures = AuditEvent.objects.filter(
+        since,
+        subject_id=user.pk,
+        action=AuditAction.CHALLENGE_VERIFIED,
+        result=AuditResult.FAILURE,
+    ).count()
+    if failures:
+        messages.warning(
+            request,
+            ngettext(
+                "Since you last signed in, someone entered your password and then failed "
+                "the second step %(count)d time. If that wasn't you, change your password.",
+                "Since you last signed in, someone entered your password and then failed "
+                "the second step %(count)d times. If that wasn't you, change your password.",
+                failures,
+            )
+            % {"count": failures},
+        )
+
+
+def expired_message() -> str:
+    return _("Your sign-in took too long. Enter your user name and password again.")

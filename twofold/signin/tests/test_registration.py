@@ -1,0 +1,117 @@
+"""'More information required': registering a first method at sign-in."""
+
+import pyotp
+import pytest
+from django.test import Client
+
+from twofold.accounts.models import MfaState, User
+from twofold.audit.models import AuditAction, AuditEvent
+from twofold.methods import base
+from twofold.methods.authenticator.models import AuthenticatorDevice
+from twofold.methods.phone.models import Phone
+from twofold.methods.resets import require_reregistration
+from twofold.signin import services
+
+from .conftest import AUTH_NUMBER, password_step
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("carol@contoso.example", mfa_state=MfaState.ENABLED)
+
+
+def start(client: Client, username: str = "carol@contoso.example"):
+    response = password_step(client, username=username)
+    assert response["Location"] == "/signin/register"
+    return client
+
+
+def test_mfa_on_and_no_method_asks_for_more_information(client, carol) -> None:
+    start(client)
+    page = client.get("/signin/register").content.decode()
+    assert "More information required" in page
+    assert "_auth_user_id" not in client.session
+
+
+def test_registering_a_phone_proves_it_and_signs_in(client, carol, outbox) -> None:
+    start(client)
+    response = client.post(
+        "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+    )
+    assert response["Location"] == "/signin/register/phone/verify"
+    client.post("/signin/register/phone/verify", {"code": outbox.wrong_code()})
+    assert "_auth_user_id" not in client.session
+    response = client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+    assert response["Location"] == "/account"
+    carol.refresh_from_db()
+    assert carol.preferred_option == "text:authentication"
+    assert Phone.objects.get(user=carol).number == AUTH_NUMBER
+    assert client.session[services.AMR] == ["pwd", "sms"]
+
+
+def test_a_bad_number_is_refused_on_the_wizard(client, carol) -> None:
+    start(client)
+    response = client.post(
+        "/signin/register/phone", {"country": "US", "number": "12", "mode": "text"}
+    )
+    assert "not a valid phone number" in response.content.decode()
+    assert not Phone.objects.exists()
+
+
+def test_registering_the_app_signs_in(client, carol) -> None:
+    start(client)
+    page = client.get("/signin/register/app").content.decode()
+    assert 'data-testid="qr-code"' in page
+    secret = client.session  # the secret is encrypted in the session; read it from the page
+    grouped = page.split('data-testid="totp-secret">')[1].split("<")[0]
+    code = pyotp.TOTP(grouped.replace(" ", "")).now()
+    response = client.post("/signin/register/app", {"name": "My phone", "code": code})
+    assert response["Location"] == "/account"
+    assert AuthenticatorDevice.objects.get(user=carol).name == "My phone"
+    assert client.session[services.AMR] == ["pwd", "otp"]
+    assert secret is not None
+
+
+def test_the_wizard_is_not_reachable_without_a_right_password(client, carol) -> None:
+    assert client.get("/signin/register")["Location"] == "/signin"
+    data = {"country": "US", "number": "4255550134", "mode": "text"}
+    assert client.post("/signin/register/phone", data)["Location"] == "/signin"
+    assert not Phone.objects.exists()
+
+
+class TestReregistration:
+    def test_the_old_methods_stop_counting_and_the_wizard_follows(self, client, alice) -> None:
+        require_reregistration(User.objects.filter(pk=alice.pk))
+        alice.refresh_from_db()
+        assert alice.must_reregister
+        assert base.options_for(alice) == []
+        start(client, "alice@contoso.example")
+        assert (
+            "asked you to set up your verification methods again"
+            in client.get("/signin/register").content.decode()
+        )
+
+    def test_registering_again_clears_the_flag(self, client, alice, outbox) -> None:
+        require_reregistration(User.objects.filter(pk=alice.pk))
+        start(client, "alice@contoso.example")
+        client.post("/signin/register/phone", {"country": "US", "number": "425 555 0177",
+                                               "mode": "text"})  # fmt: skip
+        client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+        alice.refresh_from_db()
+        assert not alice.must_reregister
+        assert [o.key for o in base.options_for(alice)] == [
+            "text:authentication",
+            "call:authentication",
+        ]
+        assert Phone.objects.get(user=alice).number == "+14255550177"
+
+    def test_it_is_set_based_and_audited_per_user(self, make_user, alice) -> None:
+        others = [make_user(f"user{index}@contoso.example") for index in range(5)]
+        changed = require_reregistration(
+            User.objects.filter(pk__in=[alice.pk, *[u.pk for u in others]])
+        )
+        assert changed == 6
+        assert AuditEvent.objects.filter(action=AuditAction.REREGISTRATION_REQUIRED).count() == 6
+        assert not Phone.objects.filter(user=alice).exists()

@@ -1,0 +1,138 @@
+"""'Don't ask again for N days': a hashed random cookie bound to one user and two epochs."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from twofold.accounts.models import MfaState, User
+from twofold.accounts.services import set_mfa_state
+from twofold.core.crypto import digest
+from twofold.selfservice.services import restore_trusted_devices
+from twofold.signin.models import TrustedDevice
+from twofold.signin.trusted import cookie_name
+
+from .conftest import password_step
+
+pytestmark = pytest.mark.django_db
+COOKIE = "twofold-trusted"
+
+
+@pytest.fixture
+def trusted_client(alice, outbox) -> Client:
+    """A browser that signed in with 'don't ask again' ticked, then signed out."""
+    client = Client()
+    password_step(client)
+    client.post("/signin/verify", {"code": outbox.last_code(), "remember": "on"})
+    client.post("/signout")
+    return client
+
+
+def asks_again(client: Client) -> bool:
+    return password_step(client)["Location"] == "/signin/verify"
+
+
+def test_the_checkbox_offers_the_organisations_number_of_days(client, alice) -> None:
+    password_step(client)
+    assert "Don't ask again for 14 days" in client.get("/signin/verify").content.decode()
+
+
+def test_no_checkbox_when_the_organisation_allows_no_days(client, alice) -> None:
+    organisation = alice.organisation
+    organisation.remember_device_days = 0
+    organisation.save()
+    password_step(client)
+    assert 'data-testid="remember-device"' not in client.get("/signin/verify").content.decode()
+
+
+def test_the_cookie_is_random_httponly_samesite_and_stored_only_as_a_digest(
+    client, alice, outbox
+) -> None:
+    password_step(client)
+    response = client.post("/signin/verify", {"code": outbox.last_code(), "remember": "on"})
+    cookie = response.cookies[COOKIE]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/"
+    assert len(cookie.value) >= 43  # 256 bits, url-safe base64
+    device = TrustedDevice.objects.get()
+    assert device.token_digest == digest(cookie.value)
+    assert cookie.value not in str(TrustedDevice.objects.values().get())
+    assert device.expires_at > timezone.now() + timedelta(days=13)
+
+
+def test_the_name_gets_the_host_prefix_and_secure_on_https(rf) -> None:
+    assert cookie_name(rf.get("/", secure=True)) == "__Host-twofold-trusted"
+    assert cookie_name(rf.get("/")) == COOKIE
+
+
+def test_a_trusted_browser_skips_the_second_step(trusted_client) -> None:
+    assert password_step(trusted_client)["Location"] == "/account"
+
+
+def test_it_still_needs_the_password(trusted_client) -> None:
+    response = password_step(trusted_client, password="wrong password!")
+    assert response.status_code == 200
+    assert "_auth_user_id" not in trusted_client.session
+
+
+def test_it_never_counts_as_a_recent_second_factor(trusted_client) -> None:
+    password_step(trusted_client)
+    response = trusted_client.get("/account/security-verification/authenticator/setup")
+    assert response["Location"].startswith("/account/verify")
+
+
+def test_it_stops_working_at_expiry(trusted_client) -> None:
+    TrustedDevice.objects.update(expires_at=timezone.now())
+    assert asks_again(trusted_client)
+
+
+def test_restore_by_the_user_forgets_it(trusted_client, alice) -> None:
+    restore_trusted_devices(alice)
+    assert asks_again(trusted_client)
+
+
+def test_moving_the_organisations_epoch_forgets_it(trusted_client, alice) -> None:
+    organisation = alice.organisation
+    organisation.trusted_device_epoch += 1
+    organisation.save()
+    assert asks_again(trusted_client)
+
+
+def test_turning_two_step_verification_off_and_on_forgets_it(trusted_client, alice) -> None:
+    set_mfa_state(User.objects.filter(pk=alice.pk), MfaState.DISABLED)
+    set_mfa_state(User.objects.filter(pk=alice.pk), MfaState.ENABLED)
+    assert asks_again(trusted_client)
+
+
+def test_a_blocked_user_gets_nothing_from_it(trusted_client, alice) -> None:
+    User.objects.filter(pk=alice.pk).update(is_blocked=True)
+    response = password_step(trusted_client)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in trusted_client.session
+
+
+def test_a_cookie_stolen_for_another_user_is_refused(trusted_client, make_user) -> None:
+    make_user("bob@contoso.example", mfa_state=MfaState.ENABLED)
+    from twofold.methods.phone import services as phone_services
+
+    phone_services.set_number(User.objects.get(username="bob@contoso.example"),
+                              "authentication", "+14255550111")  # fmt: skip
+    response = password_step(trusted_client, username="bob@contoso.example")
+    assert response["Location"] == "/signin/verify"
+
+
+def test_restore_is_one_update_whatever_the_number_of_devices(
+    alice, django_assert_max_num_queries
+) -> None:
+    for index in range(50):
+        TrustedDevice.objects.create(
+            user=alice,
+            token_digest=f"{index:064d}",
+            user_epoch=0,
+            organisation_epoch=0,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+    with django_assert_max_num_queries(4):  # the update, the audit insert, savepoints
+        restore_trusted_devices(alice)
