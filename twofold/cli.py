@@ -13,6 +13,7 @@ commands:
   migrate     create or update the database tables
   createorg   create an organisation         NAME --domain DOMAIN [--domain ...]
   createuser  create a user                  USERNAME [--admin] [--password-stdin]
+  users       import users from a CSV file   import FILE.csv [--org SLUG] [--links OUT.csv]
   seed-demo   create the demo organisation "Contoso" and its users (idempotent)
   manage      any Django management command  (twofold manage help)
 """
@@ -22,6 +23,7 @@ _MANAGEMENT = {
     "migrate": "migrate",
     "createorg": "createorg",
     "createuser": "createuser",
+    "users": "users",
     "seed-demo": "seed_demo",
     "serve": "serve",
 }

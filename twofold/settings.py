@@ -31,8 +31,10 @@ INSTALLED_APPS = [
     "twofold.methods.phone",
     "twofold.methods.authenticator",
     "twofold.methods.app_passwords",
+    "twofold.methods.oath",
     "twofold.signin",
     "twofold.selfservice",
+    "twofold.adminportal",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +109,7 @@ AUTHENTICATION_BACKENDS = ["twofold.accounts.backends.PasswordBackend"]
 LOGIN_URL = "signin"
 LOGIN_REDIRECT_URL = "my-account"
 PASSWORD_HASHERS = ["twofold.core.hashers.Argon2idHasher"]
+PASSWORD_RESET_TIMEOUT = 7 * 24 * 3600  # one-time set-password links (imports, resets)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {

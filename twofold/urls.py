@@ -16,6 +16,8 @@ urlpatterns = [
     path("signin/", include("twofold.signin.urls")),
     path("signout", accounts.signout, name="signout"),
     path("account", accounts.my_account, name="my-account"),
+    path("set-password/<uidb64>/<token>", accounts.SetPassword.as_view(), name="set-password"),
+    path("set-password/done", accounts.set_password_done, name="set-password-done"),
     # Confirming it's the user (a recent second factor) before a change; challenge polling.
     path("account/verify", signin.step_up, name="step-up"),
     path("account/verify/start", signin.step_up_start, name="step-up-start"),
@@ -34,15 +36,22 @@ urlpatterns = [
         include("twofold.methods.authenticator.urls"),
     ),
     path(
+        "account/security-verification/hardware-token/",
+        include("twofold.methods.oath.urls"),
+    ),
+    path(
         "account/security-verification/app-passwords/",
         include("twofold.methods.app_passwords.urls"),
     ),
+    # Organisation administrators.
+    path("admin-portal/", include("twofold.adminportal.urls")),
     # Texts and calls: gateway callbacks, and the development outbox.
     path("", include("twofold.delivery.urls")),
     # Operations.
     path("healthz", web.healthz, name="healthz"),
     path("readyz", web.readyz, name="readyz"),
     path("branding/<slug:slug>.css", web.branding_css, name="branding-css"),
+    path("branding/<slug:slug>/logo", web.branding_logo, name="branding-logo"),
 ]
 
 handler400 = web.bad_request

@@ -40,6 +40,10 @@ class User(AbstractBaseUser):
     is_admin = models.BooleanField(_("administrator of the organisation"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     must_reregister = models.BooleanField(_("must provide contact methods again"), default=False)
+    # After "provide contact methods again": until when the new registration may happen,
+    # and the nonce its one-time access code derives from (the code itself is never kept).
+    reregister_until = models.DateTimeField(null=True, blank=True)
+    reregister_nonce = models.CharField(max_length=32, blank=True)
     # The key of a methods.base.Option: what sign-in asks for first.
     preferred_option = models.CharField(
         _("preferred verification option"), max_length=40, blank=True

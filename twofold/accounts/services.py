@@ -5,16 +5,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record, record_many
+from twofold.audit.services import record, record_for_users
 from twofold.core.errors import InvalidInput, RateLimited
 from twofold.core.ratelimit import Limit
 from twofold.organisations.models import Organisation
@@ -93,18 +97,14 @@ def set_mfa_state(users: QuerySet[User], state: str, *, actor: User | None = Non
     so that turning it back on later asks every browser again."""
     if state not in MfaState.values:
         raise InvalidInput(_("Choose disabled, enabled or enforced."))
-    changing = users.exclude(mfa_state=state).order_by().values("pk")
-    subjects = list(
-        User.objects.filter(pk__in=changing).values_list("pk", "username", "organisation_id")
-    )
+    changing = User.objects.filter(pk__in=users.order_by().values("pk")).exclude(mfa_state=state)
+    # Audited first: afterwards the same query would select nobody.
+    record_for_users(AuditAction.MFA_STATE_CHANGED, AuditResult.SUCCESS, changing, actor=actor,
+                     kind=state)  # fmt: skip
     update: dict[str, object] = {"mfa_state": state}
     if state == MfaState.DISABLED:
         update["trusted_device_epoch"] = F("trusted_device_epoch") + 1
-    User.objects.filter(pk__in=[pk for pk, _u, _o in subjects]).update(**update)
-    record_many(
-        AuditAction.MFA_STATE_CHANGED, AuditResult.SUCCESS, subjects, actor=actor, kind=state
-    )
-    return len(subjects)
+    return changing.update(**update)
 
 
 def _validated(password: str, user: User) -> None:
@@ -115,11 +115,17 @@ def _validated(password: str, user: User) -> None:
 
 
 @transaction.atomic
-def set_password(user: User, password: str, *, actor: User | None = None) -> None:
+def set_password(user: User, password: str, *, actor: User | None = None, via: str = "") -> None:
+    """Set a new password. Every trusted device is forgotten and, through Django's session
+    hash, every other session of the user ends."""
     _validated(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
-    record(AuditAction.PASSWORD_SET, AuditResult.SUCCESS, actor=actor or user, subject=user)
+    User.objects.filter(pk=user.pk).update(trusted_device_epoch=F("trusted_device_epoch") + 1)
+    details = {"via": via} if via else {}
+    record(
+        AuditAction.PASSWORD_SET, AuditResult.SUCCESS, actor=actor or user, subject=user, **details
+    )
 
 
 def check_password(request: HttpRequest, username: str, password: str) -> User:
@@ -156,3 +162,13 @@ def sign_out(request: HttpRequest) -> None:
     if user is not None:
         record(AuditAction.SIGNOUT, AuditResult.SUCCESS, actor=user, subject=user)
     auth.logout(request)
+
+
+def password_link(user: User, *, actor: User | None = None) -> str:
+    """A one-time link to set a password (Django's token: void once the password changes,
+    or after PASSWORD_RESET_TIMEOUT). Shown once to an administrator; never stored."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("set-password", kwargs={"uidb64": uid, "token": token})
+    record(AuditAction.PASSWORD_LINK_ISSUED, AuditResult.SUCCESS, actor=actor, subject=user)
+    return f"{settings.TWOFOLD_BASE_URL}{path}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordResetConfirmView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -94,3 +96,20 @@ def forget_username(request: HttpRequest) -> HttpResponse:
     """ "Use another account": go back to the user name step."""
     request.session.pop(PENDING_USERNAME, None)
     return redirect("signin")
+
+
+class SetPassword(PasswordResetConfirmView):
+    """The one-time set-password link (from an administrator, or from a user import)."""
+
+    template_name = "accounts/set_password.html"
+    success_url = reverse_lazy("set-password-done")
+
+    def form_valid(self, form):
+        # Through our service, so that the change is validated, audited and forgets devices.
+        services.set_password(form.user, form.cleaned_data["new_password1"], via="one-time link")
+        self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+def set_password_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/set_password_done.html")

@@ -51,6 +51,21 @@ class AuditAction(models.TextChoices):
         _("Asked to provide contact methods again"),
     )
     MFA_STATE_CHANGED = "user.mfa_state", _("Two-step verification state changed")
+    APP_PASSWORDS_DELETED_BY_ADMIN = "user.app_passwords_deleted", _("App passwords deleted")
+    TRUSTED_DEVICES_FORGOTTEN = "user.trusted_devices_forgotten", _("Remembered devices forgotten")
+    USER_UNBLOCKED = "user.unblocked", _("Unblocked")
+    USER_UNLOCKED = "user.unlocked", _("Second factor unlocked")
+    BYPASS_GRANTED = "user.bypass", _("One-time bypass granted")
+    PASSWORD_LINK_ISSUED = "user.password_link", _("Set-password link issued")
+    USER_UPDATED = "user.updated", _("User updated")
+    USER_DELETED = "user.deleted", _("User deleted")
+    USERS_IMPORTED = "users.imported", _("Users imported")
+    POLICY_CHANGED = "organisation.policy", _("Organisation policy changed")
+    ADMIN_ACCESS_DENIED = "admin.denied", _("Admin portal access refused")
+    HARDWARE_TOKENS_IMPORTED = "hardware_tokens.imported", _("Hardware tokens imported")
+    HARDWARE_TOKEN_CHANGED = "hardware_token.changed", _("Hardware token changed")
+    HARDWARE_TOKEN_ACTIVATED = "hardware_token.activated", _("Hardware token activated")
+    AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
 
 
 class AuditResult(models.TextChoices):

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import context
@@ -32,6 +37,11 @@ def _check(details: dict[str, Any]) -> None:
             _check(value)
         elif isinstance(value, str) and _LONG_NUMBER.search(value.replace(" ", "")):
             raise UnsafeAuditDetails(f"audit detail {key!r} looks like a number or a code")
+
+
+def safe_text(text: str, limit: int = 200) -> str:
+    """Free text for an event (an administrator's reason): long digit runs masked."""
+    return _LONG_NUMBER.sub("…", " ".join(text.split()))[:limit]
 
 
 def record(
@@ -101,3 +111,46 @@ def record_many(
         AuditEvent.objects.bulk_create(batch)
         written += len(batch)
     return written
+
+
+def record_for_users(
+    action: AuditAction,
+    result: AuditResult,
+    users: QuerySet,
+    *,
+    actor: User | None = None,
+    **details: Any,
+) -> int:
+    """One event per user in ``users``, written by the database in one INSERT … SELECT.
+
+    For bulk actions on very many users: nothing is loaded into Python. Call it before
+    the change if the change alters what ``users`` selects.
+    """
+    _check(details)
+    request_context = context.current()
+    ids_sql, ids_params = users.order_by().values("pk").query.sql_with_params()
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    inet = "::inet" if connection.vendor == "postgresql" else ""
+    table = AuditEvent._meta.db_table
+    user_table = users.model._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (at, organisation_id, actor_id, actor_label, subject_id, "  # noqa: S608
+        "subject_label, action, result, client_address, user_agent, correlation_id, details) "
+        f"SELECT %s, u.organisation_id, %s, %s, u.id, u.username, %s, %s, %s{inet}, %s, %s, "
+        f"%s{cast} FROM {user_table} u WHERE u.id IN ({ids_sql})"
+    )
+    params = [
+        timezone.now(),
+        actor.pk if actor else None,
+        actor.username if actor else "system",
+        action.value,
+        result.value,
+        request_context.client_address,
+        request_context.user_agent,
+        request_context.correlation_id,
+        json.dumps(details),
+        *ids_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

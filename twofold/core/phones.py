@@ -42,7 +42,8 @@ def countries(language: str = "en") -> tuple[Country, ...]:
         Country(region, phonenumbers.country_code_for_region(region), _name(region, language))
         for region in phonenumbers.SUPPORTED_REGIONS
     ]
-    return tuple(sorted(found, key=lambda country: country.name))
+    # Regions phonenumbers can't name (a bare code such as "AC") go last, not first.
+    return tuple(sorted(found, key=lambda country: (country.name == country.code, country.name)))
 
 
 def parse(number: str, country: str) -> str:

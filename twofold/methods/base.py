@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 METHODS = (
     "twofold.methods.authenticator.method.AuthenticatorMethod",
     "twofold.methods.phone.method.PhoneMethod",
+    "twofold.methods.oath.method.HardwareTokenMethod",
     "twofold.methods.app_passwords.method.AppPasswordMethod",
 )
 
@@ -46,6 +47,7 @@ class Option:
     label: str  # for the settings page: "Text a code to my authentication phone"
     prompt: str  # for "sign in another way", masked: "Text +1 XXX XXX XX34"
     silent: bool = False  # starting it sends nothing (the code is already in an app)
+    target: str = ""  # where a code or call goes, masked ("+1 XXX XXX XX34"), if anywhere
 
 
 class Method(ABC):
@@ -88,6 +90,15 @@ class Method(ABC):
         """
         return 0
 
+    def registered_user_ids(self) -> QuerySet | None:
+        """A subquery of the ids of users with a usable registration (None: not a method
+        one registers, e.g. app passwords). The admin portal filters on it."""
+        return None
+
+    def kinds_for(self, user_ids: list[int]) -> dict[int, list[str]]:
+        """What each of these users registered, by kind ("Office phone"), never numbers."""
+        return {}
+
     def settings_context(self, user: User) -> dict[str, object]:
         """What ``settings_template`` needs to draw this method's panel for ``user``."""
         return {}
@@ -129,6 +140,21 @@ def catalogue_for(user: User) -> list[tuple[str, str]]:
         for key, kind, label in method.catalogue
         if organisation.allows(kind)
     ]
+
+
+def users_with_methods() -> list[QuerySet]:
+    """Subqueries of the ids of users who registered at least one second factor."""
+    found = (method.registered_user_ids() for method in registry().values() if method.second_factor)
+    return [ids for ids in found if ids is not None]
+
+
+def kinds_for(user_ids: list[int]) -> dict[int, list[str]]:
+    """For a page of users: the kinds of methods each registered (a query per method)."""
+    kinds: dict[int, list[str]] = {user_id: [] for user_id in user_ids}
+    for method in registry().values():
+        for user_id, labels in method.kinds_for(user_ids).items():
+            kinds[user_id].extend(labels)
+    return kinds
 
 
 def find_option(user: User, key: str) -> Option | None:

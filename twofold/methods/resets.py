@@ -2,44 +2,93 @@
 
 Set-based: a handful of statements whatever the number of users, so an administrator's
 bulk action on 100,000 people finishes in seconds.
+
+So that a stolen password alone cannot register an attacker's phone, the new
+registration needs a one-time access code the administrator hands over, unless the
+organisation allows re-registering within a number of days. Codes are derived from the
+secret key, the user and a random nonce stored with the user (one UPDATE for everyone);
+the database never holds a code, and completing the registration clears the nonce.
 """
 
 from __future__ import annotations
 
+import base64
+from datetime import timedelta
+
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record_many
+from twofold.audit.services import record_for_users
+from twofold.core.crypto import constant_time_equals, keyed_digest, random_token
 from twofold.methods import base
+
+CODE_VALIDITY = timedelta(days=7)
+
+
+def access_code(user_id: int, nonce: str) -> str:
+    """The one-time access code for ``user_id`` under ``nonce``: 12 letters and digits."""
+    raw = bytes.fromhex(keyed_digest(f"{user_id}:{nonce}", "reregistration"))
+    text = base64.b32encode(raw).decode()[:12]
+    return "-".join(text[i : i + 4] for i in range(0, 12, 4))
+
+
+def access_code_matches(user: User, code: str) -> bool:
+    if not user.reregister_nonce or not user.reregister_until:
+        return False
+    if user.reregister_until <= timezone.now():
+        return False
+    typed = "".join(ch for ch in (code or "").upper() if ch.isalnum())
+    expected = access_code(user.pk, user.reregister_nonce).replace("-", "")
+    return constant_time_equals(typed, expected)
+
+
+def needs_access_code(user: User) -> bool:
+    """Whether re-registering needs a code now (no open window without one)."""
+    grace = user.organisation.reregistration_grace_days
+    open_window = grace and user.reregister_until and user.reregister_until > timezone.now()
+    return user.must_reregister and not open_window
 
 
 @transaction.atomic
-def require_reregistration(users: QuerySet[User], *, actor: User | None = None) -> int:
+def require_reregistration(users: QuerySet[User], *, actor: User | None = None) -> tuple[int, str]:
     """Make ``users`` register new methods at their next sign-in; the old ones stop counting.
 
-    Their registrations are removed, their trusted devices forgotten (epoch), and one
-    audit event per user is written. Returns how many users were changed.
+    Their registrations are removed, their trusted devices forgotten (epoch), one audit
+    event per user is written. Returns how many users changed and the nonce their access
+    codes derive from (``access_code(user_id, nonce)``), to show the administrator once.
     """
     # A subquery, not a list of ids: no limit on how many users one action reaches.
     ids = users.order_by().values("pk")
     changed = User.objects.filter(pk__in=ids).count()
     if not changed:
-        return 0
+        return 0, ""
     for method in base.registry().values():
         if method.second_factor:
             method.forget(ids)
+    nonce = random_token(16)
+    grace_days = users.first().organisation.reregistration_grace_days
+    window = timedelta(days=grace_days) if grace_days else CODE_VALIDITY
     User.objects.filter(pk__in=ids).update(
         must_reregister=True,
         preferred_option="",
         trusted_device_epoch=F("trusted_device_epoch") + 1,
+        reregister_nonce=nonce,
+        reregister_until=timezone.now() + window,
     )
-    subjects = User.objects.filter(pk__in=ids).values_list("pk", "username", "organisation_id")
-    record_many(
+    record_for_users(
         AuditAction.REREGISTRATION_REQUIRED,
         AuditResult.SUCCESS,
-        subjects.iterator(chunk_size=5000),
+        User.objects.filter(pk__in=ids),
         actor=actor,
     )
-    return changed
+    return changed, nonce
+
+
+def complete(user: User) -> None:
+    """The user registered again: the flag and the access code are spent."""
+    User.objects.filter(pk=user.pk).update(
+        must_reregister=False, reregister_nonce="", reregister_until=None
+    )

@@ -109,6 +109,8 @@ class Organisation(models.Model):
     accent_colour = models.CharField(
         _("accent colour"), max_length=7, default="#0b5cad", validators=[hex_colour]
     )
+    logo = models.BinaryField(_("logo"), null=True, blank=True, editable=True)
+    logo_content_type = models.CharField(max_length=20, blank=True)  # image/png or image/svg+xml
     help_desk_url = models.URLField(_("help desk link"), blank=True)
     custom_settings_url = models.URLField(_("your organisation's own settings portal"), blank=True)
     default_language = models.CharField(_("default language"), max_length=10, default="en")

@@ -82,9 +82,10 @@ class SecurityVerificationForm(forms.Form):
 
     @staticmethod
     def _initial_preferred(user: User) -> str:
-        """The stored choice; else what sign-in would use; else, for someone registering
-        their first method, a text to the authentication phone they are about to enter."""
-        if user.preferred_option:
+        """The stored choice while it can be used; else what sign-in would use; else, for
+        someone registering their first method, a text to the phone they are about to enter."""
+        usable = {option.key for option in base.options_for(user)}
+        if user.preferred_option in usable:
             return user.preferred_option
         preferred = base.preferred_option(user)
         if preferred is not None:

@@ -154,10 +154,9 @@ def cancel_phone_change(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
+@stepup.step_up_required
 @require_http_methods(["GET", "POST"])
 def restore_trusted_devices(request: HttpRequest) -> HttpResponse:
-    if not stepup.may_change_methods(request):
-        return _step_up(request)
     if request.method == "POST":
         services.restore_trusted_devices(request.user)
         messages.success(

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from twofold.accounts.models import User
 from twofold.core import phones
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited, TwofoldError
-from twofold.methods import verification
+from twofold.core.ratelimit import Limit
+from twofold.methods import resets, verification
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.forms import DeviceForm
 from twofold.methods.forms import CodeForm
@@ -69,6 +70,11 @@ class PhoneForm(forms.Form):
         return cleaned
 
 
+def _render(request: HttpRequest, user: User, template: str, context: dict) -> HttpResponse:
+    """Every wizard page shows the user's organisation's branding."""
+    return render(request, template, {**context, "organisation": user.organisation})
+
+
 def _choices(user: User) -> dict[str, bool]:
     organisation = user.organisation
     return {
@@ -77,27 +83,68 @@ def _choices(user: User) -> dict[str, bool]:
     }
 
 
+ACCESS_OK = "twofold.signin.access_code_ok"
+_ACCESS_CODE_TRIES = Limit("reregistration-code", 10, 15 * 60)
+
+
+class AccessCodeForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Access code from your administrator"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+
+
+def _may_register(request: HttpRequest, user: User) -> bool:
+    """After an administrator's reset: only with their access code, or within the window."""
+    return not resets.needs_access_code(user) or request.session.get(ACCESS_OK) == user.pk
+
+
+def _gate(view):
+    """Send a user who still owes an access code back to the page that asks for it."""
+
+    def wrapper(request: HttpRequest, user: User) -> HttpResponse:
+        if not _may_register(request, user):
+            return redirect("signin-register")
+        return view(request, user)
+
+    wrapper.__name__ = view.__name__
+    return wrapper
+
+
 def _registered(request: HttpRequest, user: User, amr: str, preferred: str) -> HttpResponse:
-    User.objects.filter(pk=user.pk).update(must_reregister=False, preferred_option=preferred)
+    resets.complete(user)
+    request.session.pop(ACCESS_OK, None)
+    User.objects.filter(pk=user.pk).update(preferred_option=preferred)
     services.finish(request, user, amr=["pwd", amr], via="registration")
     messages.success(request, _("You're all set. We'll ask for this each time you sign in."))
     return redirect(_safe(request, request.session.pop(SIGNIN_NEXT, None), "my-account"))
 
 
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 @_pending_or_restart
 def register(request: HttpRequest, user: User) -> HttpResponse:
-    return render(
-        request,
-        "signin/register.html",
-        {"choices": _choices(user), "reregister": user.must_reregister},
-    )
+    """Choose what to register; after an administrator's reset, first the access code."""
+    if _may_register(request, user):
+        context = {"choices": _choices(user), "reregister": user.must_reregister}
+        return _render(request, user, "signin/register.html", context)
+    form = AccessCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _ACCESS_CODE_TRIES.exceeded(str(user.pk)):
+            return too_many_requests(request, RateLimited())
+        if resets.access_code_matches(user, form.cleaned_data["code"]):
+            request.session[ACCESS_OK] = user.pk
+            return redirect("signin-register")
+        _ACCESS_CODE_TRIES.hit(str(user.pk))
+        form.add_error("code", _("This access code is not right, or it has expired."))
+    return _render(request, user, "signin/access_code.html", {"form": form})
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @_pending_or_restart
+@_gate
 def register_app(request: HttpRequest, user: User) -> HttpResponse:
     if not _choices(user)["app"]:
         return redirect("signin-register")
@@ -122,12 +169,13 @@ def register_app(request: HttpRequest, user: User) -> HttpResponse:
         "issuer": user.organisation.shown_name,
         "account": user.username,
     }
-    return render(request, "signin/register_app.html", context)
+    return _render(request, user, "signin/register_app.html", context)
 
 
 @never_cache
 @require_POST
 @_pending_or_restart
+@_gate
 def register_app_restart(request: HttpRequest, user: User) -> HttpResponse:
     authenticator.forget_enrolment_secret(request.session)
     return redirect("signin-register-app")
@@ -136,6 +184,7 @@ def register_app_restart(request: HttpRequest, user: User) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @_pending_or_restart
+@_gate
 def register_phone(request: HttpRequest, user: User) -> HttpResponse:
     if not _choices(user)["phone"]:
         return redirect("signin-register")
@@ -155,12 +204,13 @@ def register_phone(request: HttpRequest, user: User) -> HttpResponse:
         else:
             flow.remember(request, challenge)
             return redirect("signin-register-phone-verify")
-    return render(request, "signin/register_phone.html", {"form": form})
+    return _render(request, user, "signin/register_phone.html", {"form": form})
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @_pending_or_restart
+@_gate
 def register_phone_verify(request: HttpRequest, user: User) -> HttpResponse:
     challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
     if challenge is None:
@@ -182,7 +232,7 @@ def register_phone_verify(request: HttpRequest, user: User) -> HttpResponse:
         "form": form,
         "mode": challenge.option.partition(":")[0],
     }
-    return render(request, "signin/register_phone_verify.html", context)
+    return _render(request, user, "signin/register_phone_verify.html", context)
 
 
 def _phone_registered(request: HttpRequest, user: User, challenge) -> HttpResponse:
@@ -194,6 +244,7 @@ def _phone_registered(request: HttpRequest, user: User, challenge) -> HttpRespon
 @never_cache
 @require_POST
 @_pending_or_restart
+@_gate
 def register_phone_complete(request: HttpRequest, user: User) -> HttpResponse:
     challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
     if challenge is not None and challenge.state == ChallengeState.APPROVED:

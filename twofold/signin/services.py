@@ -86,11 +86,13 @@ def _take_bypass(user: User) -> bool:
     """Use up the user's one-time bypass, if one is set and still valid (single use)."""
     if user.mfa_bypass_until is None:
         return False
-    used = User.objects.filter(pk=user.pk, mfa_bypass_until__gt=timezone.now()).update(
+    valid = user.mfa_bypass_until > timezone.now()
+    # Cleared whether still valid or not; matching the value makes two sign-ins at the
+    # same moment share one bypass instead of both using it.
+    taken = User.objects.filter(pk=user.pk, mfa_bypass_until=user.mfa_bypass_until).update(
         mfa_bypass_until=None
     )
-    User.objects.filter(pk=user.pk).update(mfa_bypass_until=None)
-    return bool(used)
+    return valid and bool(taken)
 
 
 def hold(request: HttpRequest, user: User) -> None:

@@ -89,9 +89,11 @@ def _page(
         "challenge": challenge,
         "option": option,
         "preferred": preferred,
-        "others": [o for o in options if option is None or o.key != option.key],
+        # The option on show (the open one, or the preferred one offered first) isn't repeated.
+        "others": [o for o in options if o.key != (option or preferred).key],
         "form": form,
         "remember_days": trusted.days_offered(user) if how is SIGNIN else 0,
+        "organisation": user.organisation,  # the sign-in shows its branding
     }
     return render(request, "signin/challenge.html", context)
 

@@ -185,3 +185,21 @@ class TestAuditEvents:
         dump = str(list(AuditEvent.objects.values()))
         assert STRONG_PASSWORD not in dump
         assert "wrong password!" not in dump
+
+
+def test_a_new_password_forgets_trusted_devices_and_is_audited(user) -> None:
+    from twofold.accounts.services import set_password
+
+    set_password(user, "another long passphrase", via="test")
+    user.refresh_from_db()
+    assert user.trusted_device_epoch == 1
+    event = AuditEvent.objects.get(action=AuditAction.PASSWORD_SET)
+    assert event.details == {"via": "test"}
+
+
+def test_a_new_password_ends_the_users_other_sessions(client, user) -> None:
+    from twofold.accounts.services import set_password
+
+    sign_in(client, "alice@contoso.example", STRONG_PASSWORD)
+    set_password(user, "another long passphrase")
+    assert client.get("/account").status_code == 302

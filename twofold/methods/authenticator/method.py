@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from twofold.methods.models import Challenge
 
 APP_CODE = "app_code"
+_LABEL_SHORT = gettext_lazy("Authenticator app")
 _LABEL = gettext_lazy("Use a verification code from the app or a hardware token")
 
 
@@ -44,6 +45,13 @@ class AuthenticatorMethod(Method):
     def check(self, challenge: Challenge, code: str) -> bool:
         # The person already holds the code: start() has nothing to send.
         return services.check_code(challenge.user, code)
+
+    def registered_user_ids(self) -> QuerySet:
+        return AuthenticatorDevice.objects.values("user_id")
+
+    def kinds_for(self, user_ids: list[int]) -> dict[int, list[str]]:
+        found = AuthenticatorDevice.objects.filter(user_id__in=user_ids).values_list("user_id")
+        return {user_id: [str(_LABEL_SHORT)] for (user_id,) in found.distinct()}
 
     def forget(self, user_ids: QuerySet) -> int:
         deleted, _detail = AuthenticatorDevice.objects.filter(user_id__in=user_ids).delete()

@@ -50,6 +50,7 @@ def option_for(phone: Phone, mode: str, *, pending: bool = False) -> Option:
         interaction=Interaction.CODE if mode == ContactMode.TEXT else Interaction.WAIT,
         label=str(_LABELS[key]),
         prompt=prompt % {"number": masked},
+        target=masked,
     )
 
 
@@ -87,11 +88,7 @@ class PhoneMethod(Method):
             delivery.place_call(
                 number,
                 extension=extension,
-                script=_(
-                    "This is your sign-in verification call. "
-                    "Press the pound key to finish verifying. "
-                    "If you did not try to sign in, press zero and then pound to report fraud."
-                ),
+                script=_call_script(proving),
                 reference=reference,
                 user_key=user_key,
                 subject=challenge.user,
@@ -100,9 +97,31 @@ class PhoneMethod(Method):
     def check(self, challenge: Challenge, code: str) -> bool:
         return verification.sent_code_matches(challenge, code)
 
+    def registered_user_ids(self) -> QuerySet:
+        return Phone.objects.exclude(number="").values("user_id")
+
+    def kinds_for(self, user_ids: list[int]) -> dict[int, list[str]]:
+        kinds: dict[int, list[str]] = {}
+        rows = Phone.objects.filter(user_id__in=user_ids).exclude(number="").order_by("role")
+        for user_id, role in rows.values_list("user_id", "role"):
+            kinds.setdefault(user_id, []).append(str(PhoneRole(role).label))
+        return kinds
+
     def forget(self, user_ids: QuerySet) -> int:
         deleted, _detail = Phone.objects.filter(user_id__in=user_ids).delete()
         return deleted
+
+
+def _call_script(proving: bool) -> str:
+    if proving:
+        return _(
+            "This call checks your new phone number. Press the pound key to confirm it. "
+            "If you did not ask for this, press zero and then pound to report fraud."
+        )
+    return _(
+        "This is your sign-in verification call. Press the pound key to finish verifying. "
+        "If you did not try to sign in, press zero and then pound to report fraud."
+    )
 
 
 def _in_force(user: User) -> list[Phone]:

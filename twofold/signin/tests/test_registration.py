@@ -3,13 +3,14 @@
 import pyotp
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from twofold.accounts.models import MfaState, User
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.methods import base
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.phone.models import Phone
-from twofold.methods.resets import require_reregistration
+from twofold.methods.resets import access_code, require_reregistration
 from twofold.signin import services
 
 from .conftest import AUTH_NUMBER, password_step
@@ -82,36 +83,57 @@ def test_the_wizard_is_not_reachable_without_a_right_password(client, carol) -> 
 
 
 class TestReregistration:
-    def test_the_old_methods_stop_counting_and_the_wizard_follows(self, client, alice) -> None:
+    def test_the_old_methods_stop_counting_and_an_access_code_is_asked(self, client, alice):
         require_reregistration(User.objects.filter(pk=alice.pk))
         alice.refresh_from_db()
         assert alice.must_reregister
         assert base.options_for(alice) == []
         start(client, "alice@contoso.example")
-        assert (
-            "asked you to set up your verification methods again"
-            in client.get("/signin/register").content.decode()
-        )
+        assert "access code" in client.get("/signin/register").content.decode()
 
-    def test_registering_again_clears_the_flag(self, client, alice, outbox) -> None:
+    def test_a_stolen_password_alone_cannot_register_a_phone(self, client, alice) -> None:
         require_reregistration(User.objects.filter(pk=alice.pk))
         start(client, "alice@contoso.example")
-        client.post("/signin/register/phone", {"country": "US", "number": "425 555 0177",
-                                               "mode": "text"})  # fmt: skip
+        data = {"country": "US", "number": "425 555 0177", "mode": "text"}
+        assert client.post("/signin/register/phone", data)["Location"] == "/signin/register"
+        client.post("/signin/register", {"code": "AAAA-BBBB-CCCC"})
+        assert client.post("/signin/register/phone", data)["Location"] == "/signin/register"
+        assert not Phone.objects.exists()
+
+    def test_an_expired_access_code_is_refused(self, client, alice) -> None:
+        _count, nonce = require_reregistration(User.objects.filter(pk=alice.pk))
+        User.objects.filter(pk=alice.pk).update(reregister_until=timezone.now())
+        start(client, "alice@contoso.example")
+        response = client.post("/signin/register", {"code": access_code(alice.pk, nonce)})
+        assert "expired" in response.content.decode()
+
+    def test_within_the_organisations_window_no_code_is_needed(self, client, alice) -> None:
+        organisation = alice.organisation
+        organisation.reregistration_grace_days = 3
+        organisation.save()
+        require_reregistration(User.objects.filter(pk=alice.pk))
+        start(client, "alice@contoso.example")
+        assert "More information required" in client.get("/signin/register").content.decode()
+
+    def test_registering_again_with_the_code_clears_the_flag(self, client, alice, outbox):
+        _count, nonce = require_reregistration(User.objects.filter(pk=alice.pk))
+        start(client, "alice@contoso.example")
+        response = client.post("/signin/register", {"code": access_code(alice.pk, nonce).lower()})
+        assert response["Location"] == "/signin/register"
+        data = {"country": "US", "number": "425 555 0177", "mode": "text"}
+        client.post("/signin/register/phone", data)
         client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
         alice.refresh_from_db()
         assert not alice.must_reregister
-        assert [o.key for o in base.options_for(alice)] == [
-            "text:authentication",
-            "call:authentication",
-        ]
+        assert alice.reregister_nonce == ""
+        keys = [option.key for option in base.options_for(alice)]
+        assert keys == ["text:authentication", "call:authentication"]
         assert Phone.objects.get(user=alice).number == "+14255550177"
 
     def test_it_is_set_based_and_audited_per_user(self, make_user, alice) -> None:
         others = [make_user(f"user{index}@contoso.example") for index in range(5)]
-        changed = require_reregistration(
-            User.objects.filter(pk__in=[alice.pk, *[u.pk for u in others]])
-        )
+        ids = [alice.pk, *[user.pk for user in others]]
+        changed, _nonce = require_reregistration(User.objects.filter(pk__in=ids))
         assert changed == 6
         assert AuditEvent.objects.filter(action=AuditAction.REREGISTRATION_REQUIRED).count() == 6
         assert not Phone.objects.filter(user=alice).exists()

@@ -1,0 +1,69 @@
+"""Who may use the admin portal, and on whom: administrators, within their organisation only.
+
+Every view takes its subjects through ``subject_or_404``: a user of another organisation
+is "not found", exactly like a user who doesn't exist, and the attempt is audited.
+Actions (POST) also need a second factor verified in the last few minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from twofold.accounts.models import User
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record
+from twofold.methods import stepup
+
+
+def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, an administrator of their organisation; a recent second factor to act."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_admin:
+            record(
+                AuditAction.ADMIN_ACCESS_DENIED,
+                AuditResult.DENIED,
+                actor=request.user,
+                reason="not an administrator",
+            )
+            raise PermissionDenied
+        if request.method == "POST" and not stepup.may_change_methods(request):
+            back = request.META.get("HTTP_REFERER", "")
+            target = (
+                back if back.startswith(request.build_absolute_uri("/")) else reverse("admin-users")
+            )
+            return redirect(f"{reverse('step-up')}?{urlencode({'next': target})}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def users_of(admin: User):
+    """The administrator's own organisation's users: the only ones any page may touch."""
+    return User.objects.filter(organisation_id=admin.organisation_id)
+
+
+def subject_or_404(admin: User, user_id: int) -> User:
+    """A user of the administrator's organisation; anyone else is "not found" (and audited)."""
+    subject = User.objects.select_related("organisation").filter(pk=user_id).first()
+    if subject is None:
+        raise Http404
+    if subject.organisation_id != admin.organisation_id:
+        record(
+            AuditAction.ADMIN_ACCESS_DENIED,
+            AuditResult.DENIED,
+            actor=admin,
+            reason="user of another organisation",
+        )
+        raise Http404
+    return subject

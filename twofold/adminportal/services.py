@@ -1,0 +1,112 @@
+"""Administrators' actions on users: the same functions serve the portal and the API.
+
+Every bulk action is set-based (a few statements whatever the number of users) and
+writes one audit event per user it changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from twofold.accounts.models import User
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record, record_for_users, safe_text
+from twofold.core.errors import InvalidInput
+from twofold.methods import resets
+from twofold.methods.app_passwords.models import AppPassword
+
+MAX_BYPASS_MINUTES = 60
+
+
+@transaction.atomic
+def restore_remembered_devices(users: QuerySet[User], *, actor: User) -> int:
+    """Every browser these users trusted asks for the second factor again (one UPDATE)."""
+    chosen = User.objects.filter(pk__in=users.order_by().values("pk"))
+    record_for_users(
+        AuditAction.TRUSTED_DEVICES_FORGOTTEN, AuditResult.SUCCESS, chosen, actor=actor
+    )
+    return chosen.update(trusted_device_epoch=F("trusted_device_epoch") + 1)
+
+
+@transaction.atomic
+def delete_app_passwords(users: QuerySet[User], *, actor: User) -> int:
+    """Delete every app password of these users; returns how many users had any."""
+    passwords = AppPassword.objects.filter(user_id__in=users.order_by().values("pk"))
+    owners = User.objects.filter(pk__in=passwords.values("user_id"))
+    count = record_for_users(
+        AuditAction.APP_PASSWORDS_DELETED_BY_ADMIN, AuditResult.SUCCESS, owners, actor=actor
+    )
+    passwords.delete()
+    return count
+
+
+@dataclass(frozen=True)
+class ManageResult:
+    reregistered: int = 0
+    nonce: str = ""  # access codes derive from it: resets.access_code(user_id, nonce)
+    app_passwords: int = 0
+    restored: int = 0
+
+
+@transaction.atomic
+def manage_user_settings(
+    users: QuerySet[User],
+    *,
+    actor: User,
+    reregister: bool = False,
+    app_passwords: bool = False,
+    restore: bool = False,
+) -> ManageResult:
+    """The seeds' "Manage user settings": any combination of the three, all or nothing."""
+    if not (reregister or app_passwords or restore):
+        raise InvalidInput(_("Choose at least one thing to do."))
+    reregistered, nonce = (
+        resets.require_reregistration(users, actor=actor) if reregister else (0, "")
+    )
+    return ManageResult(
+        reregistered=reregistered,
+        nonce=nonce,
+        app_passwords=delete_app_passwords(users, actor=actor) if app_passwords else 0,
+        # Re-registration already forgot their devices; don't count the same users twice.
+        restored=restore_remembered_devices(users, actor=actor)
+        if restore and not reregister
+        else reregistered,
+    )
+
+
+@transaction.atomic
+def unblock(user: User, *, actor: User) -> None:
+    User.objects.filter(pk=user.pk).update(is_blocked=False, blocked_reason="")
+    record(AuditAction.USER_UNBLOCKED, AuditResult.SUCCESS, actor=actor, subject=user)
+
+
+@transaction.atomic
+def unlock(user: User, *, actor: User) -> None:
+    User.objects.filter(pk=user.pk).update(mfa_locked_until=None)
+    record(AuditAction.USER_UNLOCKED, AuditResult.SUCCESS, actor=actor, subject=user)
+
+
+@transaction.atomic
+def grant_bypass(user: User, *, minutes: int, reason: str, actor: User) -> None:
+    """Let the user's next sign-in within ``minutes`` skip the second factor, once."""
+    if not 1 <= minutes <= MAX_BYPASS_MINUTES:
+        raise InvalidInput(_("Choose between 1 and 60 minutes."), field="minutes")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput(_("Say why, for the audit log."), field="reason")
+    until = timezone.now() + timedelta(minutes=minutes)
+    User.objects.filter(pk=user.pk).update(mfa_bypass_until=until)
+    record(
+        AuditAction.BYPASS_GRANTED,
+        AuditResult.SUCCESS,
+        actor=actor,
+        subject=user,
+        reason=safe_text(reason),
+        count=minutes,
+    )

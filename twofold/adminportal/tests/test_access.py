@@ -1,0 +1,74 @@
+"""Only administrators, only their own organisation, and recent verification to act."""
+
+import pytest
+
+from twofold.audit.models import AuditAction, AuditEvent
+
+from .conftest import signed_in_admin
+
+pytestmark = pytest.mark.django_db
+
+SUBJECT_URLS = [
+    ("get", "/admin-portal/users/{id}"),
+    ("post", "/admin-portal/users/{id}/unblock"),
+    ("post", "/admin-portal/users/{id}/unlock"),
+    ("post", "/admin-portal/users/{id}/restore"),
+    ("post", "/admin-portal/users/{id}/app-passwords"),
+    ("post", "/admin-portal/users/{id}/reregister"),
+    ("post", "/admin-portal/users/{id}/password-link"),
+    ("post", "/admin-portal/users/{id}/bypass"),
+    ("post", "/admin-portal/users/{id}/mfa-state"),
+]
+
+
+def test_an_ordinary_user_is_refused_and_audited(client, user) -> None:
+    client.post("/signin", {"username": user.username})
+    client.post("/signin/password", {"password": "correct horse battery staple"})
+    assert client.get("/admin-portal/users").status_code == 403
+    assert AuditEvent.objects.filter(action=AuditAction.ADMIN_ACCESS_DENIED).exists()
+
+
+def test_signed_out_visitors_go_to_sign_in(client) -> None:
+    assert client.get("/admin-portal/users")["Location"].startswith("/signin?next=")
+
+
+@pytest.mark.parametrize(("method", "url"), SUBJECT_URLS)
+def test_another_organisations_admin_finds_nothing(other_admin_client, staff, method, url) -> None:
+    target = url.format(id=staff[0].pk)
+    response = getattr(other_admin_client, method)(target, {"minutes": "5", "reason": "x"})
+    assert response.status_code == 404
+    assert AuditEvent.objects.filter(action=AuditAction.ADMIN_ACCESS_DENIED).exists()
+    staff[0].refresh_from_db()
+    assert not staff[0].must_reregister
+
+
+def test_another_organisations_users_are_not_listed(other_admin_client, staff) -> None:
+    body = other_admin_client.get("/admin-portal/users").content.decode()
+    assert "user00@contoso.example" not in body
+
+
+def test_a_bulk_action_never_reaches_another_organisations_users(other_admin_client, staff):
+    data = {"action": "disable", "selected": [u.pk for u in staff], "confirmed": "on"}
+    other_admin_client.post("/admin-portal/users/bulk", data)
+    data = {"action": "enforce", "all_matching": "on", "confirmed": "on"}
+    other_admin_client.post("/admin-portal/users/bulk", data)
+    assert {user.mfa_state for user in staff} == {"disabled"}
+    for user in staff:
+        user.refresh_from_db()
+        assert user.mfa_state == "disabled"
+
+
+def test_the_audit_log_shows_only_the_organisations_events(other_admin_client, staff) -> None:
+    body = other_admin_client.get("/admin-portal/audit").content.decode()
+    assert "user00@contoso.example" not in body
+
+
+def test_acting_needs_a_recent_second_factor(admin, staff) -> None:
+    client = signed_in_admin(admin.username, recent=False)
+    from twofold.methods.phone import services as phone_services
+
+    phone_services.set_number(admin, "authentication", "+14255550134")
+    response = client.post(f"/admin-portal/users/{staff[0].pk}/restore")
+    assert response["Location"].startswith("/account/verify")
+    staff[0].refresh_from_db()
+    assert staff[0].trusted_device_epoch == 0

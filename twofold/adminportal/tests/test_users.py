@@ -1,0 +1,207 @@
+"""The users list, bulk actions and one user's page."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from twofold.accounts.models import MfaState, User
+from twofold.audit.models import AuditAction, AuditEvent
+from twofold.methods import resets
+from twofold.methods.app_passwords import services as app_passwords
+from twofold.methods.phone import services as phone_services
+
+pytestmark = pytest.mark.django_db
+
+
+class TestList:
+    def test_lists_users_with_kinds_of_methods_but_no_numbers(self, admin_client, staff) -> None:
+        phone_services.set_number(staff[0], "office", "+14255550199")
+        body = admin_client.get("/admin-portal/users").content.decode()
+        assert "user00@contoso.example" in body
+        assert "Office phone" in body
+        assert "0199" not in body
+
+    def test_search_by_user_name_prefix_or_display_name(self, admin_client, staff) -> None:
+        body = admin_client.get("/admin-portal/users?q=user03").content.decode()
+        assert "user03@contoso.example" in body
+        assert "user01@contoso.example" not in body
+        body = admin_client.get("/admin-portal/users?q=User 4").content.decode()
+        assert "user04@contoso.example" in body
+
+    @pytest.mark.parametrize(
+        ("query", "shown", "hidden"),
+        [
+            ("mfa_state=enforced", "user01", "user02"),
+            ("methods=yes", "user02", "user03"),
+            ("status=blocked", "user03", "user04"),
+            ("status=locked", "user04", "user00"),
+        ],
+    )
+    def test_filters(self, admin_client, staff, query, shown, hidden) -> None:
+        User.objects.filter(pk=staff[1].pk).update(mfa_state=MfaState.ENFORCED)
+        phone_services.set_number(staff[2], "authentication", "+14255550134")
+        User.objects.filter(pk=staff[3].pk).update(is_blocked=True)
+        User.objects.filter(pk=staff[4].pk).update(
+            mfa_locked_until=timezone.now() + timedelta(minutes=5)
+        )
+        body = admin_client.get(f"/admin-portal/users?{query}").content.decode()
+        assert f"{shown}@contoso.example" in body
+        assert f"{hidden}@contoso.example" not in body
+
+    def test_pages_follow_user_names_without_counting(
+        self, admin_client, make_user, django_assert_max_num_queries, settings
+    ) -> None:
+        from twofold.adminportal import users
+
+        users.PAGE_SIZE, saved = 2, users.PAGE_SIZE
+        try:
+            for index in range(5):
+                make_user(f"p{index}@contoso.example")
+            first = admin_client.get("/admin-portal/users?q=p").content.decode()
+            assert "p0@contoso.example" in first
+            assert "after=p1%40contoso.example" in first
+            second = admin_client.get("/admin-portal/users?q=p&after=p1@contoso.example")
+            body = second.content.decode()
+            assert "p2@contoso.example" in body
+            assert "p1@contoso.example" not in body
+            back = admin_client.get("/admin-portal/users?q=p&before=p2@contoso.example")
+            assert "p0@contoso.example" in back.content.decode()
+        finally:
+            users.PAGE_SIZE = saved
+
+
+class TestBulk:
+    def test_a_change_of_state_asks_for_confirmation_first(self, admin_client, staff) -> None:
+        data = {"action": "enforce", "selected": [staff[0].pk, staff[1].pk]}
+        response = admin_client.post("/admin-portal/users/bulk", data)
+        assert "This applies to 2 users." in response.content.decode()
+        staff[0].refresh_from_db()
+        assert staff[0].mfa_state == MfaState.DISABLED
+
+    def test_enforcing_the_selection(self, admin_client, staff) -> None:
+        data = {"action": "enforce", "selected": [staff[0].pk, staff[1].pk], "confirmed": "on"}
+        admin_client.post("/admin-portal/users/bulk", data)
+        states = dict(User.objects.values_list("username", "mfa_state"))
+        assert states["user00@contoso.example"] == MfaState.ENFORCED
+        assert states["user02@contoso.example"] == MfaState.DISABLED
+        assert AuditEvent.objects.filter(action=AuditAction.MFA_STATE_CHANGED).count() == 2
+
+    def test_all_that_match_the_filter(self, admin_client, staff, admin) -> None:
+        data = {"action": "enable", "all_matching": "on", "q": "user0", "confirmed": "on"}
+        admin_client.post("/admin-portal/users/bulk", data)
+        assert User.objects.filter(mfa_state=MfaState.ENABLED).count() == 5
+        admin.refresh_from_db()
+        assert admin.mfa_state == MfaState.DISABLED
+
+    def test_manage_requires_contact_methods_again_and_shows_codes_once(
+        self, admin_client, staff
+    ) -> None:
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        data = {"action": "manage", "selected": [staff[0].pk, staff[1].pk],
+                "reregister": "on", "confirmed": "on"}  # fmt: skip
+        body = admin_client.post("/admin-portal/users/bulk", data).content.decode()
+        staff[0].refresh_from_db()
+        assert staff[0].must_reregister
+        assert not staff[0].phones.exists()
+        code = resets.access_code(staff[0].pk, staff[0].reregister_nonce)
+        assert code in body
+        assert code not in str(list(AuditEvent.objects.values()))
+
+    def test_manage_deletes_app_passwords_and_forgets_devices(
+        self, admin_client, staff, organisation
+    ) -> None:
+        organisation.allow_app_passwords = True
+        organisation.save()
+        app_passwords.create(staff[0], "Mail")
+        data = {"action": "manage", "selected": [staff[0].pk, staff[1].pk],
+                "app_passwords": "on", "restore": "on", "confirmed": "on"}  # fmt: skip
+        body = admin_client.post("/admin-portal/users/bulk", data).content.decode()
+        assert not staff[0].app_passwords.exists()
+        epochs = User.objects.filter(pk__in=[staff[0].pk, staff[1].pk]).values_list(
+            "trusted_device_epoch", flat=True
+        )
+        assert set(epochs) == {1}
+        assert "Users whose app passwords were deleted" in body
+
+    def test_manage_with_nothing_ticked_changes_nothing(self, admin_client, staff) -> None:
+        data = {"action": "manage", "selected": [staff[0].pk], "confirmed": "on"}
+        response = admin_client.post("/admin-portal/users/bulk", data, follow=True)
+        assert "Choose at least one thing to do." in response.content.decode()
+
+    def test_many_access_codes_come_as_a_csv_file(self, admin_client, make_user) -> None:
+        from twofold.adminportal import views
+
+        views.MAX_CODES_ON_PAGE, saved = 2, views.MAX_CODES_ON_PAGE
+        try:
+            for index in range(3):
+                make_user(f"c{index}@contoso.example")
+            data = {"action": "manage", "all_matching": "on", "q": "c",
+                    "reregister": "on", "confirmed": "on"}  # fmt: skip
+            response = admin_client.post("/admin-portal/users/bulk", data)
+        finally:
+            views.MAX_CODES_ON_PAGE = saved
+        assert response["Content-Type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert len(rows) == 4
+
+
+class TestOneUser:
+    def test_the_page_shows_methods_masked(self, admin_client, staff) -> None:
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        assert "Text +1 XXX XXX XX34" in body
+        assert "555" not in body
+
+    def test_unblock(self, admin_client, staff) -> None:
+        User.objects.filter(pk=staff[0].pk).update(is_blocked=True, blocked_reason="fraud")
+        admin_client.post(f"/admin-portal/users/{staff[0].pk}/unblock")
+        staff[0].refresh_from_db()
+        assert not staff[0].is_blocked
+        assert AuditEvent.objects.filter(action=AuditAction.USER_UNBLOCKED).exists()
+
+    def test_unlock(self, admin_client, staff) -> None:
+        User.objects.filter(pk=staff[0].pk).update(
+            mfa_locked_until=timezone.now() + timedelta(minutes=9)
+        )
+        admin_client.post(f"/admin-portal/users/{staff[0].pk}/unlock")
+        staff[0].refresh_from_db()
+        assert staff[0].mfa_locked_until is None
+
+    def test_a_bypass_needs_a_reason_and_at_most_an_hour(self, admin_client, staff) -> None:
+        url = f"/admin-portal/users/{staff[0].pk}/bypass"
+        for data in ({"minutes": "61", "reason": "lost phone"}, {"minutes": "5", "reason": " "}):
+            admin_client.post(url, data)
+            staff[0].refresh_from_db()
+            assert staff[0].mfa_bypass_until is None
+        admin_client.post(url, {"minutes": "5", "reason": "lost phone, ticket 12345678"})
+        staff[0].refresh_from_db()
+        assert staff[0].mfa_bypass_until > timezone.now()
+        event = AuditEvent.objects.get(action=AuditAction.BYPASS_GRANTED)
+        assert "12345678" not in event.details["reason"]
+
+    def test_a_password_link_is_shown_once_and_works(self, admin_client, staff, client) -> None:
+        body = admin_client.post(
+            f"/admin-portal/users/{staff[0].pk}/password-link"
+        ).content.decode()
+        link = body.split('data-testid="password-link">')[1].split("<")[0]
+        path = link.split("://", 1)[1].split("/", 1)[1]
+        page = client.get("/" + path, follow=True)
+        assert "Set your password" in page.content.decode()
+        response = client.post(
+            page.redirect_chain[-1][0],
+            {"new_password1": "a brand new passphrase", "new_password2": "a brand new passphrase"},
+        )
+        assert response["Location"] == "/set-password/done"
+        staff[0].refresh_from_db()
+        assert staff[0].check_password("a brand new passphrase")
+        again = client.get("/" + path, follow=True)
+        assert "already been used or has expired" in again.content.decode()
+
+    def test_an_unknown_action_is_refused(self, admin_client, staff) -> None:
+        response = admin_client.post(
+            f"/admin-portal/users/{staff[0].pk}/self-destruct", follow=True
+        )
+        assert "Unknown action." in response.content.decode()

@@ -1,0 +1,19 @@
+"""The admin portal, under /admin-portal/."""
+
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from twofold.adminportal import auditlog, policy, views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin-users"), name="admin-home"),
+    path("users", views.user_list, name="admin-users"),
+    path("users/bulk", views.bulk, name="admin-users-bulk"),
+    path("users/<int:user_id>", views.user_detail, name="admin-user"),
+    path("users/<int:user_id>/<slug:action>", views.user_action, name="admin-user-action"),
+    path("policy", policy.policy, name="admin-policy"),
+    path("audit", auditlog.audit_log, name="admin-audit"),
+    path("audit.csv", auditlog.audit_csv, name="admin-audit-csv"),
+    path("hardware-tokens/", include("twofold.adminportal.token_urls")),
+    path("import/", include("twofold.adminportal.import_urls")),
+]

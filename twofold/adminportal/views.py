@@ -1,0 +1,237 @@
+"""The admin portal's user pages: the list, bulk actions, and one user."""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from twofold.accounts import services as accounts
+from twofold.accounts.models import MfaState, User
+from twofold.adminportal import services
+from twofold.adminportal.access import admin_required, subject_or_404, users_of
+from twofold.adminportal.users import UserFilter, page_of
+from twofold.audit.models import AuditAction, AuditEvent
+from twofold.core.errors import InvalidInput
+from twofold.methods import base, resets
+from twofold.methods.app_passwords.models import AppPassword
+from twofold.methods.authenticator.models import AuthenticatorDevice
+from twofold.signin.models import TrustedDevice
+
+MAX_CODES_ON_PAGE = 200
+STATES = {"enable": MfaState.ENABLED, "enforce": MfaState.ENFORCED, "disable": MfaState.DISABLED}
+STATE_EFFECT = {
+    MfaState.ENABLED: gettext_lazy(
+        "They will be asked to register a verification method at their next sign-in, "
+        "and then to verify each time they sign in."
+    ),
+    MfaState.ENFORCED: gettext_lazy(
+        "A second factor is required everywhere. Programs that cannot ask for one need "
+        "app passwords."
+    ),
+    MfaState.DISABLED: gettext_lazy(
+        "They sign in with their password alone. Their trusted devices are forgotten."
+    ),
+}
+
+
+@never_cache
+@admin_required
+@require_GET
+def user_list(request: HttpRequest) -> HttpResponse:
+    admin = request.user
+    filters = UserFilter(request.GET or None)
+    matching = filters.apply(users_of(admin))
+    page = page_of(
+        matching, after=request.GET.get("after", ""), before=request.GET.get("before", "")
+    )
+    query = request.GET.copy()
+    for key in ("after", "before"):
+        query.pop(key, None)
+    context = {
+        "filters": filters,
+        "page": page,
+        "rows": [(user, page.kinds.get(user.pk, [])) for user in page.users],
+        "filter_query": query.urlencode(),
+        "now": timezone.now(),
+    }
+    return render(request, "adminportal/users.html", context)
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("enable", ""), ("enforce", ""), ("disable", ""), ("manage", "")]
+    )
+    selected = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
+    all_matching = forms.BooleanField(required=False)
+    reregister = forms.BooleanField(required=False)
+    app_passwords = forms.BooleanField(required=False)
+    restore = forms.BooleanField(required=False)
+    confirmed = forms.BooleanField(required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["selected"].valid_value = lambda value: str(value).isdigit()
+
+
+def _selection(admin: User, form: BulkForm, data: QueryDict):
+    """The users a bulk action reaches: the ticked ones, or all that match the filter."""
+    users = users_of(admin)
+    if form.cleaned_data["all_matching"]:
+        return UserFilter(data).apply(users)
+    return users.filter(pk__in=form.cleaned_data["selected"])
+
+
+@never_cache
+@admin_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Confirm, then apply an action to the selection; report how many users changed."""
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose users and an action."))
+        return redirect("admin-users")
+    admin = request.user
+    users = _selection(admin, form, request.POST)
+    count = users.count()
+    action = form.cleaned_data["action"]
+    if not count:
+        messages.error(request, _("No users are selected."))
+        return redirect("admin-users")
+    if not form.cleaned_data["confirmed"]:
+        context = {
+            "form_data": request.POST,
+            "count": count,
+            "action": action,
+            "effect": STATE_EFFECT.get(STATES.get(action), ""),
+            "sample": list(users.order_by("username")[:10]),
+        }
+        return render(request, "adminportal/bulk_confirm.html", context)
+    if action == "manage":
+        return _manage(request, users, form)
+    changed = accounts.set_mfa_state(users, STATES[action], actor=admin)
+    messages.success(request, _("Done: %(count)d users changed.") % {"count": changed})
+    return redirect("admin-users")
+
+
+def _manage(request: HttpRequest, users, form: BulkForm) -> HttpResponse:
+    data = form.cleaned_data
+    try:
+        result = services.manage_user_settings(
+            users,
+            actor=request.user,
+            reregister=data["reregister"],
+            app_passwords=data["app_passwords"],
+            restore=data["restore"],
+        )
+    except InvalidInput as refused:
+        messages.error(request, refused.message)
+        return redirect("admin-users")
+    codes = _access_codes(users, result.nonce) if result.nonce else []
+    if len(codes) > MAX_CODES_ON_PAGE:
+        return _codes_csv(codes)
+    return render(request, "adminportal/manage_result.html", {"result": result, "codes": codes})
+
+
+def _access_codes(users, nonce: str) -> list[tuple[str, str]]:
+    if users.first() and users.first().organisation.reregistration_grace_days:
+        return []  # the organisation lets them re-register within its window, no code
+    return [
+        (username, resets.access_code(pk, nonce))
+        for pk, username in users.order_by("username").values_list("pk", "username")
+    ]
+
+
+def _codes_csv(codes: list[tuple[str, str]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="access-codes.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["user name", "access code"])
+    writer.writerows(codes)
+    return response
+
+
+@never_cache
+@admin_required
+@require_GET
+def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    subject = subject_or_404(request.user, user_id)
+    events = AuditEvent.objects.filter(subject_id=subject.pk).order_by("-at", "-id")
+    context = {
+        "subject": subject,
+        "options": base.options_for(subject) if not subject.must_reregister else [],
+        "devices": AuthenticatorDevice.objects.filter(user=subject).order_by("created_at"),
+        "app_passwords": AppPassword.objects.filter(user=subject).order_by("created_at"),
+        "trusted_devices": TrustedDevice.objects.filter(
+            user=subject, user_epoch=subject.trusted_device_epoch
+        ).count(),
+        "signins": events.filter(action=AuditAction.SIGNIN_COMPLETED)[:10],
+        "events": events[:25],
+        "states": MfaState.choices,
+    }
+    return render(request, "adminportal/user.html", context)
+
+
+@never_cache
+@admin_required
+@require_POST
+def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
+    admin = request.user
+    subject = subject_or_404(admin, user_id)
+    just_them = users_of(admin).filter(pk=subject.pk)
+    try:
+        if action == "reregister":
+            result = services.manage_user_settings(just_them, actor=admin, reregister=True)
+            codes = _access_codes(just_them, result.nonce)
+            return render(
+                request,
+                "adminportal/manage_result.html",
+                {"result": result, "codes": codes, "subject": subject},
+            )
+        if action == "password-link":
+            link = accounts.password_link(subject, actor=admin)
+            return render(
+                request, "adminportal/password_link.html", {"subject": subject, "link": link}
+            )
+        _simple_action(request, subject, just_them, action)
+    except InvalidInput as refused:
+        messages.error(request, refused.message)
+    return redirect("admin-user", user_id=subject.pk)
+
+
+def _simple_action(request: HttpRequest, subject: User, just_them, action: str) -> None:
+    admin = request.user
+    if action == "app-passwords":
+        services.delete_app_passwords(just_them, actor=admin)
+        messages.success(request, _("Their app passwords are deleted."))
+    elif action == "restore":
+        services.restore_remembered_devices(just_them, actor=admin)
+        messages.success(request, _("Their remembered devices will ask for verification again."))
+    elif action == "unblock":
+        services.unblock(subject, actor=admin)
+        messages.success(request, _("The user is unblocked."))
+    elif action == "unlock":
+        services.unlock(subject, actor=admin)
+        messages.success(request, _("Their verification is unlocked."))
+    elif action == "bypass":
+        minutes = request.POST.get("minutes", "5")
+        services.grant_bypass(
+            subject,
+            minutes=int(minutes) if minutes.isdigit() else 0,
+            reason=request.POST.get("reason", ""),
+            actor=admin,
+        )
+        messages.success(request, _("Their next sign-in skips the second factor, once."))
+    elif action == "mfa-state":
+        accounts.set_mfa_state(just_them, request.POST.get("state", ""), actor=admin)
+        messages.success(request, _("Two-step verification state changed."))
+    else:
+        raise InvalidInput(_("Unknown action."))
