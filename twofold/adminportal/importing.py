@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record_many
+from twofold.audit.services import record_for_users
 from twofold.core import phones
 from twofold.core.errors import InvalidInput
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
@@ -466,10 +466,11 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
     for user in users:
         user.pk = ids[user.username]
     _insert(Phone, _phones(rows, users))
-    record_many(
+    # One event per created user, written by the database itself (INSERT ... SELECT).
+    record_for_users(
         AuditAction.USERS_IMPORTED,
         AuditResult.SUCCESS,
-        ((user.pk, user.username, organisation.pk) for user in users),
+        User.objects.filter(pk__in=[user.pk for user in users]),
         actor=actor,
         via="import",
     )

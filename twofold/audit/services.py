@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -74,43 +72,6 @@ def record(
         correlation_id=request_context.correlation_id,
         details=details,
     )
-
-
-def record_many(
-    action: AuditAction,
-    result: AuditResult,
-    subjects: Iterable[tuple[int, str, int]],
-    *,
-    actor: User | None = None,
-    **details: Any,
-) -> int:
-    """One event per subject (user id, user name, organisation id), in batched inserts.
-
-    For actions on many users at once; each event is the same as ``record`` would write.
-    """
-    _check(details)
-    request_context = context.current()
-    events = (
-        AuditEvent(
-            organisation_id=organisation_id,
-            actor=actor,
-            actor_label=actor.username if actor else "system",
-            subject_id=user_id,
-            subject_label=username,
-            action=action,
-            result=result,
-            client_address=request_context.client_address,
-            user_agent=request_context.user_agent,
-            correlation_id=request_context.correlation_id,
-            details=details,
-        )
-        for user_id, username, organisation_id in subjects
-    )
-    written = 0
-    while batch := list(itertools.islice(events, 5000)):
-        AuditEvent.objects.bulk_create(batch)
-        written += len(batch)
-    return written
 
 
 def record_for_users(
