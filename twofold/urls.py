@@ -43,6 +43,9 @@ urlpatterns = [
         "account/security-verification/app-passwords/",
         include("twofold.methods.app_passwords.urls"),
     ),
+    # For applications: the REST API and the OpenID Connect provider.
+    path("api/v1/", include("twofold.api.urls")),
+    path("", include("twofold.oidc.urls")),
     # Organisation administrators.
     path("admin-portal/", include("twofold.adminportal.urls")),
     # Texts and calls: gateway callbacks, and the development outbox.

@@ -16,4 +16,6 @@ urlpatterns = [
     path("audit.csv", auditlog.audit_csv, name="admin-audit-csv"),
     path("hardware-tokens/", include("twofold.adminportal.token_urls")),
     path("import/", include("twofold.adminportal.import_urls")),
+    path("api-clients/", include("twofold.adminportal.api_client_urls")),
+    path("applications/", include("twofold.adminportal.application_urls")),
 ]
