@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record, record_for_users
+from twofold.audit.services import record, record_for_users, safe_text
 from twofold.core.errors import InvalidInput, RateLimited
 from twofold.core.ratelimit import Limit
 from twofold.organisations.models import Organisation
-from twofold.organisations.services import domain_of
+from twofold.organisations.services import domain_of, find_by_username
 
 
 class InvalidCredentials(InvalidInput):
@@ -137,8 +137,17 @@ def check_password(request: HttpRequest, username: str, password: str) -> User:
     username = normalise_username(username)
     address = request.client_address or "unknown"
     by_user, by_address = _limits()
+    organisation = find_by_username(username)
+    # Only a name in one of our organisations' domains is kept: anything else typed in
+    # the user-name box (a password, a phone number) must not reach the audit log.
+    label = safe_text(username) if organisation else "(not a user name of any organisation)"
     if by_user.exceeded(username) or by_address.exceeded(address):
-        record(AuditAction.SIGNIN_RATE_LIMITED, AuditResult.DENIED, subject_label=username)
+        record(
+            AuditAction.SIGNIN_RATE_LIMITED,
+            AuditResult.DENIED,
+            organisation=organisation,
+            subject_label=label,
+        )
         raise RateLimited(retry_after=max(by_user.retry_after(), by_address.retry_after()))
     by_address.hit(address)
     user = auth.authenticate(request, username=username, password=password)
@@ -148,8 +157,9 @@ def check_password(request: HttpRequest, username: str, password: str) -> User:
         record(
             AuditAction.SIGNIN_PASSWORD,
             AuditResult.FAILURE,
+            organisation=None if known else organisation,
             subject=known,
-            subject_label=username,
+            subject_label=label,
         )
         raise InvalidCredentials(_("Your user name or password is incorrect."))
     by_user.reset(username)

@@ -73,7 +73,7 @@ def _events(request: HttpRequest) -> tuple[AuditFilter, QuerySet[AuditEvent]]:
 def audit_log(request: HttpRequest) -> HttpResponse:
     filters, events = _events(request)
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isascii() and before.isdigit() and int(before) < 2**63:
         anchor = AuditEvent.objects.filter(pk=int(before)).values_list("at", flat=True).first()
         if anchor is not None:
             events = events.filter(Q(at__lt=anchor) | Q(at=anchor, pk__lt=int(before)))

@@ -66,17 +66,18 @@ def manage_user_settings(
     """The seeds' "Manage user settings": any combination of the three, all or nothing."""
     if not (reregister or app_passwords or restore):
         raise InvalidInput(_("Choose at least one thing to do."))
+    # Re-registration last: it removes methods, which can change what ``users`` selects.
+    deleted = delete_app_passwords(users, actor=actor) if app_passwords else 0
+    # Re-registration forgets devices too; don't forget (and audit) them twice.
+    restored = restore_remembered_devices(users, actor=actor) if restore and not reregister else 0
     reregistered, nonce = (
         resets.require_reregistration(users, actor=actor) if reregister else (0, "")
     )
     return ManageResult(
         reregistered=reregistered,
         nonce=nonce,
-        app_passwords=delete_app_passwords(users, actor=actor) if app_passwords else 0,
-        # Re-registration already forgot their devices; don't count the same users twice.
-        restored=restore_remembered_devices(users, actor=actor)
-        if restore and not reregister
-        else reregistered,
+        app_passwords=deleted,
+        restored=restored or reregistered,
     )
 
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -79,7 +79,12 @@ class BulkForm(forms.Form):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["selected"].valid_value = lambda value: str(value).isdigit()
+        self.fields["selected"].valid_value = _is_id
+
+
+def _is_id(value: object) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and 0 < int(text) < 2**63
 
 
 def _selection(admin: User, form: BulkForm, data: QueryDict):
@@ -118,7 +123,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if action == "manage":
         return _manage(request, users, form)
     changed = accounts.set_mfa_state(users, STATES[action], actor=admin)
-    messages.success(request, _("Done: %(count)d users changed.") % {"count": changed})
+    messages.success(
+        request,
+        ngettext("Done: %(count)d user changed.", "Done: %(count)d users changed.", changed)
+        % {"count": changed},
+    )
     return redirect("admin-users")
 
 
@@ -135,18 +144,21 @@ def _manage(request: HttpRequest, users, form: BulkForm) -> HttpResponse:
     except InvalidInput as refused:
         messages.error(request, refused.message)
         return redirect("admin-users")
-    codes = _access_codes(users, result.nonce) if result.nonce else []
+    codes = _access_codes(result.nonce) if result.nonce else []
     if len(codes) > MAX_CODES_ON_PAGE:
         return _codes_csv(codes)
     return render(request, "adminportal/manage_result.html", {"result": result, "codes": codes})
 
 
-def _access_codes(users, nonce: str) -> list[tuple[str, str]]:
-    if users.first() and users.first().organisation.reregistration_grace_days:
+def _access_codes(nonce: str) -> list[tuple[str, str]]:
+    """The codes of the users one re-registration action reached (marked by its nonce)."""
+    marked = User.objects.filter(reregister_nonce=nonce).select_related("organisation")
+    first = marked.first()
+    if first is None or first.organisation.reregistration_grace_days:
         return []  # the organisation lets them re-register within its window, no code
     return [
         (username, resets.access_code(pk, nonce))
-        for pk, username in users.order_by("username").values_list("pk", "username")
+        for pk, username in marked.order_by("username").values_list("pk", "username")
     ]
 
 
@@ -190,7 +202,7 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
     try:
         if action == "reregister":
             result = services.manage_user_settings(just_them, actor=admin, reregister=True)
-            codes = _access_codes(just_them, result.nonce)
+            codes = _access_codes(result.nonce)
             return render(
                 request,
                 "adminportal/manage_result.html",
@@ -225,7 +237,7 @@ def _simple_action(request: HttpRequest, subject: User, just_them, action: str) 
         minutes = request.POST.get("minutes", "5")
         services.grant_bypass(
             subject,
-            minutes=int(minutes) if minutes.isdigit() else 0,
+            minutes=int(minutes) if minutes.isascii() and minutes.isdigit() else 0,
             reason=request.POST.get("reason", ""),
             actor=admin,
         )

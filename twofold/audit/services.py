@@ -56,9 +56,12 @@ def record(
     """Write one audit event with the current request's correlation ID, address and browser."""
     _check(details)
     request_context = context.current()
+    # Every event belongs to an organisation where one is known, so its administrators
+    # can find it (by correlation ID, say): given, else the subject's, else the actor's.
     organisation_id = organisation.pk if organisation else None
-    if organisation_id is None and subject is not None:
-        organisation_id = subject.organisation_id
+    for person in (subject, actor):
+        if organisation_id is None and person is not None:
+            organisation_id = person.organisation_id
     return AuditEvent.objects.create(
         organisation_id=organisation_id,
         actor=actor,

@@ -46,7 +46,7 @@ class NotFound(TwofoldError):
 class RateLimited(TwofoldError):
     status = 429
     code = "rate_limited"
-    default_message = _("Too many attempts. Wait a few minutes, then try again.")
+    default_message = _("Wait a few minutes, then try again.")
 
     def __init__(self, message: str | None = None, retry_after: int = 60) -> None:
         super().__init__(message)

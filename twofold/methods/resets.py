@@ -60,30 +60,27 @@ def require_reregistration(users: QuerySet[User], *, actor: User | None = None) 
     event per user is written. Returns how many users changed and the nonce their access
     codes derive from (``access_code(user_id, nonce)``), to show the administrator once.
     """
-    # A subquery, not a list of ids: no limit on how many users one action reaches.
-    ids = users.order_by().values("pk")
-    changed = User.objects.filter(pk__in=ids).count()
-    if not changed:
-        return 0, ""
-    for method in base.registry().values():
-        if method.second_factor:
-            method.forget(ids)
+    # Mark the selection first, with this action's nonce: removing methods may change
+    # what ``users`` selects (a "has methods" filter), so everything after works on the
+    # marked users, not on ``users`` again.
     nonce = random_token(16)
-    grace_days = users.first().organisation.reregistration_grace_days
-    window = timedelta(days=grace_days) if grace_days else CODE_VALIDITY
-    User.objects.filter(pk__in=ids).update(
+    changed = User.objects.filter(pk__in=users.order_by().values("pk")).update(
         must_reregister=True,
         preferred_option="",
         trusted_device_epoch=F("trusted_device_epoch") + 1,
         reregister_nonce=nonce,
-        reregister_until=timezone.now() + window,
     )
-    record_for_users(
-        AuditAction.REREGISTRATION_REQUIRED,
-        AuditResult.SUCCESS,
-        User.objects.filter(pk__in=ids),
-        actor=actor,
-    )
+    if not changed:
+        return 0, ""
+    marked = User.objects.filter(reregister_nonce=nonce)
+    grace_days = marked.first().organisation.reregistration_grace_days
+    window = timedelta(days=grace_days) if grace_days else CODE_VALIDITY
+    marked.update(reregister_until=timezone.now() + window)
+    ids = marked.values("pk")
+    for method in base.registry().values():
+        if method.second_factor:
+            method.forget(ids)
+    record_for_users(AuditAction.REREGISTRATION_REQUIRED, AuditResult.SUCCESS, marked, actor=actor)
     return changed, nonce
 
 

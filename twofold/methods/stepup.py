@@ -33,7 +33,13 @@ def is_recent(request: HttpRequest) -> bool:
 
 
 def may_change_methods(request: HttpRequest) -> bool:
-    """A recent second factor, or no method to verify with yet (the first registration)."""
+    """A recent second factor, or no method to verify with yet (the first registration).
+
+    A user an administrator asked to provide contact methods again changes nothing here:
+    they register again at sign-in, with the administrator's access code.
+    """
+    if request.user.must_reregister:
+        return False
     return is_recent(request) or not base.options_for(request.user)
 
 

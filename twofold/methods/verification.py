@@ -13,6 +13,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,7 +57,8 @@ def locked_until(user: User):
     return None
 
 
-def _refuse_if_locked(user: User) -> None:
+def refuse_if_locked(user: User) -> None:
+    """SecondFactorLocked while the user's second factor is locked out."""
     until = locked_until(user)
     if until is not None:
         seconds = int((until - timezone.now()).total_seconds()) + 1
@@ -132,7 +134,7 @@ def open_challenge(
 
 
 def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: str) -> Challenge:
-    _refuse_if_locked(user)
+    refuse_if_locked(user)
     now = timezone.now()
     Challenge.objects.filter(user=user, purpose=purpose, state=ChallengeState.PENDING).update(
         state=ChallengeState.EXPIRED, completed_at=now
@@ -190,7 +192,7 @@ def _check(user: User, challenge_id: str | UUID, code: str) -> _Outcome:
     challenge = Challenge.objects.select_for_update().get(pk=challenge_id)
     user = User.objects.select_related("organisation").get(pk=user.pk)
     try:
-        _refuse_if_locked(user)
+        refuse_if_locked(user)
         address = context.current().client_address or "unknown"
         if _BY_ADDRESS.exceeded(address):
             raise RateLimited()
@@ -207,7 +209,7 @@ def _check(user: User, challenge_id: str | UUID, code: str) -> _Outcome:
         challenge.save(update_fields=["state", "completed_at"])
         return _Outcome(None, ChallengeExpired(_("This code has expired. Send a new one.")))
     if not (_SIX_DIGITS.match(code) and base.get(challenge.method).check(challenge, code)):
-        return _Outcome(None, _count_failure(user, challenge))
+        return _Outcome(None, count_failure(user, challenge.option, challenge.purpose))
     challenge.state = ChallengeState.APPROVED
     challenge.completed_at = timezone.now()
     challenge.save(update_fields=["state", "completed_at"])
@@ -216,11 +218,25 @@ def _check(user: User, challenge_id: str | UUID, code: str) -> _Outcome:
     return _Outcome(challenge, None)
 
 
-def _count_failure(user: User, challenge: Challenge) -> Exception:
+def count_failure(user: User, option_key: str, purpose: str) -> Exception:
+    """Count a wrong second factor towards the user's lockout (and the address's limit),
+    audit it, lock when the threshold is reached. Returns the error to raise.
+
+    Every place that checks a code a person typed calls this on failure: sign-in,
+    step-up, proving a number, activating a hardware token, the API.
+    """
     _BY_ADDRESS.hit(context.current().client_address or "unknown")
     failures = _failures(user)
     count = failures.hit(str(user.pk))
-    _audit_check(user, challenge, AuditResult.FAILURE, "wrong code")
+    record(
+        AuditAction.CHALLENGE_VERIFIED,
+        AuditResult.FAILURE,
+        actor=user,
+        subject=user,
+        method=option_key,
+        via=purpose,
+        reason="wrong code",
+    )
     if count >= failures.limit:
         organisation = user.organisation
         until = timezone.now() + timedelta(minutes=organisation.lockout_duration_minutes)
@@ -235,7 +251,7 @@ def _count_failure(user: User, challenge: Challenge) -> Exception:
         )
         user.mfa_locked_until = until
         try:
-            _refuse_if_locked(user)
+            refuse_if_locked(user)
         except SecondFactorLocked as locked:
             return locked
     return WrongCode(_("That code didn't work. Check it and try again."))
@@ -286,9 +302,11 @@ def resolve_wait(
 
 def _take_fraud_report(user: User, challenge: Challenge) -> None:
     blocks = user.organisation.fraud_report_blocks_user
-    if blocks:
+    if blocks:  # and its trusted devices are forgotten: unblocking doesn't bring them back
         User.objects.filter(pk=user.pk).update(
-            is_blocked=True, blocked_reason="fraud reported during verification"
+            is_blocked=True,
+            blocked_reason="fraud reported during verification",
+            trusted_device_epoch=F("trusted_device_epoch") + 1,
         )
     record(
         AuditAction.FRAUD_REPORTED,

@@ -80,14 +80,21 @@ def _differs(phone: Phone | None, entry: PhoneEntry) -> bool:
 def _plan(user: User, settings: Settings, current: dict[str, Phone]) -> _Plan:
     entries = _entries(settings)
     changed = {role: entry for role, entry in entries.items() if _differs(current.get(role), entry)}
-    preferred_role = _ROLE_OF_OPTION.get(settings.preferred_option)
+    # Proof is needed for a number the preferred option relies on, before or after this
+    # save (switching both at once must not skip it), for any new authentication number,
+    # and for a number that would be the user's only phone.
+    relied_on = {
+        _ROLE_OF_OPTION.get(settings.preferred_option),
+        _ROLE_OF_OPTION.get(user.preferred_option),
+        PhoneRole.AUTHENTICATION,
+    }
     others_in_force = {
         role for role, entry in entries.items() if entry.number and role not in changed
     }
     needs_proof = [
         role
         for role, entry in changed.items()
-        if entry.number and (role == preferred_role or not others_in_force - {role})
+        if entry.number and (role in relied_on or not others_in_force - {role})
     ]
     if len(needs_proof) > 1:
         raise InvalidInput(

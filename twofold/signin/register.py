@@ -20,13 +20,14 @@ from twofold.accounts.models import User
 from twofold.core import phones
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited, TwofoldError
 from twofold.core.ratelimit import Limit
-from twofold.methods import resets, verification
+from twofold.methods import base, resets, verification
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.forms import DeviceForm
 from twofold.methods.forms import CodeForm
 from twofold.methods.models import ChallengePurpose, ChallengeState
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
+from twofold.methods.verification import SecondFactorLocked
 from twofold.organisations.models import MethodKind
 from twofold.signin import flow, services
 from twofold.signin.views import SIGNIN_NEXT, _pending_or_restart, _safe
@@ -95,15 +96,27 @@ class AccessCodeForm(forms.Form):
     )
 
 
+def needs_registration(user: User) -> bool:
+    """Only users with nothing to verify with, or asked by an administrator to start
+    again, may register at sign-in: for anyone else a password alone must never be
+    enough to add a method."""
+    return user.must_reregister or not base.options_for(user)
+
+
 def _may_register(request: HttpRequest, user: User) -> bool:
     """After an administrator's reset: only with their access code, or within the window."""
     return not resets.needs_access_code(user) or request.session.get(ACCESS_OK) == user.pk
 
 
 def _gate(view):
-    """Send a user who still owes an access code back to the page that asks for it."""
+    """Every wizard step: only for a user who needs it, never while locked, and after an
+    administrator's reset only with the access code."""
 
     def wrapper(request: HttpRequest, user: User) -> HttpResponse:
+        if not needs_registration(user):
+            return redirect("signin-verify")
+        if verification.locked_until(user) is not None:
+            return too_many_requests(request, SecondFactorLocked(_("Verification is locked.")))
         if not _may_register(request, user):
             return redirect("signin-register")
         return view(request, user)
@@ -126,6 +139,10 @@ def _registered(request: HttpRequest, user: User, amr: str, preferred: str) -> H
 @_pending_or_restart
 def register(request: HttpRequest, user: User) -> HttpResponse:
     """Choose what to register; after an administrator's reset, first the access code."""
+    if not needs_registration(user):
+        return redirect("signin-verify")
+    if verification.locked_until(user) is not None:
+        return too_many_requests(request, SecondFactorLocked(_("Verification is locked.")))
     if _may_register(request, user):
         context = {"choices": _choices(user), "reregister": user.must_reregister}
         return _render(request, user, "signin/register.html", context)

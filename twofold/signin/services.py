@@ -52,6 +52,9 @@ def after_password(request: HttpRequest, user: User) -> Next:
     if user.mfa_state == MfaState.DISABLED and not organisation.require_mfa:
         finish(request, user, amr=["pwd"], via="two-step verification off")
         return Next.SIGNED_IN
+    if user.must_reregister:  # before any shortcut: re-registration needs the access code
+        hold(request, user)
+        return Next.REGISTER
     if _inside_trusted_range(request, organisation.trusted_ip_ranges):
         finish(request, user, amr=["pwd"], via="trusted address")
         return Next.SIGNED_IN
@@ -158,3 +161,10 @@ def warn_about_failures(request: HttpRequest, user: User) -> None:
 
 def expired_message() -> str:
     return _("Your sign-in took too long. Enter your user name and password again.")
+
+
+def blocked_message() -> str:
+    return _(
+        "This sign-in was stopped because fraud was reported, and your account is blocked. "
+        "Contact your help desk to unblock it."
+    )

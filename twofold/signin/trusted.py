@@ -68,12 +68,15 @@ def remember(request: HttpRequest, response: HttpResponse, user: User) -> Truste
 def recognises(request: HttpRequest, user: User) -> bool:
     """Whether this browser carries a trusted-device cookie that still counts for ``user``."""
     token = request.COOKIES.get(cookie_name(request), "")
-    if not token or len(token) > 100:
+    days = user.organisation.remember_device_days
+    if not token or len(token) > 100 or days <= 0:  # the policy may have turned it off since
         return False
+    now = timezone.now()
     found = TrustedDevice.objects.filter(
         token_digest=digest(token),
         user=user,
-        expires_at__gt=timezone.now(),
+        expires_at__gt=now,
+        created_at__gt=now - timedelta(days=days),  # a shortened policy applies at once
         user_epoch=user.trusted_device_epoch,
         organisation_epoch=user.organisation.trusted_device_epoch,
     ).update(last_used_at=timezone.now())

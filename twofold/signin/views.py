@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -71,7 +72,10 @@ def _page(
     preferred = base.preferred_option(user)
     if challenge is None and request.method == "GET" and preferred and preferred.silent:
         # Nothing is sent for this option (the code is in the app): open it straight away.
-        challenge = verification.start_challenge(user, preferred.key, how.purpose)
+        try:
+            challenge = verification.start_challenge(user, preferred.key, how.purpose)
+        except RateLimited as limited:  # locked: say so, with the correlation ID
+            return too_many_requests(request, limited)
         flow.remember(request, challenge)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and challenge is not None and form.is_valid():
@@ -138,6 +142,15 @@ def _stepped_up(request: HttpRequest) -> HttpResponse:
 def step_up(request: HttpRequest) -> HttpResponse:
     if request.GET.get("next"):
         request.session[NEXT] = request.GET["next"]
+    if request.user.must_reregister:
+        messages.error(
+            request,
+            _(
+                "Your administrator asked you to set up your verification again. Sign out, "
+                "then sign in with the access code they gave you."
+            ),
+        )
+        return redirect("my-account")
     if not base.options_for(request.user):
         return _stepped_up(request)
     return _page(request, request.user, STEP_UP, lambda _c, _r: _stepped_up(request))
@@ -167,7 +180,11 @@ def _pending_or_restart(view: Callable[..., HttpResponse]) -> Callable[..., Http
     def wrapper(request: HttpRequest) -> HttpResponse:
         user = services.pending_user(request)
         if user is None:
-            messages.info(request, services.expired_message())
+            blocked = services.pending_user(request, even_blocked=True)
+            # Only this session, which already gave the right password, learns of the block.
+            messages.info(
+                request, services.blocked_message() if blocked else services.expired_message()
+            )
             return redirect("signin")
         return view(request, user)
 

@@ -203,3 +203,10 @@ def test_a_new_password_ends_the_users_other_sessions(client, user) -> None:
     sign_in(client, "alice@contoso.example", STRONG_PASSWORD)
     set_password(user, "another long passphrase")
     assert client.get("/account").status_code == 302
+
+
+def test_something_typed_as_a_user_name_outside_our_domains_is_not_logged(client, user) -> None:
+    sign_in(client, "my secret password 12345678", "whatever")
+    dump = str(list(AuditEvent.objects.values()))
+    assert "my secret password" not in dump
+    assert "12345678" not in dump

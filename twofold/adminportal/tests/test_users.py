@@ -205,3 +205,38 @@ class TestOneUser:
             f"/admin-portal/users/{staff[0].pk}/self-destruct", follow=True
         )
         assert "Unknown action." in response.content.decode()
+
+
+class TestOddInputAndFilters:
+    def test_reregistering_all_users_with_methods_reaches_exactly_them(self, admin_client, staff):
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        phone_services.set_number(staff[1], "office", "+14255550199")
+        data = {"action": "manage", "all_matching": "on", "methods": "yes",
+                "reregister": "on", "confirmed": "on"}  # fmt: skip
+        response = admin_client.post("/admin-portal/users/bulk", data)
+        assert response.status_code == 200
+        flagged = set(User.objects.filter(must_reregister=True).values_list("pk", flat=True))
+        assert flagged == {staff[0].pk, staff[1].pk}
+        assert response.content.decode().count('data-testid="access-code"') == 2
+        events = AuditEvent.objects.filter(action=AuditAction.REREGISTRATION_REQUIRED)
+        assert set(events.values_list("subject_id", flat=True)) == flagged
+
+    @pytest.mark.parametrize(
+        ("url", "data"),
+        [
+            ("/admin-portal/users/bulk", {"action": "enable", "selected": "99999999999999999999999",
+                                          "confirmed": "on"}),
+            ("/admin-portal/users/bulk", {"action": "enable", "selected": "²", "confirmed": "on"}),
+        ],
+    )  # fmt: skip
+    def test_odd_ids_are_refused_without_an_error(self, admin_client, staff, url, data) -> None:
+        assert admin_client.post(url, data).status_code in (200, 302)
+
+    def test_odd_minutes_and_cursors_are_refused_without_an_error(self, admin_client, staff):
+        url = f"/admin-portal/users/{staff[0].pk}/bypass"
+        assert admin_client.post(url, {"minutes": "²", "reason": "x"}).status_code == 302
+        assert admin_client.get("/admin-portal/audit?before=²").status_code == 200
+        assert (
+            admin_client.get("/admin-portal/audit?before=99999999999999999999999").status_code
+            == 200
+        )

@@ -20,15 +20,14 @@ from twofold.accounts.models import User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import crypto
-from twofold.core.errors import InvalidInput, NotAllowed, NotFound, RateLimited
-from twofold.core.ratelimit import Limit
+from twofold.core.errors import InvalidInput, NotAllowed, NotFound
+from twofold.methods import verification
 from twofold.methods.oath.models import HardwareToken
 from twofold.organisations.models import MethodKind, Organisation
 
 PAGE_SIZE = 50
 _SIX_DIGITS = re.compile(r"^\d{6}$")
 # Wrong activation codes per user: guessing one takes ~300,000 tries; this keeps it so.
-_ACTIVATION_FAILURES = Limit("oath-activation", 10, 15 * 60)
 
 log = logging.getLogger(__name__)
 
@@ -213,16 +212,14 @@ def activate(user: User, token_id: int, code: str) -> HardwareToken:
     """Make an assigned token count, once ``code`` shows the user holds it (current step ±1).
 
     The proving step is remembered, so the same code cannot then be used to sign in.
-    Wrong codes are limited per user and audited.
+    Wrong codes count towards the organisation's lockout, like any other code.
     """
     if not allowed(user):
         raise NotAllowed(_("Your organisation does not allow codes from hardware tokens."))
-    if _ACTIVATION_FAILURES.exceeded(str(user.pk)):
-        raise RateLimited(_("Too many wrong codes. Wait a few minutes, then try again."))
+    verification.refuse_if_locked(user)
     try:
         token = _activate(user, token_id, (code or "").replace(" ", ""))
     except ActivationCodeRefused:
-        _ACTIVATION_FAILURES.hit(str(user.pk))
         record(
             AuditAction.HARDWARE_TOKEN_ACTIVATED,
             AuditResult.FAILURE,
@@ -230,8 +227,11 @@ def activate(user: User, token_id: int, code: str) -> HardwareToken:
             subject=user,
             reason="wrong code",
         )
+        # A wrong code here counts towards the organisation's lockout like any other.
+        refused = verification.count_failure(user, "hardware_token", "activation")
+        if isinstance(refused, verification.SecondFactorLocked):
+            raise refused from None
         raise
-    _ACTIVATION_FAILURES.reset(str(user.pk))
     return token
 
 

@@ -88,6 +88,13 @@ def test_discarding_a_pending_number_keeps_the_old_one(with_phone, outbox) -> No
 
 def test_a_number_no_option_relies_on_saves_directly(with_phone, outbox) -> None:
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
+    result = services.save(with_phone, settings_with(office=PhoneEntry(NEW_NUMBER)))
+    assert result.verification is None
+    assert number_of(with_phone, "office") == NEW_NUMBER
+
+
+def test_a_new_authentication_number_always_needs_proof(with_phone, outbox) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
     result = services.save(
         with_phone,
         settings_with(
@@ -96,8 +103,21 @@ def test_a_number_no_option_relies_on_saves_directly(with_phone, outbox) -> None
             office=PhoneEntry(OFFICE_NUMBER),
         ),
     )
-    assert result.verification is None
-    assert number_of(with_phone, "authentication") == NEW_NUMBER
+    assert result.verification is not None
+    assert number_of(with_phone, "authentication") == AUTH_NUMBER
+
+
+def test_switching_the_preferred_option_away_does_not_skip_the_proof(with_phone, outbox):
+    """Changing the number the stored preferred option uses, while switching it away."""
+    with_phone.preferred_option = "call:office"
+    with_phone.save()
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
+    result = services.save(
+        with_phone,
+        settings_with(preferred_option="text:authentication", office=PhoneEntry(NEW_NUMBER)),
+    )
+    assert result.verification is not None
+    assert number_of(with_phone, "office") == OFFICE_NUMBER
 
 
 def test_office_and_alternate_phones_save_with_an_extension(with_phone) -> None:

@@ -137,3 +137,54 @@ class TestReregistration:
         assert changed == 6
         assert AuditEvent.objects.filter(action=AuditAction.REREGISTRATION_REQUIRED).count() == 6
         assert not Phone.objects.filter(user=alice).exists()
+
+
+class TestTheWizardIsOnlyForThoseWhoNeedIt:
+    """A password alone must never register a method for someone who already has one."""
+
+    def test_a_user_with_a_method_cannot_register_an_app_at_sign_in(self, client, alice) -> None:
+        assert (
+            password_step(client, username="alice@contoso.example")["Location"] == "/signin/verify"
+        )
+        assert client.get("/signin/register/app")["Location"] == "/signin/verify"
+        response = client.post("/signin/register/app", {"name": "Evil", "code": "123456"})
+        assert response["Location"] == "/signin/verify"
+        assert not AuthenticatorDevice.objects.exists()
+        assert "_auth_user_id" not in client.session
+
+    def test_a_user_with_a_method_cannot_replace_their_phone_at_sign_in(self, client, alice):
+        password_step(client, username="alice@contoso.example")
+        data = {"country": "US", "number": "425 555 0177", "mode": "text"}
+        assert client.post("/signin/register/phone", data)["Location"] == "/signin/verify"
+        assert Phone.objects.get(user=alice).number == AUTH_NUMBER
+        assert client.get("/signin/register")["Location"] == "/signin/verify"
+
+    def test_a_locked_user_cannot_register(self, client, carol) -> None:
+        from datetime import timedelta
+
+        start(client)
+        User.objects.filter(pk=carol.pk).update(
+            mfa_locked_until=timezone.now() + timedelta(minutes=5)
+        )
+        assert client.get("/signin/register").status_code == 429
+        data = {"country": "US", "number": "425 555 0177", "mode": "text"}
+        assert client.post("/signin/register/phone", data).status_code == 429
+        assert not Phone.objects.exists()
+
+    def test_reregistration_comes_before_a_trusted_address(self, client, alice) -> None:
+        organisation = alice.organisation
+        organisation.trusted_ip_ranges = ["127.0.0.0/8"]
+        organisation.save()
+        require_reregistration(User.objects.filter(pk=alice.pk))
+        assert (
+            password_step(client, username="alice@contoso.example")["Location"]
+            == "/signin/register"
+        )
+
+    def test_a_signed_in_user_asked_to_reregister_cannot_add_methods(self, client, make_user):
+        bob = make_user("bob@contoso.example")
+        password_step(client, username="bob@contoso.example")
+        require_reregistration(User.objects.filter(pk=bob.pk))
+        response = client.get("/account/security-verification/authenticator/setup")
+        assert response["Location"].startswith("/account/verify")
+        assert client.get("/account/verify")["Location"] == "/account"

@@ -187,3 +187,16 @@ def test_failed_second_steps_are_reported_at_the_next_sign_in(client, alice, out
     password_step(other)
     response = other.post("/signin/verify", {"code": outbox.last_code()}, follow=True)
     assert "failed the second step 1 time" in response.content.decode()
+
+
+def test_after_a_fraud_report_the_session_is_told_its_account_is_blocked(
+    client, alice, outbox
+) -> None:
+    phone_services.set_number(alice, "office", OFFICE_NUMBER)
+    password_step(client)
+    client.post("/signin/verify/start", {"option": "call:office"})
+    call_answered.send(sender=None, reference=outbox.calls()[0].reference, digits="0#")
+    texts_before = len(outbox.texts())
+    response = client.post("/signin/verify/start", {"option": "text:authentication"}, follow=True)
+    assert "your account is blocked" in response.content.decode()
+    assert len(outbox.texts()) == texts_before

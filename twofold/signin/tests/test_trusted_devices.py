@@ -136,3 +136,30 @@ def test_restore_is_one_update_whatever_the_number_of_devices(
         )
     with django_assert_max_num_queries(4):  # the update, the audit insert, savepoints
         restore_trusted_devices(alice)
+
+
+def test_turning_the_policy_off_stops_existing_devices_at_once(trusted_client, alice) -> None:
+    organisation = alice.organisation
+    organisation.remember_device_days = 0
+    organisation.save()
+    assert asks_again(trusted_client)
+
+
+def test_shortening_the_policy_applies_to_existing_devices(trusted_client, alice) -> None:
+    TrustedDevice.objects.update(created_at=timezone.now() - timedelta(days=3))
+    organisation = alice.organisation
+    organisation.remember_device_days = 2
+    organisation.save()
+    assert asks_again(trusted_client)
+
+
+def test_a_fraud_block_forgets_devices_for_good(trusted_client, alice, outbox) -> None:
+    from twofold.delivery.base import call_answered
+    from twofold.methods import verification
+    from twofold.methods.phone import services as phone_services
+
+    phone_services.set_number(alice, "office", "+14255550199")
+    challenge = verification.start_challenge(alice, "call:office", "signin")
+    call_answered.send(sender=None, reference=str(challenge.pk), digits="0#")
+    User.objects.filter(pk=alice.pk).update(is_blocked=False)  # an administrator unblocks
+    assert asks_again(trusted_client)

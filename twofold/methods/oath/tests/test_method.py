@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
-from twofold.core.errors import NotFound, RateLimited
+from twofold.core.errors import NotFound
 from twofold.methods import base, resets
 from twofold.methods.models import ChallengePurpose, ChallengeState
 from twofold.methods.oath import services
@@ -67,12 +67,17 @@ def test_a_code_two_steps_old_does_not_activate_the_token(assigned, clock) -> No
         services.activate(assigned.token.user, assigned.token.pk, clock.code(assigned.secret, -2))
 
 
-def test_wrong_activation_codes_are_limited_per_user(assigned, clock) -> None:
+def test_wrong_activation_codes_count_towards_the_lockout(assigned, clock) -> None:
+    from twofold.methods.verification import SecondFactorLocked
+
     user, token = assigned.token.user, assigned.token
-    for _ in range(10):
+    for _ in range(9):
         with pytest.raises(services.ActivationCodeRefused):
             services.activate(user, token.pk, another(clock.code(assigned.secret)))
-    with pytest.raises(RateLimited):
+    with pytest.raises(SecondFactorLocked):
+        services.activate(user, token.pk, another(clock.code(assigned.secret)))
+    user.refresh_from_db()
+    with pytest.raises(SecondFactorLocked):
         services.activate(user, token.pk, clock.code(assigned.secret))
     token.refresh_from_db()
     assert token.activated_at is None

@@ -27,7 +27,12 @@ async function poll(waiting) {
         status.textContent = messageFor(state);
         status.hidden = false;
         form.hidden = true;
-        document.querySelector(".another-way")?.setAttribute("open", "");
+        const another = document.querySelector(".another-way");
+        if (state === "fraud") {
+          another?.remove(); // the sign-in was stopped: offering other ways would mislead
+        } else {
+          another?.setAttribute("open", "");
+        }
         return;
       }
     }
