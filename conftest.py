@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +13,35 @@ from django.core.cache import cache
 STRONG_PASSWORD = "correct horse battery staple"
 AUTH_NUMBER = "+14255550134"
 OFFICE_NUMBER = "+14255550199"
+
+
+def at_once(attempt: Callable[[], bool], times: int = 10) -> list[bool]:
+    """Run ``attempt`` in ``times`` threads released together; each returns success.
+
+    For the row-lock tests (SECURITY.md 7): one valid code submitted many times at once.
+    """
+    from django.db import connection
+
+    barrier = threading.Barrier(times)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(attempt())
+        except BaseException as error:  # noqa: BLE001 - reported to the test below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
 
 
 def pytest_configure(config: pytest.Config) -> None:

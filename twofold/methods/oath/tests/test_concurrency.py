@@ -1,10 +1,9 @@
 """One code submitted ten times at once: exactly one success (SECURITY.md 7)."""
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
+from conftest import at_once
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base
 from twofold.methods.models import ChallengePurpose
@@ -12,30 +11,6 @@ from twofold.methods.oath import services
 from twofold.methods.verification import start_challenge
 
 SUBMISSIONS = 10
-
-
-def at_once(attempt) -> list[bool]:
-    """Run ``attempt`` in SUBMISSIONS threads released together; each returns success."""
-    barrier = threading.Barrier(SUBMISSIONS)
-    results: list[bool] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(attempt())
-        except BaseException as error:  # noqa: BLE001 - reported to the test below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(SUBMISSIONS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
