@@ -192,12 +192,30 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(request, "adminportal/user.html", context)
 
 
+ACTION_TITLES = {
+    "reregister": gettext_lazy("Require this user to provide contact methods again"),
+    "app-passwords": gettext_lazy("Delete all of this user's app passwords"),
+    "restore": gettext_lazy("Forget all of this user's remembered devices"),
+    "unblock": gettext_lazy("Unblock this user"),
+    "unlock": gettext_lazy("Unlock this user's verification"),
+    "bypass": gettext_lazy("Let this user's next sign-in skip the second factor, once"),
+    "password-link": gettext_lazy("Make a one-time set-password link"),
+    "mfa-state": gettext_lazy("Change two-step verification"),
+}
+
+
 @never_cache
 @admin_required
 @require_POST
 def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
     admin = request.user
     subject = subject_or_404(admin, user_id)
+    if action not in ACTION_TITLES:
+        messages.error(request, _("Unknown action."))
+        return redirect("admin-user", user_id=subject.pk)
+    if request.POST.get("confirmed") != "on":
+        context = {"subject": subject, "title": ACTION_TITLES[action], "form_data": request.POST}
+        return render(request, "adminportal/action_confirm.html", context)
     just_them = users_of(admin).filter(pk=subject.pk)
     try:
         if action == "reregister":

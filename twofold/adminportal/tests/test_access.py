@@ -35,7 +35,8 @@ def test_signed_out_visitors_go_to_sign_in(client) -> None:
 @pytest.mark.parametrize(("method", "url"), SUBJECT_URLS)
 def test_another_organisations_admin_finds_nothing(other_admin_client, staff, method, url) -> None:
     target = url.format(id=staff[0].pk)
-    response = getattr(other_admin_client, method)(target, {"minutes": "5", "reason": "x"})
+    data = {"minutes": "5", "reason": "x", "confirmed": "on"}
+    response = getattr(other_admin_client, method)(target, data)
     assert response.status_code == 404
     assert AuditEvent.objects.filter(action=AuditAction.ADMIN_ACCESS_DENIED).exists()
     staff[0].refresh_from_db()
@@ -68,7 +69,7 @@ def test_acting_needs_a_recent_second_factor(admin, staff) -> None:
     from twofold.methods.phone import services as phone_services
 
     phone_services.set_number(admin, "authentication", "+14255550134")
-    response = client.post(f"/admin-portal/users/{staff[0].pk}/restore")
+    response = client.post(f"/admin-portal/users/{staff[0].pk}/restore", {"confirmed": "on"})
     assert response["Location"].startswith("/account/verify")
     staff[0].refresh_from_db()
     assert staff[0].trusted_device_epoch == 0

@@ -157,7 +157,7 @@ class TestOneUser:
 
     def test_unblock(self, admin_client, staff) -> None:
         User.objects.filter(pk=staff[0].pk).update(is_blocked=True, blocked_reason="fraud")
-        admin_client.post(f"/admin-portal/users/{staff[0].pk}/unblock")
+        admin_client.post(f"/admin-portal/users/{staff[0].pk}/unblock", {"confirmed": "on"})
         staff[0].refresh_from_db()
         assert not staff[0].is_blocked
         assert AuditEvent.objects.filter(action=AuditAction.USER_UNBLOCKED).exists()
@@ -166,17 +166,19 @@ class TestOneUser:
         User.objects.filter(pk=staff[0].pk).update(
             mfa_locked_until=timezone.now() + timedelta(minutes=9)
         )
-        admin_client.post(f"/admin-portal/users/{staff[0].pk}/unlock")
+        admin_client.post(f"/admin-portal/users/{staff[0].pk}/unlock", {"confirmed": "on"})
         staff[0].refresh_from_db()
         assert staff[0].mfa_locked_until is None
 
     def test_a_bypass_needs_a_reason_and_at_most_an_hour(self, admin_client, staff) -> None:
         url = f"/admin-portal/users/{staff[0].pk}/bypass"
         for data in ({"minutes": "61", "reason": "lost phone"}, {"minutes": "5", "reason": " "}):
-            admin_client.post(url, data)
+            admin_client.post(url, {**data, "confirmed": "on"})
             staff[0].refresh_from_db()
             assert staff[0].mfa_bypass_until is None
-        admin_client.post(url, {"minutes": "5", "reason": "lost phone, ticket 12345678"})
+        admin_client.post(
+            url, {"minutes": "5", "reason": "lost phone, ticket 12345678", "confirmed": "on"}
+        )
         staff[0].refresh_from_db()
         assert staff[0].mfa_bypass_until > timezone.now()
         event = AuditEvent.objects.get(action=AuditAction.BYPASS_GRANTED)
@@ -184,7 +186,7 @@ class TestOneUser:
 
     def test_a_password_link_is_shown_once_and_works(self, admin_client, staff, client) -> None:
         body = admin_client.post(
-            f"/admin-portal/users/{staff[0].pk}/password-link"
+            f"/admin-portal/users/{staff[0].pk}/password-link", {"confirmed": "on"}
         ).content.decode()
         link = body.split('data-testid="password-link">')[1].split("<")[0]
         path = link.split("://", 1)[1].split("/", 1)[1]
@@ -199,6 +201,13 @@ class TestOneUser:
         assert staff[0].check_password("a brand new passphrase")
         again = client.get("/" + path, follow=True)
         assert "already been used or has expired" in again.content.decode()
+
+    def test_an_action_asks_for_confirmation_first_and_changes_nothing(self, admin_client, staff):
+        User.objects.filter(pk=staff[0].pk).update(is_blocked=True)
+        response = admin_client.post(f"/admin-portal/users/{staff[0].pk}/unblock")
+        assert 'data-testid="action-confirm"' in response.content.decode()
+        staff[0].refresh_from_db()
+        assert staff[0].is_blocked
 
     def test_an_unknown_action_is_refused(self, admin_client, staff) -> None:
         response = admin_client.post(
@@ -234,7 +243,8 @@ class TestOddInputAndFilters:
 
     def test_odd_minutes_and_cursors_are_refused_without_an_error(self, admin_client, staff):
         url = f"/admin-portal/users/{staff[0].pk}/bypass"
-        assert admin_client.post(url, {"minutes": "²", "reason": "x"}).status_code == 302
+        data = {"minutes": "²", "reason": "x", "confirmed": "on"}
+        assert admin_client.post(url, data).status_code == 302
         assert admin_client.get("/admin-portal/audit?before=²").status_code == 200
         assert (
             admin_client.get("/admin-portal/audit?before=99999999999999999999999").status_code
