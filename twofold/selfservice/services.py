@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
-from twofold.core.errors import InvalidInput
+from twofold.core.errors import InvalidInput, RateLimited
+from twofold.delivery.base import DeliveryFailed
 from twofold.methods import base
 from twofold.methods.models import Challenge
 from twofold.methods.phone import services as phone_services
@@ -137,7 +138,25 @@ def _other_options(user: User) -> list[base.Option]:
 
 
 def save(user: User, settings: Settings) -> SaveResult:
-    """Apply the page: everything valid is saved at once; a number needing proof waits."""
+    """Apply the page: everything valid is saved at once; a number needing proof waits.
+
+    A refusal (a cap on texts, a gateway that is down) rolls everything back; its audit
+    event is written after the rollback so that it stays.
+    """
+    try:
+        return _save(user, settings)
+    except (RateLimited, DeliveryFailed) as refused:
+        record(
+            AuditAction.PHONE_CHANGE_PENDING,
+            AuditResult.DENIED,
+            actor=user,
+            subject=user,
+            reason=refused.code,
+        )
+        raise
+
+
+def _save(user: User, settings: Settings) -> SaveResult:
     with transaction.atomic():
         user = User.objects.select_for_update().select_related("organisation").get(pk=user.pk)
         current = {

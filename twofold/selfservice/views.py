@@ -87,7 +87,8 @@ def verify_phone(request: HttpRequest) -> HttpResponse:
     challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
     if challenge is None:
         return redirect("security-verification")
-    phone = Phone.objects.filter(user=user, role=challenge.subject).first()
+    role = phone_services.proven_role(challenge)
+    phone = Phone.objects.filter(user=user, role=role).first()
     form = CodeForm(request.POST or None)
     if request.method == "POST" and challenge.state == ChallengeState.PENDING and form.is_valid():
         try:
@@ -130,7 +131,7 @@ def verify_phone_complete(request: HttpRequest) -> HttpResponse:
 @require_POST
 def verify_phone_resend(request: HttpRequest) -> HttpResponse:
     held = flow.current(request, request.user, ChallengePurpose.VERIFY_NUMBER)
-    role = held.subject if held else request.POST.get("role", "")
+    role = phone_services.proven_role(held) if held else request.POST.get("role", "")
     try:
         challenge = phone_services.start_verification(request.user, role)
     except RateLimited as limited:

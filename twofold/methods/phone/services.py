@@ -12,6 +12,7 @@ from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import phones
+from twofold.core.crypto import keyed_digest
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.delivery import services as delivery
 from twofold.methods import verification
@@ -100,7 +101,20 @@ def start_verification(user: User, role: str) -> Challenge:
     if phone is None:
         raise InvalidInput(_("There is no new number waiting to be verified."))
     option = option_for(phone, verification_mode(phone), pending=True)
-    return verification.open_challenge(user, option, ChallengePurpose.VERIFY_NUMBER, subject=role)
+    return verification.open_challenge(
+        user, option, ChallengePurpose.VERIFY_NUMBER, subject=_proof_subject(role, phone)
+    )
+
+
+def proven_role(challenge: Challenge) -> str:
+    """The role of the phone whose new number a VERIFY_NUMBER challenge proves."""
+    return challenge.subject.partition(":")[0]
+
+
+def _proof_subject(role: str, phone: Phone) -> str:
+    """The role and a digest of the pending number: a proof counts for that number only."""
+    number = phone.pending_number + phone.pending_extension
+    return f"{role}:{keyed_digest(number, 'proof')[:16]}"
 
 
 @transaction.atomic
@@ -112,9 +126,12 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
         or challenge.state != ChallengeState.APPROVED
     ):
         raise InvalidInput(_("This number has not been verified yet."))
-    phone = Phone.objects.select_for_update().get(user=user, role=challenge.subject)
+    role = proven_role(challenge)
+    phone = Phone.objects.select_for_update().get(user=user, role=role)
     if not phone.pending_number:
         return phone  # already applied (a second tab, a repeated poll)
+    if challenge.subject != _proof_subject(role, phone):
+        raise InvalidInput(_("This number has not been verified yet."))
     old = phone.number
     phone.number, phone.extension = phone.pending_number, phone.pending_extension
     phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None

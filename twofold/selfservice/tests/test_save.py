@@ -230,3 +230,26 @@ def test_phone_changes_are_audited_with_masked_numbers_only(with_phone, outbox) 
     dump = str(list(AuditEvent.objects.values()))
     assert NEW_NUMBER not in dump
     assert AUTH_NUMBER not in dump
+
+
+def test_a_proof_counts_only_for_the_number_it_proved(with_phone, outbox, settings) -> None:
+    """An approved proof held back must not confirm a number typed in later."""
+    settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
+    first = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    verification.verify_code(with_phone, first.verification.pk, outbox.last_code())
+    Phone.objects.filter(user=with_phone, role="authentication").update(
+        pending_number="+14255550111"
+    )
+    with pytest.raises(InvalidInput):
+        phone_services.confirm_change(with_phone, first.verification)
+    assert number_of(with_phone, "authentication") == AUTH_NUMBER
+
+
+def test_a_refused_text_during_a_save_is_audited(with_phone, settings) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 1}
+    services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    phone_services.cancel_change(with_phone, "authentication")
+    with pytest.raises(verification.RateLimited):
+        services.save(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
+    refused = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGE_PENDING, result="denied")
+    assert refused.get().details["reason"] == "rate_limited"

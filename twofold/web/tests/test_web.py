@@ -108,3 +108,27 @@ def test_production_settings_pass_djangos_deployment_checks(tmp_path) -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_development_outbox_fails_the_deployment_checks(tmp_path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TWOFOLD_", "DATABASE_URL", "REDIS_URL", "DJANGO_"))
+    }
+    env.update(
+        TWOFOLD_DATA_DIR=str(tmp_path),
+        TWOFOLD_BASE_URL="https://mfa.contoso.example",
+        TWOFOLD_DEV_OUTBOX="1",
+        DJANGO_SETTINGS_MODULE="twofold.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "twofold.cli", "manage", "check", "--deploy"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode != 0
+    assert "twofold.E001" in result.stderr + result.stdout
