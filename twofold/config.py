@@ -9,11 +9,14 @@ folder on first start.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from twofold.core.crypto import random_token
 
@@ -72,6 +75,48 @@ def _generated_once(path: Path, make: callable) -> str:
     return value
 
 
+# --- OpenID Connect signing keys (TWOFOLD_OIDC_KEYS) ------------------------------------
+# ID tokens are signed with RS256. TWOFOLD_OIDC_KEYS holds one or more PEM private keys
+# one after the other: the first signs, the others only verify (they stay in the JWKS) so
+# that tokens signed before a rotation remain valid. Unset: one key generated once into
+# the data folder (oidc-signing-key.pem, 0600).
+_PEM_BLOCK = re.compile(
+    r"-----BEGIN (?:RSA )?PRIVATE KEY-----.+?-----END (?:RSA )?PRIVATE KEY-----", re.DOTALL
+)
+OIDC_MIN_KEY_BITS = 2048
+
+
+def _new_oidc_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=OIDC_MIN_KEY_BITS)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _oidc_keys(raw: str) -> tuple[str, ...]:
+    """Split and check the PEM private keys (literal "\\n" accepted for one-line variables)."""
+    keys = tuple(_PEM_BLOCK.findall(raw.replace("\\n", "\n")))
+    if not keys:
+        raise ConfigurationError("TWOFOLD_OIDC_KEYS must hold one or more PEM private keys")
+    for pem in keys:
+        try:
+            key = serialization.load_pem_private_key(pem.encode(), password=None)
+        except (ValueError, TypeError):
+            raise ConfigurationError(
+                "TWOFOLD_OIDC_KEYS holds a key that is not an unencrypted PEM private key"
+            ) from None
+        if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < OIDC_MIN_KEY_BITS:
+            raise ConfigurationError(
+                f"TWOFOLD_OIDC_KEYS must be RSA keys of at least {OIDC_MIN_KEY_BITS} bits (RS256)"
+            )
+    return keys
+
+
+# --- End of the OpenID Connect signing keys ------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
@@ -100,6 +145,7 @@ class Config:
     texts_per_number_per_hour: int
     texts_per_country_per_hour: int
     resend_cooldown_seconds: int
+    oidc_keys: tuple[str, ...]  # PEM private keys: the first signs ID tokens, all verify
 
     @property
     def https(self) -> bool:
@@ -173,6 +219,11 @@ def load(env: dict[str, str] | None = None) -> Config:
             env, "TWOFOLD_TEXTS_PER_COUNTRY_PER_HOUR", 1000, 1, 1000000
         ),
         resend_cooldown_seconds=_integer(env, "TWOFOLD_RESEND_COOLDOWN_SECONDS", 30, 0, 600),
+        # OpenID Connect: RS256 signing keys (see _oidc_keys above).
+        oidc_keys=_oidc_keys(
+            env.get("TWOFOLD_OIDC_KEYS")
+            or _generated_once(data_dir / "oidc-signing-key.pem", _new_oidc_key)
+        ),
     )
 
 

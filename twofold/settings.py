@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "twofold.signin",
     "twofold.selfservice",
     "twofold.adminportal",
+    # OpenID Connect provider: django-oauth-toolkit with twofold's Application model.
+    "oauth2_provider",
+    "twofold.oidc",
+    "twofold.api",
 ]
 
 MIDDLEWARE = [
@@ -202,3 +206,61 @@ TWOFOLD = {
     # A change on the settings page needs a second factor verified this recently.
     "step_up_seconds": 10 * 60,
 }
+
+# --- OpenID Connect provider (django-oauth-toolkit) ----------------------------------------
+# twofold.oidc.models.Application adds the organisation and the allowed scopes. It is set
+# before oauth2_provider's first migration (twofold/oidc/migrations/0001 runs before it);
+# changing it once that migration has run on a database is not supported.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.Application"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"  # named: oidc.Authentication points at it
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    # The issuer is the public address; discovery, JWKS and the endpoints hang off it.
+    "OIDC_ISS_ENDPOINT": CONFIG.base_url,
+    # RS256 with keys from configuration: the first signs, the rest stay in the JWKS.
+    "OIDC_RSA_PRIVATE_KEY": CONFIG.oidc_keys[0],
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": list(CONFIG.oidc_keys[1:]),
+    "OAUTH2_VALIDATOR_CLASS": "twofold.oidc.validators.TwofoldValidator",
+    "SCOPES_BACKEND_CLASS": "twofold.oidc.scopes.ApplicationScopes",
+    "SCOPES": {
+        "openid": "Sign you in (your user ID and organisation)",
+        "profile": "Your name and user name",
+        "email": "Your e-mail address",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    # Authorization code flow only, with PKCE (S256; the validator requires it from public
+    # clients, confidential ones may add it).
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ],
+    "PKCE_REQUIRED": True,
+    # Redirect URIs are https; the Application model also allows http to loopback
+    # addresses only (RFC 8252, and local development).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 15 * 60,
+    "ID_TOKEN_EXPIRE_SECONDS": 15 * 60,
+    # A refresh token dies this long after its last access token (so it slides while used).
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 12 * 60 * 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # RP-initiated logout; no confirmation page when the id_token_hint is this session's user.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    # RFC 9700 (OAuth 2.0 Security BCP): every behaviour gate on; tokens kept only as hashes.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+# --- End of the OpenID Connect provider ----------------------------------------------------

@@ -1,16 +1,11 @@
-"""Placeholder: filled in by its feature."""
+"""The admin portal's API clients, under /admin-portal/api-clients/."""
 
-from django.http import HttpResponse
 from django.urls import path
 
-from twofold.adminportal.access import admin_required
-
-
-@admin_required
-def _not_yet(request):
-    return HttpResponse("Coming soon")
-
+from twofold.adminportal import api_clients
 
 urlpatterns = [
-    path("", _not_yet, name="admin-api-clients"),
+    path("", api_clients.client_list, name="admin-api-clients"),
+    path("new", api_clients.create, name="admin-api-client-create"),
+    path("<int:client_id>/revoke", api_clients.revoke, name="admin-api-client-revoke"),
 ]

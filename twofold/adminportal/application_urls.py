@@ -1,16 +1,14 @@
-"""Placeholder: filled in by its feature."""
+"""The admin portal's applications (OpenID Connect sign-in), under /admin-portal/applications/."""
 
-from django.http import HttpResponse
 from django.urls import path
 
-from twofold.adminportal.access import admin_required
-
-
-@admin_required
-def _not_yet(request):
-    return HttpResponse("Coming soon")
-
+from twofold.adminportal import applications
 
 urlpatterns = [
-    path("", _not_yet, name="admin-applications"),
+    path("", applications.application_list, name="admin-applications"),
+    path("new", applications.register, name="admin-application-new"),
+    path("<int:application_id>", applications.detail, name="admin-application"),
+    path("<int:application_id>/edit", applications.edit, name="admin-application-edit"),
+    path("<int:application_id>/secret", applications.new_secret, name="admin-application-secret"),
+    path("<int:application_id>/delete", applications.delete, name="admin-application-delete"),
 ]

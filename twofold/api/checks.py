@@ -1,0 +1,253 @@
+"""Checking a user for an application (/validate): password, then the second factor.
+
+The same rules as the browser sign-in, through the same functions: the password goes
+through ``accounts.services.check_password`` (its limits per user and per address, its
+audit), codes through ``methods.verification`` (lockout, replay, audit), and whether a
+second factor is needed follows ``signin.services.after_password``: two-step
+verification off, a trusted address range, a one-time bypass. Trusted-device cookies
+are a browser's and play no part here.
+
+App passwords (where the organisation allows them) stand in for password and second
+factor together. They are tried only after ``check_password`` has refused the password,
+so each failed attempt counts once against the user's sign-in limit like any wrong
+password, and an exceeded limit refuses before any app password is hashed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.contrib.auth.hashers import make_password
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from twofold.accounts import services as accounts
+from twofold.accounts.models import MfaState, User, normalise_username
+from twofold.core.errors import InvalidInput, NotFound
+from twofold.methods import base, verification
+from twofold.methods.app_passwords import services as app_passwords
+from twofold.methods.models import Challenge, ChallengePurpose
+from twofold.organisations.models import Organisation
+from twofold.organisations.services import find_by_username
+from twofold.signin import services as signin
+
+ACCEPT, REJECT, CHALLENGE = "accept", "reject", "challenge"
+_APP_PASSWORD_SHAPE = re.compile(rf"^[a-z]{{{app_passwords.LENGTH}}}$")
+
+
+@dataclass(frozen=True)
+class Decision:
+    result: str  # ACCEPT, REJECT or CHALLENGE
+    user: User | None = None
+    reason: str = ""  # how it was accepted ("second factor"), or why not ("wrong_code")
+    message: str = ""
+    challenge: Challenge | None = None
+    option: base.Option | None = None
+
+
+def _reject(user: User | None, reason: str, message: str) -> Decision:
+    return Decision(REJECT, user, reason, message)
+
+
+def _wrong_credentials(message: str = "") -> Decision:
+    return _reject(
+        None, "invalid_credentials", message or _("Your user name or password is incorrect.")
+    )
+
+
+def check(
+    request: HttpRequest,
+    organisation: Organisation,
+    username: str,
+    password: str | None,
+    *,
+    code: str | None = None,
+    challenge_id: UUID | None = None,
+    method: str | None = None,
+    prefer_sending: bool = True,
+) -> Decision:
+    """Decide for ``username`` of ``organisation``: accept, reject, or a challenge to answer.
+
+    With ``challenge_id`` and a code, the challenge a previous call started is answered;
+    its password was checked then, so it need not be sent again. Without a code, ``method``
+    or else the preferred option is started: of those that send something (text, call)
+    if ``prefer_sending``, else whichever the user prefers.
+    """
+    username = normalise_username(username)
+    if challenge_id is not None and password is None:
+        return _answer_challenge(_member(organisation, username), challenge_id, code)
+    if password is None:
+        raise InvalidInput(_("Send the user's password."), field="password")
+    found = _password(request, organisation, username, password)
+    if isinstance(found, Decision):
+        return found
+    user = found
+    reason = skip_reason(request, user)
+    if reason:
+        return Decision(ACCEPT, user, reason)
+    if user.must_reregister or not base.options_for(user):
+        return _reject(
+            user,
+            "registration_required",
+            _("The user has no verification method yet. They register one at their next "
+              "sign-in in the browser."),
+        )  # fmt: skip
+    if challenge_id is not None:
+        return _answer_challenge(user, challenge_id, code)
+    if code is not None:
+        return _held_code(user, code, method)
+    return start(user, method, prefer_sending=prefer_sending)
+
+
+def skip_reason(request: HttpRequest, user: User) -> str:
+    """Why ``user`` needs no second factor now, or "": the rules of
+    ``signin.services.after_password`` before it looks at trusted devices."""
+    organisation = user.organisation
+    if user.mfa_state == MfaState.DISABLED and not organisation.require_mfa:
+        return "two-step verification off"
+    if signin._inside_trusted_range(request, organisation.trusted_ip_ranges):
+        return "trusted address"
+    if signin._take_bypass(user):
+        return "one-time bypass"
+    return ""
+
+
+def _password(
+    request: HttpRequest, organisation: Organisation, username: str, password: str
+) -> User | Decision:
+    """The user if the password is right; a decision if it is not (or is an app password)."""
+    owner = find_by_username(username)
+    if owner is None or owner.pk != organisation.pk:
+        # Another organisation's user (or nobody's): not this client's to check.
+        return _wrong_credentials()
+    try:
+        user = accounts.check_password(request, username, password)
+    except accounts.InvalidCredentials as wrong:
+        holder = _app_password_holder(organisation, username, password)
+        if holder is None:
+            return _wrong_credentials(wrong.message)
+        return Decision(ACCEPT, holder, "app password")
+    if user.organisation_id != organisation.pk:
+        return _wrong_credentials()
+    return user
+
+
+def _app_password_holder(organisation: Organisation, username: str, password: str) -> User | None:
+    """The user whose app password this is, if the organisation allows them."""
+    if not organisation.allow_app_passwords:
+        return None
+    user = (
+        User.objects.select_related("organisation")
+        .filter(username=username, organisation=organisation)
+        .first()
+    )
+    if user is None:
+        # As slow as a user without app passwords (app_passwords hashes once for them).
+        if _APP_PASSWORD_SHAPE.match("".join(password.split()).lower()):
+            make_password(password)
+        return None
+    if not app_passwords.check(user, password):
+        return None
+    # A right credential forgives the wrong "password" check_password just counted, as a
+    # right password would: an app polling with its app password never locks its user out.
+    accounts._limits()[0].reset(username)
+    return user
+
+
+def _member(organisation: Organisation, username: str) -> User:
+    user = (
+        User.objects.select_related("organisation")
+        .filter(username=username, organisation=organisation)
+        .first()
+    )
+    if user is None:
+        raise NotFound(_("This verification no longer exists. Start again."))
+    return user
+
+
+def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decision:
+    """Check ``code`` against a challenge an earlier call started for ``user``."""
+    if code is None:
+        raise InvalidInput(_("Send the code the user received."), field="code")
+    challenge = verification.get_challenge(user, challenge_id)
+    if challenge.purpose != ChallengePurpose.API:
+        raise NotFound(_("This verification no longer exists. Start again."))
+    if not user.can_sign_in:
+        return _wrong_credentials()
+    return _verified(user, challenge.pk, code)
+
+
+def _held_code(user: User, code: str, method: str | None) -> Decision:
+    """A code the user already holds (authenticator app, hardware token): one call checks it."""
+    if method:
+        option = _chosen(user, method)
+        if not option.silent:
+            raise InvalidInput(
+                _("This method sends its code: start a challenge, then send its challenge_id "
+                  "with the code."),
+                field="method",
+            )  # fmt: skip
+    else:
+        option = _first(user, silent=True)
+    if option is None:
+        return _reject(
+            user,
+            "no_code_method",
+            _("The user has no authenticator app or hardware token. Leave the code out to "
+              "send them one."),
+        )  # fmt: skip
+    challenge = verification.start_challenge(user, option.key, ChallengePurpose.API)
+    return _verified(user, challenge.pk, code)
+
+
+def _verified(user: User, challenge_id: UUID, code: str) -> Decision:
+    try:
+        challenge = verification.verify_code(user, challenge_id, code)
+    except InvalidInput as refused:  # wrong, expired, finished: decided, and audited
+        return _reject(user, refused.code, refused.message)
+    return Decision(ACCEPT, user, "second factor", challenge=challenge)
+
+
+def start(user: User, method: str | None, *, prefer_sending: bool = True) -> Decision:
+    """Start ``method``, or else the preferred option (that sends something, if asked)."""
+    if method:
+        option = _chosen(user, method)
+    elif prefer_sending:
+        option = _first(user, silent=False)
+    else:
+        option = base.preferred_option(user)
+    if option is None:
+        return _reject(
+            user,
+            "code_required",
+            _("Send the code from the user's authenticator app or hardware token."),
+        )
+    challenge = verification.start_challenge(user, option.key, ChallengePurpose.API)
+    return Decision(CHALLENGE, user, challenge=challenge, option=option)
+
+
+def _chosen(user: User, method: str) -> base.Option:
+    option = base.find_option(user, method)
+    if option is None:
+        raise InvalidInput(_("This verification option is not available."), field="method")
+    return option
+
+
+def _first(user: User, *, silent: bool) -> base.Option | None:
+    """The preferred option if it is of the kind wanted, else the first one that is."""
+    preferred = base.preferred_option(user)
+    if preferred is not None and preferred.silent == silent:
+        return preferred
+    return next((option for option in base.options_for(user) if option.silent == silent), None)
+
+
+def challenge_of(organisation: Organisation, challenge_id: UUID) -> Challenge:
+    """A challenge the API started for one of the organisation's users, brought up to date."""
+    challenge = Challenge.objects.filter(
+        pk=challenge_id, purpose=ChallengePurpose.API, user__organisation=organisation
+    ).first()
+    if challenge is None:
+        raise NotFound(_("This verification no longer exists. Start again."))
+    return verification.expire_if_due(challenge)

@@ -1,0 +1,32 @@
+"""The REST API, version 1: its routers, its security scheme and its error handling."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from twofold.api import admin, errors, users, validate
+
+DESCRIPTION = """\
+Check passwords and second factors for your applications, and manage your organisation's
+users. Every call sends an API client's token, made by an administrator in the admin
+portal under *API clients*: `Authorization: Bearer tf_…`. Each operation needs one scope
+(`x-scope`): validate, users:read, users:write or admin.
+
+Every failure has one shape: `{"error": code, "message": text, "correlation_id": id}`,
+with 400 bad input, 401 no valid token, 403 scope missing, 404 not found (another
+organisation's users are not found either), 413 body over 64 KB, 429 too many attempts
+or a locked second factor (with Retry-After), 503 texts or calls cannot be sent now.
+"""
+
+api = NinjaAPI(
+    title="twofold REST API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api-v1",
+    openapi_url="/openapi.json",
+    docs_url=None,  # django-ninja's page loads Swagger UI from a CDN: ours is in docs.py
+)
+errors.install(api)
+api.add_router("/validate", validate.router)
+api.add_router("/users", users.router)
+api.add_router("/users", admin.router)

@@ -1,0 +1,185 @@
+"""/api/v1/validate: applications check a user's password and second factor (scope validate).
+
+A decided answer is 200 with ``result`` accept, reject or challenge; a 4xx means the call
+itself failed (bad input, unknown challenge, too many attempts, a locked second factor).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.decorators import decorate_view
+
+from twofold.accounts.validators import MAX_PASSWORD_LENGTH
+from twofold.api import checks
+from twofold.api.auth import Call, ClientToken, audited, documented
+from twofold.api.errors import ERROR_STATUSES, ErrorOut
+from twofold.api.models import ApiScope
+from twofold.audit.models import AuditAction, AuditResult
+
+router = Router(tags=["validate"], auth=ClientToken(ApiScope.VALIDATE))
+
+
+def _user_name() -> str:
+    return Field(min_length=1, max_length=254, description="The user name: alice@contoso.example.")
+
+
+class CheckIn(Schema):
+    user: str = _user_name()
+    password: str | None = Field(
+        None,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="The password, or an app password. Needed unless challenge_id is sent.",
+    )
+    code: str | None = Field(
+        None,
+        max_length=32,
+        description="A code: from the authenticator app or a hardware token (no challenge_id), "
+        "or the one texted for challenge_id.",
+    )
+    challenge_id: UUID | None = Field(
+        None, description="The challenge an earlier call started (its code is in `code`)."
+    )
+    method: str | None = Field(
+        None,
+        max_length=40,
+        description="An option key (app_code, hardware_token, text:authentication, …) "
+        "instead of the user's preferred one.",
+    )
+
+
+class StartIn(Schema):
+    user: str = _user_name()
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH, description="The password.")
+    method: str | None = Field(None, max_length=40, description="An option key, as in check.")
+
+
+class ResultOut(Schema):
+    result: Literal["accept", "reject", "challenge"]
+    reason: str | None = Field(
+        None,
+        description="accept: how (second factor, app password, two-step verification off, "
+        "trusted address, one-time bypass); reject: why (invalid_credentials, wrong_code, "
+        "expired, finished, registration_required, no_code_method, code_required).",
+    )
+    message: str | None = None
+    challenge_id: UUID | None = None
+    kind: str | None = Field(
+        None, description="What the challenge uses: text, call, app_code, hardware_token."
+    )
+    interaction: Literal["code", "wait"] | None = Field(
+        None,
+        description="code: ask the user for the code, then call check with challenge_id and "
+        "code; wait: poll GET /validate/challenges/{id} until it is approved.",
+    )
+    prompt: str | None = Field(None, description="For the user, masked: Text +1 XXX XXX XX34.")
+    expires_at: datetime | None = None
+
+
+class ChallengeStateOut(Schema):
+    challenge_id: UUID
+    state: Literal["pending", "approved", "denied", "expired", "fraud"]
+    expires_at: datetime
+
+
+def _answer(call: Call, decision: checks.Decision) -> ResultOut:
+    """The decision as the client sees it; the call's audit event says the same."""
+    call.subject = decision.user
+    if decision.result == checks.CHALLENGE:
+        challenge, option = decision.challenge, decision.option
+        call.action = AuditAction.CHALLENGE_STARTED
+        call.details = {"method": option.key}
+        return ResultOut(
+            result="challenge",
+            challenge_id=challenge.pk,
+            kind=option.key.partition(":")[0],
+            interaction=option.interaction,
+            prompt=option.prompt,
+            expires_at=challenge.expires_at,
+        )
+    if decision.result == checks.REJECT:
+        call.result = AuditResult.FAILURE
+        call.details = {"reason": decision.reason}
+    else:
+        call.details = {"via": decision.reason}
+    return ResultOut(
+        result=decision.result, reason=decision.reason, message=decision.message or None
+    )
+
+
+@router.post(
+    "/check",
+    response={200: ResultOut, ERROR_STATUSES: ErrorOut},
+    operation_id="check",
+    openapi_extra=documented(ApiScope.VALIDATE),
+    summary="Check a password and, where needed, a second factor",
+)
+@decorate_view(audited(AuditAction.SIGNIN_COMPLETED))
+def check(request: HttpRequest, body: CheckIn) -> ResultOut:
+    """One call for most integrations. With a code (and no challenge_id) the code is checked
+    as one from the user's authenticator app or hardware token; with challenge_id and code,
+    that challenge is answered; with neither, the user's preferred option that sends
+    something (text, call) is started and a challenge is returned. App passwords are
+    accepted here, where the organisation allows them."""
+    call: Call = request.auth
+    call.subject_label = body.user
+    decision = checks.check(
+        request,
+        call.organisation,
+        body.user,
+        body.password,
+        code=body.code,
+        challenge_id=body.challenge_id,
+        method=body.method,
+    )
+    return _answer(call, decision)
+
+
+@router.post(
+    "/challenges",
+    response={200: ResultOut, ERROR_STATUSES: ErrorOut},
+    operation_id="start_challenge",
+    openapi_extra=documented(ApiScope.VALIDATE),
+    summary="Start a challenge (password required)",
+)
+@decorate_view(audited(AuditAction.CHALLENGE_STARTED))
+def start_challenge(request: HttpRequest, body: StartIn) -> ResultOut:
+    """Check the password, then start ``method`` or else the user's preferred option,
+    whatever it is (for an app code nothing is sent: answer with check, challenge_id and
+    code). The password is required so that no client can text or call a user on the
+    strength of a user name alone. A user who needs no second factor is accepted at once,
+    as in check."""
+    call: Call = request.auth
+    call.subject_label = body.user
+    decision = checks.check(
+        request,
+        call.organisation,
+        body.user,
+        body.password,
+        method=body.method,
+        prefer_sending=False,
+    )
+    return _answer(call, decision)
+
+
+@router.get(
+    "/challenges/{challenge_id}",
+    response={200: ChallengeStateOut, ERROR_STATUSES: ErrorOut},
+    operation_id="challenge_state",
+    openapi_extra=documented(ApiScope.VALIDATE),
+    summary="The state of a challenge",
+)
+@decorate_view(audited(None))
+def challenge_state(request: HttpRequest, challenge_id: UUID) -> ChallengeStateOut:
+    """Poll this while a call or push waits for the user: approved means accept. Only
+    challenges the API started for the client's own organisation's users are visible."""
+    call: Call = request.auth
+    challenge = checks.challenge_of(call.organisation, challenge_id)
+    call.subject = challenge.user
+    return ChallengeStateOut(
+        challenge_id=challenge.pk, state=challenge.state, expires_at=challenge.expires_at
+    )

@@ -1,0 +1,61 @@
+"""What twofold tells applications about a user and about how they signed in.
+
+acr (Authentication Context Class Reference), published in discovery:
+
+- ``urn:twofold:mfa``: a second factor was verified in this browser session, at sign-in
+  or on the "confirm it's you" page an application sent the user to.
+- ``urn:twofold:pwd``: the session rests on the password alone: two-step verification
+  off, a trusted address, a one-time bypass, or a trusted device ("don't ask again").
+  A trusted device skips the second factor at sign-in only (SECURITY 19), so it never
+  earns ``urn:twofold:mfa``; its amr stays ``["pwd", "mfa"]`` as the sign-in recorded it.
+
+amr (RFC 8176): ``pwd`` plus the second factor used: ``otp`` (a code from the app),
+``sms`` (a texted code), ``tel`` (a call), ``swk`` (the app's notification), ``hwk`` (a
+hardware token).
+
+sub is the user's primary key as a string: stable for the user's lifetime, never reused,
+and the same for every application (public subject type).
+"""
+
+from __future__ import annotations
+
+from twofold.accounts.models import User
+
+ACR_MFA = "urn:twofold:mfa"
+ACR_PWD = "urn:twofold:pwd"  # noqa: S105 - an acr value, not a password
+ACR_VALUES = (ACR_MFA, ACR_PWD)
+SECOND_FACTORS = frozenset({"otp", "sms", "tel", "swk", "hwk"})
+AMR_VALUES = ("pwd", "mfa", *sorted(SECOND_FACTORS))
+
+# Which scope releases which claim (merged into django-oauth-toolkit's standard table).
+CLAIM_SCOPES = {
+    "organisation": "openid",
+    "organisation_name": "openid",
+    "preferred_username": "profile",
+    "name": "profile",
+    "email": "email",
+}
+# Claims about the sign-in itself: in ID tokens only, never from the userinfo endpoint.
+SIGN_IN_CLAIMS = ("acr", "amr", "auth_time")
+
+
+def acr_for(amr: list[str] | tuple[str, ...]) -> str:
+    """``urn:twofold:mfa`` when the methods used include a second factor."""
+    return ACR_MFA if SECOND_FACTORS.intersection(amr) else ACR_PWD
+
+
+def user_claims(user: User) -> dict[str, str]:
+    """The user's claims; each is released only with its scope (CLAIM_SCOPES)."""
+    claims = {
+        "organisation": user.organisation.slug,
+        "organisation_name": user.organisation.shown_name,
+        "preferred_username": user.username,
+        "name": user.shown_name,
+    }
+    if user.email:
+        claims["email"] = user.email
+    return claims
+
+
+def subject(user: User) -> str:
+    return str(user.pk)

@@ -1,0 +1,159 @@
+"""Registering an organisation's applications, and the audit events of signing in to them.
+
+The admin portal (and later the REST API) call these; each change is validated in full,
+saved and audited in one transaction. A confidential application's client secret is
+returned once, here, and stored only as a hash (django-oauth-toolkit hashes it on save).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from oauth2_provider.generators import generate_client_secret
+
+from twofold.accounts.models import User
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record, safe_text
+from twofold.core.errors import InvalidInput
+from twofold.oidc.models import SCOPES, Application
+from twofold.organisations.models import Organisation
+
+CONFIDENTIAL = Application.CLIENT_CONFIDENTIAL
+PUBLIC = Application.CLIENT_PUBLIC
+
+# There is no audit action for applications yet: registering, changing and deleting one
+# is recorded as a change of the organisation's settings (kind "application"), and a
+# sign-in to one as a sign-in (via "application"). One place to change when they come.
+_APPLICATION_CHANGED = AuditAction.POLICY_CHANGED
+_SIGNED_IN_TO_APPLICATION = AuditAction.SIGNIN_COMPLETED
+
+
+def applications_of(organisation: Organisation) -> QuerySet[Application]:
+    return Application.objects.filter(organisation=organisation).order_by("name", "pk")
+
+
+def register_application(
+    organisation: Organisation,
+    actor: User,
+    *,
+    name: str,
+    client_type: str,
+    redirect_uris: Iterable[str],
+    post_logout_redirect_uris: Iterable[str] = (),
+    scopes: Iterable[str] = SCOPES,
+) -> tuple[Application, str]:
+    """A new application for ``organisation``; its client secret, shown once ("" if public)."""
+    secret = generate_client_secret() if client_type == CONFIDENTIAL else ""
+    application = Application(
+        organisation=organisation,
+        name=name.strip(),
+        client_type=client_type,
+        client_secret=secret,
+        hash_client_secret=bool(secret),  # a public application has none: nothing to hash
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        algorithm=Application.RS256_ALGORITHM,
+        # Registered by the organisation's administrator: no consent screen for its people.
+        skip_authorization=True,
+    )
+    _apply(application, redirect_uris, post_logout_redirect_uris, scopes)
+    with transaction.atomic():
+        application.save()
+        _audit(application, actor, "registered")
+    return application, secret
+
+
+def update_application(
+    application: Application,
+    actor: User,
+    *,
+    name: str,
+    redirect_uris: Iterable[str],
+    post_logout_redirect_uris: Iterable[str] = (),
+    scopes: Iterable[str] = SCOPES,
+) -> Application:
+    application.name = name.strip()
+    _apply(application, redirect_uris, post_logout_redirect_uris, scopes)
+    with transaction.atomic():
+        application.save()
+        _audit(application, actor, "changed")
+    return application
+
+
+def new_client_secret(application: Application, actor: User) -> str:
+    """Replace a confidential application's secret; the old one stops working at once."""
+    if application.client_type != CONFIDENTIAL:
+        raise InvalidInput("A public application has no client secret.")
+    secret = generate_client_secret()
+    application.client_secret = secret
+    with transaction.atomic():
+        application.save(update_fields=["client_secret", "updated"])
+        _audit(application, actor, "new client secret")
+    return secret
+
+
+def delete_application(application: Application, actor: User) -> None:
+    """Delete the application with its codes and tokens: its sign-ins stop at once."""
+    with transaction.atomic():
+        _audit(application, actor, "deleted")
+        application.delete()
+
+
+def _apply(
+    application: Application,
+    redirect_uris: Iterable[str],
+    post_logout_redirect_uris: Iterable[str],
+    scopes: Iterable[str],
+) -> None:
+    """Set the fields and validate the whole application, as a typed error on its field."""
+    application.redirect_uris = " ".join(uri.strip() for uri in redirect_uris if uri.strip())
+    application.post_logout_redirect_uris = " ".join(
+        uri.strip() for uri in post_logout_redirect_uris if uri.strip()
+    )
+    chosen = set(scopes) | {"openid"}
+    application.allowed_scopes = [scope for scope in SCOPES if scope in chosen]
+    if not application.name:
+        raise InvalidInput("Enter a name.", field="name")
+    try:
+        application.full_clean()
+    except ValidationError as invalid:
+        field, messages = next(iter(invalid.message_dict.items()))
+        raise InvalidInput(" ".join(messages), field=field) from None
+
+
+def _audit(application: Application, actor: User, change: str) -> None:
+    record(
+        _APPLICATION_CHANGED,
+        AuditResult.SUCCESS,
+        organisation=application.organisation,
+        actor=actor,
+        kind="application",
+        changes=change,
+        application=safe_text(application.name),
+    )
+
+
+def record_sign_in(user: User, application: Application) -> None:
+    """The user was sent back to ``application`` with an authorization code."""
+    record(
+        _SIGNED_IN_TO_APPLICATION,
+        AuditResult.SUCCESS,
+        actor=user,
+        subject=user,
+        via="application",
+        application=safe_text(application.name),
+    )
+
+
+def record_refusal(user: User, application: Application, reason: str) -> None:
+    record(
+        _SIGNED_IN_TO_APPLICATION,
+        AuditResult.DENIED,
+        actor=user,
+        subject=user,
+        via="application",
+        application=safe_text(application.name),
+        reason=reason,
+    )

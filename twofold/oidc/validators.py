@@ -1,0 +1,118 @@
+"""django-oauth-toolkit's request validator, taught twofold's rules.
+
+- PKCE (S256) is required from public clients; a confidential client may add it.
+- A code is only issued to, and exchanged for, a user of the application's organisation
+  who may still sign in; a blocked or disabled user's tokens stop working.
+- ID tokens carry amr, acr and auth_time from the browser session that authorized
+  (kept in models.Authentication from the code to the last refresh), and the user's
+  claims (claims.py) by scope.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from twofold.oidc import claims, keys
+from twofold.oidc.models import Application, Authentication
+
+
+class TwofoldValidator(OAuth2Validator):
+    oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope, **claims.CLAIM_SCOPES}
+
+    def is_pkce_required(self, client_id, request) -> bool:
+        client = request.client
+        if client is None or client.client_id != client_id:
+            client = Application.objects.filter(client_id=client_id).first()
+        return client is None or client.client_type != Application.CLIENT_CONFIDENTIAL
+
+    # prompt=none: the authorize view answers for signed-out users and for demands it
+    # can't meet silently; there is never a consent screen to skip.
+    def validate_silent_login(self, request) -> bool:
+        return True
+
+    def validate_silent_authorization(self, request) -> bool:
+        return True
+
+    # --- The code: issued with how the user signed in, exchanged only while it holds -----
+
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
+        # Set by views.AuthorizeView from the browser session (authn.of_session).
+        authentication = getattr(request, "twofold_authentication", None)
+        with transaction.atomic():
+            grant = self._create_authorization_code(request, code)
+            if authentication is not None:
+                Authentication.objects.create(
+                    grant=grant, application=request.client, user=request.user, **authentication
+                )
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return False
+        if not _may_use(request.user, client):
+            return False
+        request.twofold_authentication = Authentication.objects.filter(
+            grant__code=code, application=client
+        ).first()
+        return True
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        if not _may_use(request.user, client):
+            return False
+        family = request.refresh_token_instance.token_family
+        request.twofold_authentication = (
+            Authentication.objects.filter(token_family=family, application=client).first()
+            if family
+            else None
+        )
+        return True
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous):
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous
+        )
+        authentication = getattr(request, "twofold_authentication", None)
+        if authentication is not None and authentication.token_family is None:
+            authentication.token_family = refresh_token.token_family
+            authentication.save(update_fields=["token_family"])
+        return refresh_token
+
+    def validate_bearer_token(self, token, scopes, request) -> bool:
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        return request.user is None or request.user.can_sign_in
+
+    # --- Claims --------------------------------------------------------------------------
+
+    def get_additional_claims(self, request) -> dict[str, str]:
+        return claims.user_claims(request.user)
+
+    def get_userinfo_claims(self, request) -> dict[str, object]:
+        found = super().get_userinfo_claims(request)
+        return {name: value for name, value in found.items() if name not in claims.SIGN_IN_CLAIMS}
+
+    def get_id_token_dictionary(self, token, token_handler, request):
+        found, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        authentication = getattr(request, "twofold_authentication", None)
+        if authentication is None:  # no record of how: claim no more than a password
+            found.update(amr=["pwd"], acr=claims.ACR_PWD)
+        else:
+            found.update(
+                amr=list(authentication.amr),
+                acr=authentication.acr,
+                auth_time=int(authentication.auth_time.timestamp()),
+            )
+        return found, expiration_time
+
+    def _get_key_for_token(self, token):
+        """Verify ID tokens (logout hints) with every configured key, old ones included."""
+        key = super()._get_key_for_token(token)
+        if key is not None and key.get("kty") == "RSA":
+            return keys.verifying_keys()
+        return key
+
+
+def _may_use(user, client: Application) -> bool:
+    return user is not None and user.can_sign_in and user.organisation_id == client.organisation_id
