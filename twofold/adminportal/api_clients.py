@@ -18,6 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from twofold.adminportal.access import admin_required
 from twofold.api import clients
 from twofold.api.models import ApiClient, ApiScope
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record
 from twofold.core.errors import InvalidInput, NotFound
 
 
@@ -35,9 +37,17 @@ class ClientForm(forms.Form):
 
 
 def _client_or_404(request: HttpRequest, client_id: int) -> ApiClient:
+    """One of the organisation's clients; another's is "not found" too, and audited."""
     try:
         return clients.get(request.user.organisation, client_id)
     except NotFound:
+        if ApiClient.objects.filter(pk=client_id).exists():
+            record(
+                AuditAction.ADMIN_ACCESS_DENIED,
+                AuditResult.DENIED,
+                actor=request.user,
+                reason="API client of another organisation",
+            )
         raise Http404 from None
 
 
