@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     SIGNOUT = "signout", _("Sign-out")
     SESSION_EXPIRED = "session.expired", _("Session ended by a timeout")
     PASSWORD_SET = "password.set", _("Password set")
+    ACCESS_CODE_REFUSED = "signin.access_code", _("Registration access code refused")
     ORGANISATION_CREATED = "organisation.created", _("Organisation created")
     USER_CREATED = "user.created", _("User created")
     # Second factor.
@@ -39,6 +40,7 @@ class AuditAction(models.TextChoices):
         "settings.phone_pending",
         _("Phone number change waiting for verification"),
     )
+    PHONE_CHANGE_CANCELLED = "settings.phone_cancelled", _("Phone number change cancelled")
     AUTHENTICATOR_ADDED = "authenticator.added", _("Authenticator app added")
     AUTHENTICATOR_DELETED = "authenticator.deleted", _("Authenticator app deleted")
     APP_PASSWORD_CREATED = "app_password.created", _("App password created")

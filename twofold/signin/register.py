@@ -17,6 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from twofold.accounts.models import User
+from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.services import record
 from twofold.core import phones
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited, TwofoldError
 from twofold.core.ratelimit import Limit
@@ -154,6 +156,7 @@ def register(request: HttpRequest, user: User) -> HttpResponse:
             request.session[ACCESS_OK] = user.pk
             return redirect("signin-register")
         _ACCESS_CODE_TRIES.hit(str(user.pk))
+        record(AuditAction.ACCESS_CODE_REFUSED, AuditResult.FAILURE, subject=user)
         form.add_error("code", _("This access code is not right, or it has expired."))
     return _render(request, user, "signin/access_code.html", {"form": form})
 

@@ -56,7 +56,22 @@ def set_number(user: User, role: str, number: str, extension: str = "", mode: st
 
 @transaction.atomic
 def set_mode(user: User, mode: str) -> None:
-    Phone.objects.filter(user=user, role=PhoneRole.AUTHENTICATION).update(mode=mode)
+    """Text or call: how the authentication phone is used (audited when it changes)."""
+    changed = (
+        Phone.objects.filter(user=user, role=PhoneRole.AUTHENTICATION)
+        .exclude(mode=mode)
+        .update(mode=mode)
+    )
+    if changed:
+        record(
+            AuditAction.PHONE_CHANGED,
+            AuditResult.SUCCESS,
+            actor=user,
+            subject=user,
+            kind=PhoneRole.AUTHENTICATION,
+            reason="mode",
+            mode=mode,
+        )
 
 
 @transaction.atomic
@@ -168,6 +183,7 @@ def cancel_change(user: User, role: str) -> None:
     phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
     if phone is None or not phone.pending_number:
         return
+    masked_number = phone.masked_pending
     if phone.in_force:
         phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
         phone.save()
@@ -176,6 +192,14 @@ def cancel_change(user: User, role: str) -> None:
     Challenge.objects.filter(
         user=user, purpose=ChallengePurpose.VERIFY_NUMBER, state=ChallengeState.PENDING
     ).update(state=ChallengeState.EXPIRED, completed_at=timezone.now())
+    record(
+        AuditAction.PHONE_CHANGE_CANCELLED,
+        AuditResult.SUCCESS,
+        actor=user,
+        subject=user,
+        kind=role,
+        masked_number=masked_number,
+    )
 
 
 def masked(number: str) -> str:

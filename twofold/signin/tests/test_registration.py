@@ -6,7 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from twofold.accounts.models import MfaState, User
-from twofold.audit.models import AuditAction, AuditEvent
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.methods import base
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.phone.models import Phone
@@ -106,6 +106,14 @@ class TestReregistration:
         start(client, "alice@contoso.example")
         response = client.post("/signin/register", {"code": access_code(alice.pk, nonce)})
         assert "expired" in response.content.decode()
+
+    def test_a_wrong_access_code_is_audited(self, client, alice) -> None:
+        require_reregistration(User.objects.filter(pk=alice.pk))
+        start(client, "alice@contoso.example")
+        client.post("/signin/register", {"code": "AAAA-BBBB-CCCC"})
+        event = AuditEvent.objects.filter(action=AuditAction.ACCESS_CODE_REFUSED).get()
+        assert (event.subject_id, event.result) == (alice.pk, AuditResult.FAILURE)
+        assert "AAAA" not in str(event.details)
 
     def test_within_the_organisations_window_no_code_is_needed(self, client, alice) -> None:
         organisation = alice.organisation

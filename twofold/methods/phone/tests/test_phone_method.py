@@ -266,3 +266,19 @@ def test_audit_events_never_hold_a_full_number_or_a_code(with_phone, outbox) -> 
     assert AUTH_NUMBER not in dump
     assert AUTH_NUMBER[2:] not in dump
     assert code not in dump
+
+
+class TestAuditedChanges:
+    def test_switching_between_text_and_call_is_audited_once(self, with_phone) -> None:
+        phone_services.set_mode(with_phone, "call")
+        phone_services.set_mode(with_phone, "call")  # no change, no event
+        events = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED, subject=with_phone)
+        assert [e.details["mode"] for e in events if e.details.get("reason") == "mode"] == ["call"]
+
+    def test_cancelling_a_pending_number_is_audited_masked(self, with_phone) -> None:
+        phone_services.request_change(with_phone, "authentication", "+14255550177", mode="text")
+        phone_services.cancel_change(with_phone, "authentication")
+        event = AuditEvent.objects.get(action=AuditAction.PHONE_CHANGE_CANCELLED)
+        assert event.details["masked_number"] == "+1 XXX XXX XX77"
+        assert "4255550177" not in str(event.details)
+        assert phone_services.phones_of(with_phone)["authentication"].number == AUTH_NUMBER
