@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET
 from twofold.adminportal.access import admin_required
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.audit.services import record
+from twofold.core.spreadsheet import escape_cell
 
 PAGE_SIZE = 50
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditFilter(forms.Form):
@@ -87,12 +87,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "filter_query": query.urlencode(),
     }
     return render(request, "adminportal/audit.html", context)
-
-
-def escape_cell(value: object) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 class _Echo:

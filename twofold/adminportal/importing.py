@@ -33,6 +33,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record_for_users
 from twofold.core import phones
 from twofold.core.errors import InvalidInput
+from twofold.core.spreadsheet import escape_cell, starts_formula
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
 from twofold.organisations.models import Organisation
 from twofold.organisations.services import domain_of
@@ -53,7 +54,6 @@ _MAX_NAME = 254  # the user name and e-mail columns
 _MAX_DISPLAY_NAME = 150
 _MAX_EXTENSION = 10
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAY_HAVE_EXTENSION = re.compile(r"[^\d\s+()./-]")  # "ext. 12", "x12", "#12", ";ext=12"
 
@@ -293,7 +293,7 @@ def _plain(text: str, *, allow_plus: bool = False) -> str:
     if _CONTROL.search(text):
         raise InvalidInput(_("Remove the control characters (tabs, line breaks) from this cell."))
     text = text.strip()
-    if text.startswith(_FORMULA_START) and not (allow_plus and text.startswith("+")):
+    if starts_formula(text) and not (allow_plus and text.startswith("+")):
         raise InvalidInput(_("A cell may not start with =, +, - or @ (a spreadsheet formula)."))
     return text
 
@@ -544,17 +544,13 @@ def _link(user: User, link_path: str) -> str:
 # Writing CSV files for the administrator.
 
 
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: one that would start a formula gets a leading '."""
-    text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
 def write_links_csv(report: ImportReport, out: IO[str]) -> None:
     """The set-password links, one line per created user: (user name, link)."""
     writer = csv.writer(out)
     writer.writerow(["user name", "set-password link"])
-    writer.writerows([safe_cell(made.username), safe_cell(made.link)] for made in report.created)
+    writer.writerows(
+        [escape_cell(made.username), escape_cell(made.link)] for made in report.created
+    )
 
 
 def write_results_csv(report: ImportReport, out: IO[str]) -> None:
@@ -563,4 +559,4 @@ def write_results_csv(report: ImportReport, out: IO[str]) -> None:
     lines += [(no.row, no.username, "refused", "", no.reason) for no in report.refused]
     writer = csv.writer(out)
     writer.writerow(["row", "user name", "result", "set-password link", "reason"])
-    writer.writerows([safe_cell(cell) for cell in line] for line in sorted(lines))
+    writer.writerows([escape_cell(cell) for cell in line] for line in sorted(lines))

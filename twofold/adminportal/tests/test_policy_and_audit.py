@@ -8,10 +8,10 @@ import zlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from twofold.adminportal.auditlog import escape_cell
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.audit.services import record
 from twofold.core import context
+from twofold.core.spreadsheet import escape_cell
 from twofold.organisations.models import Organisation
 
 pytestmark = pytest.mark.django_db

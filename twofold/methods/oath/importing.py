@@ -27,6 +27,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import crypto
 from twofold.core.errors import InvalidInput
+from twofold.core.spreadsheet import starts_formula
 from twofold.methods.oath.models import HardwareToken
 from twofold.organisations.models import Organisation
 
@@ -40,7 +41,6 @@ MAX_TEXT = 100
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 _BASE32 = re.compile(r"^[A-Z2-7]+=*$")
-_FORMULA_START = ("=", "+", "-", "@")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CHUNK = 500  # values per IN (...) query
 
@@ -243,7 +243,7 @@ def _period(text: str, problems: list[str]) -> int:
 
 
 def _free_text(text: str, what: str, problems: list[str]) -> str:
-    if text.startswith(_FORMULA_START) or _CONTROL.search(text) or len(text) > MAX_TEXT:
+    if starts_formula(text) or _CONTROL.search(text) or len(text) > MAX_TEXT:
         problems.append(
             _(
                 "The %(what)s must be plain text of at most %(limit)d characters, "
