@@ -75,6 +75,22 @@ class Application(AbstractApplication):
                             params={"uri": uri},
                         )
                     )
+                elif (
+                    parts.scheme == "http"
+                    and field == "post_logout_redirect_uris"
+                    and self.client_type == self.CLIENT_PUBLIC
+                ):
+                    # django-oauth-toolkit's strict logout (on) sends a public application's
+                    # users back over http nowhere, loopback or not: refuse it here, not then.
+                    errors.setdefault(field, []).append(
+                        ValidationError(
+                            _(
+                                "%(uri)s must use https: a public application signs users out "
+                                "to https addresses only."
+                            ),
+                            params={"uri": uri},
+                        )
+                    )
         unknown = set(self.allowed_scopes) - set(SCOPES)
         if unknown or "openid" not in self.allowed_scopes:
             errors["allowed_scopes"] = [ValidationError(_("Choose scopes from the list."))]

@@ -107,6 +107,23 @@ class TestRegistering:
         register(admin_client, redirect_uris="http://127.0.0.1:5000/callback")
         assert Application.objects.get().redirect_uris == "http://127.0.0.1:5000/callback"
 
+    def test_a_public_application_may_not_sign_users_out_to_plain_http(self, admin_client) -> None:
+        # The provider's strict logout would refuse it for a public client: say so now.
+        response = register(
+            admin_client,
+            client_type="public",
+            redirect_uris="http://127.0.0.1:5000/callback",
+            post_logout_redirect_uris="http://127.0.0.1:5000/",
+        )
+        assert "a public application signs users out to https" in response.content.decode()
+        assert not Application.objects.exists()
+
+    def test_a_confidential_application_may_sign_users_out_to_this_machine(
+        self, admin_client
+    ) -> None:
+        register(admin_client, post_logout_redirect_uris="http://127.0.0.1:5000/")
+        assert Application.objects.get().post_logout_redirect_uris == "http://127.0.0.1:5000/"
+
     def test_registering_is_audited_with_the_administrator(self, admin_client, admin) -> None:
         register(admin_client)
         event = AuditEvent.objects.filter(actor=admin, details__kind="application").get()
