@@ -22,8 +22,10 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The base URL is the OpenID Connect issuer: it follows HOST and PORT unless set.
 run: $(VENV)/.installed
-	TWOFOLD_DEV_OUTBOX=1 $(BIN)/twofold demo --host $(HOST) --port $(PORT)
+	TWOFOLD_DEV_OUTBOX=1 TWOFOLD_BASE_URL=$${TWOFOLD_BASE_URL:-http://$(HOST):$(PORT)} \
+	  $(BIN)/twofold demo --host $(HOST) --port $(PORT)
 
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
