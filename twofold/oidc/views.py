@@ -216,6 +216,12 @@ class LogoutView(RPInitiatedLogoutView):
         signed_in = self.request.user if self.request.user.is_authenticated else None
         if signed_in is not None:
             accounts.sign_out(self.request)  # audited; the session ends here
+        if not post_logout_redirect_uri:
+            # Nowhere to go back to: twofold's start page. (The toolkit's own fallback
+            # allows https only: on an http address, such as make run's, the user, already
+            # signed out, got a 400 page.) Our schemes come from the model, not the instance.
+            post_logout_redirect_uri = self.request.build_absolute_uri(reverse("home"))
+            application, state = application or Application(), None
         return super().do_logout(
             application, post_logout_redirect_uri, state, token_user or signed_in
         )

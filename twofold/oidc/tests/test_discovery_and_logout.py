@@ -120,6 +120,16 @@ class TestLogout:
         assert parse_qs(urlsplit(response["Location"]).query)["state"] == ["s1"]
         assert "_auth_user_id" not in client.session
 
+    def test_without_an_address_to_return_to_the_user_lands_on_twofolds_start_page(
+        self, client, bob, web_flow
+    ) -> None:
+        password_step(client, "bob@contoso.example")
+        id_token = tokens_for(client, web_flow)["id_token"]
+        response = client.get("/oauth2/logout", {"id_token_hint": id_token})
+        assert response.status_code == 302
+        assert response["Location"] == "http://testserver/"
+        assert "_auth_user_id" not in client.session
+
     def test_signing_out_is_audited_and_ends_the_users_refresh_tokens(
         self, client, bob, web_flow
     ) -> None:
