@@ -326,6 +326,7 @@ def test_acr_values_make_a_trusted_device_confirm_with_a_second_factor(
     # The application demands a second factor: twofold asks for one, trusted device or not.
     page.goto(party.authorization_url(acr_values=ACR_MFA))
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    expect(page.get_by_text("The application you're signing in to asks")).to_be_visible()
     screenshot(page, "1-confirm-its-you")
     page.get_by_test_id("start-text:authentication").click()
     verify_with(page, texted_code(page, live_server.url))

@@ -108,7 +108,8 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
             return self._to_client(credentials, error, "The user must confirm it's them.")
         if base.options_for(request.user):
             authn.note_sent(request)
-            return redirect(f"{reverse('step-up')}?{urlencode({'next': continue_url(request)})}")
+            query = urlencode({"next": continue_url(request), "for": "application"})
+            return redirect(f"{reverse('step-up')}?{query}")
         if lacking == "max_age":  # nothing to verify with: the password again
             accounts.sign_out(request)
             authn.note_sent(request)

@@ -29,6 +29,8 @@ from twofold.signin import flow, services, trusted
 from twofold.web.views import too_many_requests
 
 NEXT = "twofold.step_up.next"
+#: Set when an application (OpenID Connect) demands the step-up, not a settings change.
+FOR_APPLICATION = "twofold.step_up.for_application"
 SIGNIN_NEXT = "twofold.signin.next"
 
 
@@ -49,6 +51,17 @@ STEP_UP = Flow(
     "step-up-complete",
     gettext_lazy("Confirm it's you"),
     gettext_lazy("Before you change your security settings, verify with one of your methods."),
+)
+STEP_UP_FOR_APPLICATION = Flow(
+    ChallengePurpose.STEP_UP,
+    "step-up",
+    "step-up-start",
+    "step-up-complete",
+    gettext_lazy("Confirm it's you"),
+    gettext_lazy(
+        "The application you're signing in to asks for a second factor. Verify with one of "
+        "your methods."
+    ),
 )
 SIGNIN = Flow(
     ChallengePurpose.SIGNIN,
@@ -133,6 +146,7 @@ def _safe(request: HttpRequest, url: str | None, fallback: str) -> str:
 def _stepped_up(request: HttpRequest) -> HttpResponse:
     stepup.mark_verified(request)
     flow.forget(request)
+    request.session.pop(FOR_APPLICATION, None)
     return redirect(_safe(request, request.session.get(NEXT), "security-verification"))
 
 
@@ -142,6 +156,7 @@ def _stepped_up(request: HttpRequest) -> HttpResponse:
 def step_up(request: HttpRequest) -> HttpResponse:
     if request.GET.get("next"):
         request.session[NEXT] = request.GET["next"]
+        request.session[FOR_APPLICATION] = request.GET.get("for") == "application"
     if request.user.must_reregister:
         messages.error(
             request,
@@ -153,7 +168,8 @@ def step_up(request: HttpRequest) -> HttpResponse:
         return redirect("my-account")
     if not base.options_for(request.user):
         return _stepped_up(request)
-    return _page(request, request.user, STEP_UP, lambda _c, _r: _stepped_up(request))
+    how = STEP_UP_FOR_APPLICATION if request.session.get(FOR_APPLICATION) else STEP_UP
+    return _page(request, request.user, how, lambda _c, _r: _stepped_up(request))
 
 
 @never_cache

@@ -55,6 +55,16 @@ class TestAcrValues:
         back = step_up_next(client.get(web_flow.url(**MFA)))
         assert back.startswith("/oauth2/authorize/continue?")
 
+    def test_the_confirm_page_says_the_application_asks_not_a_settings_change(
+        self, alice, outbox, web_flow
+    ) -> None:
+        client = trusted_browser(outbox)
+        page = client.get(client.get(web_flow.url(**MFA))["Location"]).content.decode()
+        assert "The application you&#x27;re signing in to asks for a second factor." in page
+        assert "Before you change your security settings" not in page
+        settings_step_up = client.get("/account/verify?next=/account/security-verification")
+        assert "Before you change your security settings" in settings_step_up.content.decode()
+
     def test_without_acr_values_a_trusted_device_session_gets_acr_pwd(
         self, alice, outbox, web_flow
     ) -> None:
