@@ -126,6 +126,10 @@ class App(BaseHTTPRequestHandler):
                            "post_logout_redirect_uri": f"{HERE}/"})  # fmt: skip
         return self.send(302, location=f"{provider()['end_session_endpoint']}?{query}")
 
+    def log_request(self, code: object = "-", size: object = "-") -> None:
+        """The path without its query: a callback's carries the authorization code."""
+        self.log_message("%s %s %s", self.command, urlsplit(self.path).path, code)
+
     def send(self, status: int, *, location: str = "", body: str = "") -> None:
         self.send_response(status)
         self.send_header("Set-Cookie", f"{COOKIE}={self.sid}; HttpOnly; SameSite=Lax; Path=/")

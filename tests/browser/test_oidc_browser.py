@@ -361,7 +361,7 @@ def test_rp_initiated_logout_ends_the_twofold_session(
 
 
 @pytest.fixture
-def example_app(live_server, admin, tmp_path) -> Iterator[str]:
+def example_app(live_server, admin, tmp_path) -> Iterator[tuple[str, Path]]:
     """The example relying web app, registered as the README says and run as a process."""
     home = f"http://127.0.0.1:{free_port()}"
     application, secret = services.register_application(
@@ -389,7 +389,7 @@ def example_app(live_server, admin, tmp_path) -> Iterator[str]:
         )
     try:
         _wait_until_it_answers(home, process, log)
-        yield home
+        yield home, log
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -408,8 +408,9 @@ def _wait_until_it_answers(url: str, process: subprocess.Popen, log: Path) -> No
 
 
 def test_the_example_app_signs_in_through_twofold_with_a_second_factor_and_out(
-    live_server, page: Page, example_app: str, alice, screenshot
+    live_server, page: Page, example_app: tuple[str, Path], alice, screenshot
 ):
+    example_app, log = example_app
     key = add_app(alice)
     page.goto(example_app)
     expect(page.get_by_test_id("signed-out")).to_be_visible()
@@ -422,6 +423,8 @@ def test_the_example_app_signs_in_through_twofold_with_a_second_factor_and_out(
     expect(page.get_by_test_id("signed-in")).to_have_text(f"Signed in as Alice Example ({ALICE})")
     expect(page.get_by_test_id("how")).to_have_text(f"amr pwd otp, acr {ACR_MFA}")
     screenshot(page, "3-signed-in-at-the-app")
+    assert "GET /callback 302" in log.read_text()
+    assert "code=" not in log.read_text()
 
     page.get_by_role("link", name="Sign out").click()
     expect(page.get_by_test_id("signed-out")).to_be_visible()
