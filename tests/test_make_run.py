@@ -211,6 +211,9 @@ def test_the_example_app_sends_people_to_sign_in_at_the_demo(demo, alice_set_up)
         sign_in = browser.get(to_twofold.headers["Location"], timeout=10)
         assert sign_in.status_code == 200
         assert urlsplit(sign_in.url).path == "/signin"
+        forged = browser.get(f"{home}/callback?code=forged&state=forged", timeout=10)
+        assert forged.status_code == 400
+        assert "Sign-in failed" in forged.text
     finally:
         process.terminate()
         process.wait(timeout=10)
