@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from oauth2_provider.generators import generate_client_secret
 
 from twofold.accounts.models import User
