@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -86,6 +86,16 @@ def pytest_configure(config: pytest.Config) -> None:
 def _empty_cache() -> None:
     """Rate-limit counters from one test never leak into the next."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests() -> Iterator[None]:
+    """A request in another language leaves it active in its thread: reset it after each
+    test, so that the next one starts in the default language (English)."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

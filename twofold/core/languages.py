@@ -14,6 +14,7 @@ from functools import cache
 from typing import Protocol
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -75,6 +76,15 @@ def speaking_to(person: _Person | None) -> Iterator[str]:
     language = language_for(person)
     with translation.override(language):
         yield language
+
+
+def for_api_client(request: HttpRequest, organisation: _Organisation) -> None:
+    """API messages: the client's Accept-Language when it sends one (LocaleMiddleware has
+    already chosen by it), else its organisation's default language, else English."""
+    asked = "HTTP_ACCEPT_LANGUAGE" in request.META
+    if not asked and supported(organisation.default_language):
+        translation.activate(organisation.default_language)
+        request.LANGUAGE_CODE = organisation.default_language
 
 
 def geocoder_language() -> str:
