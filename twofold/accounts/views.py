@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordResetConfirmView
@@ -109,11 +108,14 @@ def my_account(request: HttpRequest) -> HttpResponse:
         except InvalidInput as refused:
             form.add_error(refused.field if refused.field in form.fields else None, refused.message)
         else:
+            response = redirect("my-account")
             if changed:
                 # Say it in the language just chosen: the next page will be in it too.
                 with translation.override(languages.language_for(user)):
                     messages.success(request, _("Your language and time zone were saved."))
-            return redirect("my-account")
+            if user.language:  # and the sign-in page keeps it after signing out
+                languages.remember_in_browser(response, user.language)
+            return response
     context = {"organisation": user.organisation, "form": form}
     return render(request, "accounts/my_account.html", context, status=400 if form.errors else 200)
 
@@ -128,16 +130,7 @@ def choose_language(request: HttpRequest) -> HttpResponse:
     if not languages.supported(code):
         return bad_request(request)
     response = redirect(_safe_next(request, request.POST.get("next")) or "signin")
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        code,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        path=settings.LANGUAGE_COOKIE_PATH,
-        domain=settings.LANGUAGE_COOKIE_DOMAIN,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-    )
+    languages.remember_in_browser(response, code)
     return response
 
 

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Protocol
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +85,20 @@ def for_api_client(request: HttpRequest, organisation: _Organisation) -> None:
     if not asked and supported(organisation.default_language):
         translation.activate(organisation.default_language)
         request.LANGUAGE_CODE = organisation.default_language
+
+
+def remember_in_browser(response: HttpResponse, code: str) -> None:
+    """Set the language cookie (what LocaleMiddleware reads before anyone is signed in)."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
 
 
 def geocoder_language() -> str:

@@ -112,6 +112,7 @@ class TestMyAccountPreferences:
         assert event.details["changes"]["language"] == {"before": "", "after": CHINESE}
         page = client.get("/account").content.decode()
         assert "你的语言和时区已保存。" in page
+        assert response.cookies["django_language"].value == CHINESE  # for after sign-out
 
     def test_an_unknown_time_zone_is_refused_next_to_the_field(self, user) -> None:
         client = signed_in(user)
