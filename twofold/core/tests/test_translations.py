@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from twofold.core.tests import unmarked
+from twofold.core.tests import catalogue, unmarked
 
 SAMPLE_TEMPLATE = """{% extends "web/base.html" %}{% load i18n %}
 {% block body_class %}card-page{% endblock %}
@@ -106,7 +106,7 @@ def test_the_catalogue_check_finds_missing_fuzzy_and_mismatched_entries(tmp_path
         'msgstr[0] "%(count)s 个用户"\n',
         encoding="utf-8",
     )
-    problems = unmarked.catalogue_problems(po)
+    problems = catalogue.catalogue_problems(po)
     assert [problem.split(": ", 1)[1] for problem in problems] == [
         "'Not yet' has no translation",
         "'Guessed' is fuzzy",
@@ -131,7 +131,7 @@ def test_every_javascript_text_has_a_zh_hans_entry():
 
 
 def test_every_zh_hans_entry_is_translated_not_fuzzy_and_keeps_its_placeholders():
-    assert unmarked.catalogue_problems() == []
+    assert catalogue.catalogue_problems() == []
 
 
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs gettext's xgettext")
@@ -153,7 +153,7 @@ def test_the_catalogue_holds_every_marked_string(tmp_path):
         check=True,
         capture_output=True,
     )
-    extracted = unmarked.read_po(copy / "locale" / "django.pot")
-    ours = {(entry.msgctxt, entry.msgid) for entry in unmarked.read_po(unmarked.CATALOGUE)}
+    extracted = catalogue.read_po(copy / "locale" / "django.pot")
+    ours = {(entry.msgctxt, entry.msgid) for entry in catalogue.read_po(catalogue.CATALOGUE)}
     missing = [entry.msgid for entry in extracted if (entry.msgctxt, entry.msgid) not in ours]
     assert missing == []
