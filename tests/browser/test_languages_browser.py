@@ -201,3 +201,37 @@ def test_a_person_chooses_chinese_on_my_account_and_keeps_it(
     # An English browser (en-GB) does not override the person's own choice.
     page.goto(f"{live_server.url}/account/security-verification")
     expect(page.get_by_role("heading", name="安全验证", exact=True)).to_be_visible()
+
+
+def test_the_second_step_and_its_text_are_chinese(
+    live_server, contoso, browser: Browser, settings, screenshot
+):
+    from twofold.accounts.models import MfaState
+    from twofold.methods.phone import services as phones
+
+    settings.TWOFOLD = {**settings.TWOFOLD, "dev_outbox": True}
+    carol = create_user(
+        contoso, "carol@contoso.example", STRONG_PASSWORD, mfa_state=MfaState.ENFORCED
+    )
+    phones.set_number(carol, "authentication", "+14255550134", mode="text")
+    for page in _context_page(browser, "zh-CN", WIDE):
+        page.goto(f"{live_server.url}/signin")
+        page.get_by_label("用户名").fill(carol.username)
+        page.get_by_role("button", name="下一步").click()
+        page.get_by_label("密码", exact=True).fill(STRONG_PASSWORD)
+        page.get_by_role("button", name="登录", exact=True).click()
+        expect(page.get_by_text("我们已向")).to_be_visible()
+        looks_right(page, "zh-hans")
+        screenshot(page, "second-step-zh-hans")
+        page.goto(f"{live_server.url}/dev/outbox")
+        expect(page.get_by_test_id("outbox-text-body").first).to_contain_text("是你的验证码")
+        screenshot(page, "outbox-text-zh-hans")
+
+
+def test_an_error_page_in_chinese(live_server, browser: Browser, screenshot):
+    for page in _context_page(browser, "zh-CN", WIDE):
+        response = page.goto(f"{live_server.url}/no-such-page")
+        assert response.status == 404
+        expect(page.get_by_role("heading", name="找不到页面")).to_be_visible()
+        looks_right(page, "zh-hans")
+        screenshot(page, "not-found-zh-hans")
