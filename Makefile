@@ -1,6 +1,7 @@
 # twofold — two commands set everything up on a fresh machine:
 #   make run    install into .venv, migrate, seed the demo organisation, serve on 127.0.0.1
-#   make test   install what the tests need (Chromium included) and run the whole suite
+#   make test   install what the tests need (Chromium, CJK fonts included) and run the whole suite
+#   make messages  compile the translation catalogues (twofold/locale/*/LC_MESSAGES/*.mo)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,7 @@ PORT   ?= 8000
 TWOFOLD_DATA_DIR ?= $(CURDIR)/data
 export TWOFOLD_DATA_DIR
 
-.PHONY: run test lint format chromium clean
+.PHONY: run test lint format chromium fonts gettext messages clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,13 +23,25 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The .mo files are built from the .po sources, never committed (.gitignore).
+messages: $(VENV)/.installed gettext
+	cd twofold && ../$(BIN)/twofold manage compilemessages --verbosity 0
+
 # The base URL is the OpenID Connect issuer: it follows HOST and PORT unless set.
-run: $(VENV)/.installed
+run: $(VENV)/.installed messages
 	TWOFOLD_DEV_OUTBOX=1 TWOFOLD_BASE_URL=$${TWOFOLD_BASE_URL:-http://$(HOST):$(PORT)} \
 	  $(BIN)/twofold demo --host $(HOST) --port $(PORT)
 
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+# Chinese glyphs for the browser tests' screenshots.
+fonts:
+	@test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc || (apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk)
+
+# msgfmt, which compilemessages runs.
+gettext:
+	@command -v msgfmt >/dev/null || (apt-get update && apt-get install -y --no-install-recommends gettext)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -38,7 +51,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium lint
+test: $(VENV)/.installed-test chromium fonts messages lint
 	./scripts/test.sh
 
 clean:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -44,7 +47,31 @@ def at_once(attempt: Callable[[], bool], times: int = 10) -> list[bool]:
     return results
 
 
+PACKAGE = Path(__file__).resolve().parent / "twofold"
+
+
+def _compile_catalogues() -> None:
+    """Build the .mo files from the .po sources (they are not committed) when missing or
+    older than their source, with Django's compilemessages run in the package folder."""
+    sources = list(PACKAGE.glob("locale/*/LC_MESSAGES/*.po"))
+    stale = [
+        po
+        for po in sources
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale:
+        subprocess.run(
+            [sys.executable, "-m", "django", "compilemessages", "--verbosity", "0"],
+            cwd=PACKAGE,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "twofold.settings"},
+            check=True,
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # once, in the controller, before any worker
+        _compile_catalogues()
     # Each xdist worker gets its own Redis database, so clearing it between tests never
     # wipes another worker's counters.
     cache_settings = settings.CACHES["default"]
@@ -59,6 +86,16 @@ def pytest_configure(config: pytest.Config) -> None:
 def _empty_cache() -> None:
     """Rate-limit counters from one test never leak into the next."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests() -> Iterator[None]:
+    """A request in another language leaves it active in its thread: reset it after each
+    test, so that the next one starts in the default language (English)."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

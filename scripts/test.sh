@@ -22,6 +22,9 @@ export TWOFOLD_DATA_DIR="$PWD/.test-data"
 mkdir -p "$TWOFOLD_DATA_DIR" artifacts
 unset DATABASE_URL REDIS_URL
 
+echo "== translation catalogues (compilemessages)"
+(cd twofold && "../$BIN/twofold" manage compilemessages --verbosity 0)
+
 echo "== migrations are complete (makemigrations --check)"
 "$BIN/twofold" manage makemigrations --check --dry-run
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "twofold.accounts.middleware.UserLanguageMiddleware",
     "twofold.accounts.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "twofold.core.middleware.RequestLogMiddleware",
@@ -127,6 +129,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 USE_I18N = True
+# One catalogue for the whole project (twofold/locale); its .mo files are built, not committed.
+LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 
@@ -146,6 +150,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = CONFIG.https
 CSRF_TRUSTED_ORIGINS = [CONFIG.base_url]
 CSRF_FAILURE_VIEW = "twofold.web.views.csrf_failure"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60  # the sign-in page's switch is remembered a year
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_SECURE = CONFIG.https

@@ -12,6 +12,7 @@ urlpatterns = [
     # Password sign-in: user name, then password.
     path("signin", accounts.signin_username, name="signin"),
     path("signin/password", accounts.signin_password, name="signin-password"),
+    path("language", accounts.choose_language, name="choose-language"),
     path("signin/another-account", accounts.forget_username, name="signin-another-account"),
     path("signin/", include("twofold.signin.urls")),
     path("signout", accounts.signout, name="signout"),

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
+from twofold.core import languages
+
+if TYPE_CHECKING:
+    from twofold.accounts.models import User
 
 LIFETIME = "twofold.session.lifetime"  # (started, idle seconds, absolute seconds)
 SEEN = "twofold.session.seen"
@@ -57,3 +63,38 @@ class SessionLifetimeMiddleware:
             )
         elif now - seen >= _TOUCH_EVERY:
             request.session[SEEN] = now
+
+
+class UserLanguageMiddleware:
+    """After sign-in (and during the second step): the person's language and time zone.
+
+    Runs after LocaleMiddleware, which has already chosen from the language cookie or
+    Accept-Language; a person's own or organisation's choice overrides that choice.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        person = _person(request)
+        language = languages.chosen_language(person)
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        zone = languages.zone_of(person)
+        if zone is not None:
+            timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+def _person(request: HttpRequest) -> User | None:
+    if request.user.is_authenticated:
+        return request.user
+    from twofold.signin.services import PENDING, pending_user  # the second step's user
+
+    if PENDING in request.session:
+        return pending_user(request, even_blocked=True)
+    return None

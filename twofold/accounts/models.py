@@ -56,7 +56,10 @@ class User(AbstractBaseUser):
     mfa_bypass_until = models.DateTimeField(_("one-time bypass until"), null=True, blank=True)
     is_blocked = models.BooleanField(_("blocked"), default=False)
     blocked_reason = models.CharField(_("reason for the block"), max_length=200, blank=True)
+    # "" follows the organisation's default language, then the browser (see languages.py).
     language = models.CharField(_("language"), max_length=10, blank=True)
+    # An IANA zone name such as "Asia/Shanghai"; "" shows times in UTC.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = UserManager()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_for_users, safe_text
+from twofold.core import languages
 from twofold.core.errors import InvalidInput, RateLimited
 from twofold.core.ratelimit import Limit
 from twofold.organisations.models import Organisation
@@ -182,3 +183,28 @@ def password_link(user: User, *, actor: User | None = None) -> str:
     path = reverse("set-password", kwargs={"uidb64": uid, "token": token})
     record(AuditAction.PASSWORD_LINK_ISSUED, AuditResult.SUCCESS, actor=actor, subject=user)
     return f"{settings.TWOFOLD_BASE_URL}{path}"
+
+
+@transaction.atomic
+def set_preferences(user: User, *, language: str, time_zone: str) -> bool:
+    """Save the person's language ("" = the organisation's) and time zone ("" = UTC).
+
+    Both are checked before either is written; a change is audited with before and after.
+    """
+    language = languages.check_language(language)
+    time_zone = languages.check_time_zone(time_zone)
+    before = {"language": user.language, "time_zone": user.time_zone}
+    after = {"language": language, "time_zone": time_zone}
+    if before == after:
+        return False
+    User.objects.filter(pk=user.pk).update(**after)
+    user.language, user.time_zone = language, time_zone
+    changes = {key: {"before": before[key], "after": after[key]} for key in after}
+    record(
+        AuditAction.PREFERENCES_CHANGED,
+        AuditResult.SUCCESS,
+        actor=user,
+        subject=user,
+        changes={key: value for key, value in changes.items() if value["before"] != value["after"]},
+    )
+    return True

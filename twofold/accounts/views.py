@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordResetConfirmView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from twofold.accounts import services
-from twofold.accounts.forms import PasswordForm, UsernameForm
-from twofold.core.errors import RateLimited
+from twofold.accounts.forms import PasswordForm, PreferencesForm, UsernameForm
+from twofold.core import languages
+from twofold.core.errors import InvalidInput, RateLimited
 from twofold.organisations.services import find_by_username
 from twofold.signin import services as second_step
 from twofold.signin.views import SIGNIN_NEXT as NEXT_URL
-from twofold.web.views import too_many_requests
+from twofold.web.views import bad_request, too_many_requests
 
 PENDING_USERNAME = "twofold.signin.username"
 
@@ -87,8 +91,47 @@ def signout(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
+@require_http_methods(["GET", "POST"])
 def my_account(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/my_account.html", {"organisation": request.user.organisation})
+    """My account, with the person's language and time zone (changed without a step-up:
+    neither touches a method)."""
+    user = request.user
+    initial = {"language": user.language, "time_zone": user.time_zone}
+    form = PreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.set_preferences(
+                user,
+                language=form.cleaned_data["language"],
+                time_zone=form.cleaned_data["time_zone"],
+            )
+        except InvalidInput as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            response = redirect("my-account")
+            if changed:
+                # Say it in the language just chosen: the next page will be in it too.
+                with translation.override(languages.language_for(user)):
+                    messages.success(request, _("Your language and time zone were saved."))
+            if user.language:  # and the sign-in page keeps it after signing out
+                languages.remember_in_browser(response, user.language)
+            return response
+    context = {"organisation": user.organisation, "form": form}
+    return render(request, "accounts/my_account.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def choose_language(request: HttpRequest) -> HttpResponse:
+    """The sign-in page's language switch: remember the choice in the language cookie.
+
+    A signed-in person's own setting (My account) still comes first.
+    """
+    code = request.POST.get("language", "")
+    if not languages.supported(code):
+        return bad_request(request)
+    response = redirect(_safe_next(request, request.POST.get("next")) or "signin")
+    languages.remember_in_browser(response, code)
+    return response
 
 
 @require_POST

@@ -31,12 +31,12 @@ class AuditFilter(forms.Form):
         label=_("Result"), required=False, choices=[("", _("Any result")), *AuditResult.choices]
     )
     since = forms.DateTimeField(
-        label=_("From (UTC)"),
+        label=_("From"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     until = forms.DateTimeField(
-        label=_("To (UTC)"),
+        label=_("To"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )

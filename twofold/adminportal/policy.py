@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from twofold.adminportal.access import admin_required
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, safe_text
-from twofold.core import phones
+from twofold.core import languages, phones
 from twofold.core.errors import InvalidInput
 from twofold.organisations import logos
 from twofold.organisations.models import MethodKind, Organisation
@@ -98,11 +97,16 @@ class PolicyForm(forms.ModelForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["default_language"] = forms.ChoiceField(
-            label=gettext_lazy("Default language"), choices=settings.LANGUAGES
+            label=gettext_lazy("Default language"),
+            choices=languages.organisation_choices(),
+            required=False,
         )
         self.fields["default_country"] = forms.ChoiceField(
             label=gettext_lazy("Default country for phone numbers"),
-            choices=[(country.code, country.label) for country in phones.countries()],
+            choices=[
+                (country.code, country.label)
+                for country in phones.countries(languages.geocoder_language())
+            ],
         )
 
     def clean_logo_file(self) -> tuple[bytes, str] | None:

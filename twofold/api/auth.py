@@ -20,6 +20,7 @@ from twofold.accounts.models import User
 from twofold.api import audit, clients
 from twofold.api.models import ApiClient, ApiScope
 from twofold.audit.models import AuditAction, AuditResult
+from twofold.core import languages
 from twofold.core.errors import NotAllowed
 
 
@@ -68,6 +69,7 @@ class ClientToken(HttpBearer):
                 reason="unknown token" if client is None else "revoked client",
             )
             return None  # django-ninja answers 401
+        languages.for_api_client(request, client.organisation)
         if not client.allows(self.scope):
             audit.record_call(
                 client,

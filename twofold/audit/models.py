@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     SIGNOUT = "signout", _("Sign-out")
     SESSION_EXPIRED = "session.expired", _("Session ended by a timeout")
     PASSWORD_SET = "password.set", _("Password set")
+    PREFERENCES_CHANGED = "user.preferences", _("Language or time zone changed")
     ACCESS_CODE_REFUSED = "signin.access_code", _("Registration access code refused")
     ORGANISATION_CREATED = "organisation.created", _("Organisation created")
     USER_CREATED = "user.created", _("User created")

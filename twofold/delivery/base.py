@@ -27,6 +27,27 @@ class DeliveryState(models.TextChoices):
     NO_ANSWER = "no_answer"
 
 
+# GSM 03.38's default alphabet (one septet each) and its extension table (two septets).
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+def text_parts(body: str) -> int:
+    """How many SMS parts ``body`` takes: GSM-7 when every character allows it (160 a
+    part alone, 153 when concatenated), else UCS-2 (70 alone, 67 when concatenated),
+    counted in UTF-16 code units as phones count them. Chinese text is always UCS-2."""
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in body):
+        units = sum(2 if ch in _GSM_EXTENDED else 1 for ch in body)
+        single, part = 160, 153
+    else:
+        units = len(body.encode("utf-16-le")) // 2
+        single, part = 70, 67
+    return 1 if units <= single else -(-units // part)
+
+
 @dataclass(frozen=True)
 class Text:
     to: str  # E.164, e.g. +14255550134

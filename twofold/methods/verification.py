@@ -15,6 +15,7 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User
@@ -63,11 +64,8 @@ def refuse_if_locked(user: User) -> None:
     if until is not None:
         seconds = int((until - timezone.now()).total_seconds()) + 1
         raise SecondFactorLocked(
-            _(
-                "Verification is locked after too many failed attempts. "
-                "Try again after %(time)s UTC."
-            )
-            % {"time": until.strftime("%H:%M")},
+            _("Verification is locked after too many failed attempts. Try again after %(time)s.")
+            % {"time": date_format(timezone.localtime(until), "H:i T")},
             retry_after=seconds,
         )
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from oauth2_provider.generators import generate_client_secret
 
 from twofold.accounts.models import User
@@ -85,7 +86,7 @@ def update_application(
 def new_client_secret(application: Application, actor: User) -> str:
     """Replace a confidential application's secret; the old one stops working at once."""
     if application.client_type != CONFIDENTIAL:
-        raise InvalidInput("A public application has no client secret.")
+        raise InvalidInput(_("A public application has no client secret."))
     secret = generate_client_secret()
     application.client_secret = secret
     with transaction.atomic():
@@ -115,7 +116,7 @@ def _apply(
     chosen = set(scopes) | {"openid"}
     application.allowed_scopes = [scope for scope in SCOPES if scope in chosen]
     if not application.name:
-        raise InvalidInput("Enter a name.", field="name")
+        raise InvalidInput(_("Enter a name."), field="name")
     try:
         application.full_clean()
     except ValidationError as invalid:

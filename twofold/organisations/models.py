@@ -113,7 +113,10 @@ class Organisation(models.Model):
     logo_content_type = models.CharField(max_length=20, blank=True)  # image/png or image/svg+xml
     help_desk_url = models.URLField(_("help desk link"), blank=True)
     custom_settings_url = models.URLField(_("your organisation's own settings portal"), blank=True)
-    default_language = models.CharField(_("default language"), max_length=10, default="en")
+    # "" lets each person's browser choose; a person's own choice always comes first.
+    default_language = models.CharField(
+        _("default language"), max_length=10, blank=True, default=""
+    )
     default_country = models.CharField(
         _("default country for phone numbers"), max_length=2, default="US"
     )

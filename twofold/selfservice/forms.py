@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from twofold.accounts.models import User
-from twofold.core import phones
+from twofold.core import languages, phones
 from twofold.core.errors import InvalidInput
 from twofold.methods import base
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
@@ -19,8 +18,9 @@ _EXTENSION = re.compile(r"^\d{1,10}$")
 
 
 def _country_choices() -> list[tuple[str, str]]:
-    language = (get_language() or "en").split("-")[0]
-    return [(country.code, country.label) for country in phones.countries(language)]
+    return [
+        (country.code, country.label) for country in phones.countries(languages.geocoder_language())
+    ]
 
 
 def _phone_fields(prefix: str, label: str) -> dict[str, forms.Field]:

@@ -59,7 +59,7 @@ class TestMaking:
         token = shown_token(make(admin_client))
         client = ApiClient.objects.get()
         assert client.organisation == organisation
-        prefix, secret = token.split("_", 2)[1:]
+        prefix, secret = token.split("_", 2)[1:]  # the secret may hold "_" too
         assert client.prefix == prefix
         assert client.secret_digest == crypto.digest(secret)
         assert secret not in client.secret_digest
@@ -127,7 +127,7 @@ class TestListing:
         used = ApiClient.objects.get().last_used_at
         assert used is not None
         page = admin_client.get(LIST).content.decode()
-        assert f"<td>{used:%Y-%m-%d %H:%M}</td>" in page
+        assert f"<td>{used:%Y-%m-%d %H:%M} UTC</td>" in page  # the viewer's zone: none set
 
     def test_the_list_shows_only_the_organisations_clients(
         self, admin_client, fabrikam_client

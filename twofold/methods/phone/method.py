@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from twofold.core import languages
 from twofold.delivery import services as delivery
 from twofold.methods import verification
 from twofold.methods.base import Interaction, Method, Option
@@ -76,23 +77,25 @@ class PhoneMethod(Method):
         number = phone.pending_number if proving else phone.number
         extension = phone.pending_extension if proving else phone.extension
         reference, user_key = str(challenge.pk), str(challenge.user_id)
-        if mode == ContactMode.TEXT:
-            code = verification.issue_code(challenge)
-            body = _("%(code)s is your verification code. It expires in 5 minutes.") % {
-                "code": code
-            }
-            delivery.send_text(
-                number, body, reference=reference, user_key=user_key, subject=challenge.user
-            )
-        else:
-            delivery.place_call(
-                number,
-                extension=extension,
-                script=_call_script(proving),
-                reference=reference,
-                user_key=user_key,
-                subject=challenge.user,
-            )
+        with languages.speaking_to(challenge.user) as language:  # the recipient's language
+            if mode == ContactMode.TEXT:
+                code = verification.issue_code(challenge)
+                body = _("%(code)s is your verification code. It expires in 5 minutes.") % {
+                    "code": code
+                }
+                delivery.send_text(
+                    number, body, reference=reference, user_key=user_key, subject=challenge.user
+                )
+            else:
+                delivery.place_call(
+                    number,
+                    extension=extension,
+                    script=_call_script(proving),
+                    reference=reference,
+                    user_key=user_key,
+                    language=language,
+                    subject=challenge.user,
+                )
 
     def check(self, challenge: Challenge, code: str) -> bool:
         return verification.sent_code_matches(challenge, code)

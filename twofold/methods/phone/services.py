@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
-from twofold.core import phones
+from twofold.core import languages, phones
 from twofold.core.crypto import keyed_digest
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.delivery import services as delivery
@@ -166,10 +166,11 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
 
 
 def _tell_old_number(user: User, old: str, new_masked: str) -> None:
-    body = _(
-        "Your authentication phone for %(organisation)s was changed to %(number)s. "
-        "If you did not do this, contact your help desk."
-    ) % {"organisation": user.organisation.shown_name, "number": new_masked}
+    with languages.speaking_to(user):
+        body = _(
+            "Your authentication phone for %(organisation)s was changed to %(number)s. "
+            "If you did not do this, contact your help desk."
+        ) % {"organisation": user.organisation.shown_name, "number": new_masked}
     try:
         delivery.send_text(
             old, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user

@@ -1,0 +1,86 @@
+"""Texts and calls reach people in their own language (issue 10), within one SMS part."""
+
+import re
+
+import pytest
+from django.utils import translation
+
+from twofold.delivery.base import text_parts
+from twofold.methods import verification
+from twofold.methods.models import ChallengePurpose
+from twofold.methods.phone import services as phone_services
+
+from .conftest import AUTH_NUMBER, OFFICE_NUMBER
+
+pytestmark = pytest.mark.django_db
+SIGNIN = ChallengePurpose.SIGNIN
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _speaks(user, language: str = "", organisation_default: str = ""):
+    user.language = language
+    user.save(update_fields=["language"])
+    user.organisation.default_language = organisation_default
+    user.organisation.save(update_fields=["default_language"])
+    return user
+
+
+def test_a_zh_hans_user_gets_the_code_in_chinese_in_one_sms_part(with_phone, outbox) -> None:
+    _speaks(with_phone, "zh-hans")
+    verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+    body = outbox.texts()[0].body
+    assert HAN.search(body), body
+    assert "验证码" in body
+    assert re.search(r"\b\d{6}\b", body)
+    assert text_parts(body) == 1  # UCS-2: at most 70 characters
+
+
+def test_the_organisations_default_language_applies_when_the_user_chose_none(
+    with_phone, outbox
+) -> None:
+    _speaks(with_phone, "", organisation_default="zh-hans")
+    verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+    assert "验证码" in outbox.texts()[0].body
+
+
+def test_the_users_own_english_beats_a_chinese_organisation_default(with_phone, outbox) -> None:
+    _speaks(with_phone, "en", organisation_default="zh-hans")
+    verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+    assert outbox.texts()[0].body.endswith("is your verification code. It expires in 5 minutes.")
+
+
+def test_the_recipients_language_wins_over_the_language_of_the_request(with_phone, outbox) -> None:
+    _speaks(with_phone, "zh-hans")
+    with translation.override("en"):  # an administrator's English page, say
+        verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+    assert "验证码" in outbox.texts()[0].body
+
+
+def test_a_call_says_its_script_in_chinese_and_keeps_the_language(with_phone, outbox) -> None:
+    _speaks(with_phone, "zh-hans")
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "1234")
+    verification.start_challenge(with_phone, "call:office", SIGNIN)
+    call = outbox.calls()[0]
+    assert "井号键" in call.body
+    assert call.language == "zh-hans"
+
+
+def test_the_notice_to_the_old_number_is_in_the_users_language(
+    with_phone, outbox, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
+    _speaks(with_phone, "zh-hans")
+    challenge = phone_services.request_change(with_phone, "authentication", "+14255550100")
+    verification.verify_code(with_phone, challenge.pk, outbox.last_code())
+    with django_capture_on_commit_callbacks(execute=True):
+        phone_services.confirm_change(with_phone, challenge)
+    notice = next(text for text in outbox.texts() if text.to == AUTH_NUMBER and "更改" in text.body)
+    assert "身份验证电话" in notice.body
+    assert "XX00" in notice.body.replace(" ", "")  # the new number stays masked
+
+
+def test_english_stays_the_default_for_a_user_without_a_preference(with_phone, outbox) -> None:
+    verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+    body = outbox.texts()[0].body
+    assert not HAN.search(body)
+    assert text_parts(body) == 1
