@@ -63,7 +63,7 @@ class ClientToken(HttpBearer):
         if client is None or not client.is_active:
             audit.record_call(
                 client,
-                audit.DENIED,
+                None,
                 AuditResult.DENIED,
                 operation=_operation(request),
                 reason="unknown token" if client is None else "revoked client",
@@ -73,7 +73,7 @@ class ClientToken(HttpBearer):
         if not client.allows(self.scope):
             audit.record_call(
                 client,
-                audit.DENIED,
+                None,
                 AuditResult.DENIED,
                 operation=_operation(request),
                 reason=f"scope {self.scope} missing",
@@ -99,8 +99,8 @@ def _result(call: Call, status: int) -> AuditResult:
 def audited(action: AuditAction | None) -> Callable[[Callable[..., HttpResponse]], Any]:
     """Record the call's event once its answer is known (a ``decorate_view`` decorator).
 
-    ``action`` is what the call did in the words of the audit log, used until the audit
-    has an action for API calls (see ``twofold.api.audit``); None for reads.
+    ``action`` is what the call did in the words of the audit log (None for reads); the
+    event itself is always an API call (see ``twofold.api.audit``).
     """
 
     def decorate(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

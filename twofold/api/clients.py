@@ -78,7 +78,7 @@ def create(
             continue
     else:
         raise InvalidInput(_("Could not make a client. Try again."))
-    audit.record_client_change(audit.CLIENT_CREATED, client, actor)
+    audit.record_client_change(client, actor)
     return client, f"{TOKEN_PREFIX}_{prefix}_{secret}"
 
 
@@ -90,7 +90,7 @@ def revoke(client: ApiClient, *, actor: User) -> None:
     )
     client.refresh_from_db(fields=["revoked_at"])
     if updated:
-        audit.record_client_change(audit.CLIENT_REVOKED, client, actor)
+        audit.record_client_change(client, actor)
 
 
 def find(token: str) -> ApiClient | None:

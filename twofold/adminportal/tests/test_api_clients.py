@@ -105,7 +105,7 @@ class TestMaking:
         self, admin_client, admin
     ) -> None:
         token = shown_token(make(admin_client))
-        event = AuditEvent.objects.get(actor=admin, details__kind="api_client.created")
+        event = AuditEvent.objects.get(actor=admin, action=AuditAction.API_CLIENT_CREATED)
         assert event.result == AuditResult.SUCCESS
         assert "VPN gateway" in event.details["reason"]
         assert token.split("_", 2)[2] not in str(event.details)
@@ -168,7 +168,8 @@ class TestRevoking:
     def test_revoking_is_audited_with_the_administrator(self, admin_client, admin, made) -> None:
         client, _token = made
         admin_client.post(f"{LIST}{client.pk}/revoke")
-        assert AuditEvent.objects.filter(actor=admin, details__kind="api_client.revoked").exists()
+        revoked = AuditEvent.objects.filter(actor=admin, action=AuditAction.API_CLIENT_REVOKED)
+        assert revoked.exists()
 
     def test_the_refused_call_is_audited_with_the_client_as_actor(self, admin_client, made) -> None:
         client, token = made

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from twofold.api import audit, clients
+from twofold.api import clients
 from twofold.api.models import ApiClient
-from twofold.audit.models import AuditEvent, AuditResult
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +57,8 @@ def test_a_refused_revoked_token_is_audited_with_its_client(http, make_token, ad
     clients.revoke(ApiClient.objects.get(), actor=admin)
     http.post("/validate/check", BODY, token=token)
     event = AuditEvent.objects.filter(actor_label="api:Old VPN").get()
-    assert (event.action, event.result) == (audit.DENIED, AuditResult.DENIED)
+    assert (event.action, event.result) == (AuditAction.API_CALL, AuditResult.DENIED)
+    assert event.details["reason"] == "revoked client"
     assert event.organisation_id == admin.organisation_id
 
 
@@ -120,3 +121,12 @@ def test_last_used_is_written_at_most_once_a_minute(validator) -> None:
     validator.post("/validate/check", BODY)
     assert ApiClient.objects.get().last_used_at > first - timedelta(seconds=1)
     assert ApiClient.objects.get().last_used_at <= timezone.now()
+
+
+def test_a_read_is_audited_with_its_client_too(http, make_token) -> None:
+    token = make_token("users:read", name="Directory sync")
+    assert http.get("/users", token=token).status_code == 200
+    event = AuditEvent.objects.filter(actor_label="api:Directory sync").get()
+    assert (event.action, event.result) == (AuditAction.API_CALL, AuditResult.SUCCESS)
+    assert event.details["kind"] == "GET api/v1/users"
+    assert "did" not in event.details

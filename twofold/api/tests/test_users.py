@@ -132,9 +132,11 @@ class TestCreate:
     def test_the_creation_is_audited_with_the_client_as_actor(self, writer) -> None:
         writer.post("/users", {"username": "dave@contoso.example"})
         event = AuditEvent.objects.filter(
-            action=AuditAction.USER_CREATED, actor_label__startswith="api:"
+            action=AuditAction.API_CALL, actor_label__startswith="api:"
         ).get()
         assert event.subject_label == "dave@contoso.example"
+        assert event.details["kind"] == "POST api/v1/users"
+        assert event.details["did"] == "user.created"
 
     def test_a_user_name_of_another_organisations_domain_is_refused(self, writer) -> None:
         response = writer.post("/users", {"username": "eve@fabrikam.example"})
