@@ -274,7 +274,7 @@ def test_an_app_code_sign_in_gives_a_signed_id_token_with_amr_otp_then_refresh_a
     tokens = party.tokens(page)
     screenshot(page, "2-back-at-the-app")
     claims = party.claims(tokens["id_token"])
-    assert claims["amr"] == ["pwd", "otp"]
+    assert claims["amr"] == ["pwd", "mfa", "otp"]
     assert claims["acr"] == ACR_MFA
     assert claims["sub"] == str(alice.pk)
 
@@ -288,7 +288,11 @@ def test_an_app_code_sign_in_gives_a_signed_id_token_with_amr_otp_then_refresh_a
     assert refreshed["access_token"] != tokens["access_token"]
     assert refreshed["refresh_token"] != tokens["refresh_token"]
     again = party.claims(refreshed["id_token"], refreshed=True)
-    assert (again["sub"], again["amr"], again["acr"]) == (claims["sub"], ["pwd", "otp"], ACR_MFA)
+    assert (again["sub"], again["amr"], again["acr"]) == (
+        claims["sub"],
+        ["pwd", "mfa", "otp"],
+        ACR_MFA,
+    )
     assert party.oauth.get(party.provider["userinfo_endpoint"], timeout=10).status_code == 200
 
 
@@ -300,7 +304,7 @@ def test_a_texted_code_sign_in_gives_amr_sms(live_server, page: Page, party, ali
     verify_with(page, texted_code(page, live_server.url))
 
     claims = party.claims(party.tokens(page)["id_token"])
-    assert claims["amr"] == ["pwd", "sms"]
+    assert claims["amr"] == ["pwd", "mfa", "sms"]
     assert claims["acr"] == ACR_MFA
     assert claims["name"] == "Alice Example"
 
@@ -331,7 +335,7 @@ def test_acr_values_make_a_trusted_device_confirm_with_a_second_factor(
     page.get_by_test_id("start-text:authentication").click()
     verify_with(page, texted_code(page, live_server.url))
     stepped_up = party.claims(party.tokens(page)["id_token"])
-    assert (stepped_up["acr"], stepped_up["amr"]) == (ACR_MFA, ["pwd", "sms"])
+    assert (stepped_up["acr"], stepped_up["amr"]) == (ACR_MFA, ["pwd", "mfa", "sms"])
 
 
 def test_rp_initiated_logout_ends_the_twofold_session(
@@ -421,7 +425,7 @@ def test_the_example_app_signs_in_through_twofold_with_a_second_factor_and_out(
     verify_with(page, pyotp.TOTP(key).now())
 
     expect(page.get_by_test_id("signed-in")).to_have_text(f"Signed in as Alice Example ({ALICE})")
-    expect(page.get_by_test_id("how")).to_have_text(f"amr pwd otp, acr {ACR_MFA}")
+    expect(page.get_by_test_id("how")).to_have_text(f"amr pwd mfa otp, acr {ACR_MFA}")
     screenshot(page, "3-signed-in-at-the-app")
     assert "GET /callback 302" in log.read_text()
     assert "code=" not in log.read_text()

@@ -75,6 +75,8 @@ def of_session(request: HttpRequest) -> SessionAuthentication:
         if stepped_up["amr"] not in amr:
             amr.append(stepped_up["amr"])
         second_factor_at = max(second_factor_at or 0, stepped_up["at"])
+    if claims.SECOND_FACTORS.intersection(amr) and "mfa" not in amr:
+        amr.insert(1, "mfa")  # RFC 8176: a password and a second factor are several factors
     return SessionAuthentication(tuple(amr), signed_in_at, second_factor_at)
 
 

@@ -9,9 +9,9 @@ acr (Authentication Context Class Reference), published in discovery:
   A trusted device skips the second factor at sign-in only (SECURITY 19), so it never
   earns ``urn:twofold:mfa``; its amr stays ``["pwd", "mfa"]`` as the sign-in recorded it.
 
-amr (RFC 8176): ``pwd`` plus the second factor used: ``otp`` (a code from the app),
-``sms`` (a texted code), ``tel`` (a call), ``swk`` (the app's notification), ``hwk`` (a
-hardware token).
+amr (RFC 8176): ``pwd``; with a second factor also ``mfa`` and the factor used: ``otp``
+(a code from the app), ``sms`` (a texted code), ``tel`` (a call), ``swk`` (the app's
+notification), ``hwk`` (a hardware token).
 
 sub is the user's primary key as a string: stable for the user's lifetime, never reused,
 and the same for every application (public subject type).

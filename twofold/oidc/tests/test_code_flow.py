@@ -65,13 +65,13 @@ class TestIdToken:
     ) -> None:
         sign_in_with_text(client, outbox)
         claims = verified_claims(client, tokens_for(client, web_flow)["id_token"], web_flow)
-        assert claims["amr"] == ["pwd", "sms"]
+        assert claims["amr"] == ["pwd", "mfa", "sms"]
         assert claims["acr"] == ACR_MFA
 
     def test_an_app_code_gives_amr_pwd_otp(self, client, alice, web_flow) -> None:
         sign_in_with_app(client, add_app(alice))
         claims = verified_claims(client, tokens_for(client, web_flow)["id_token"], web_flow)
-        assert claims["amr"] == ["pwd", "otp"]
+        assert claims["amr"] == ["pwd", "mfa", "otp"]
         assert claims["acr"] == ACR_MFA
 
     def test_the_password_alone_gives_acr_pwd(self, client, bob, web_flow) -> None:

@@ -81,7 +81,7 @@ class TestAcrValues:
         step_up_with_text(client, outbox)
         claims = verified_claims(client, tokens_for(client, web_flow, **MFA)["id_token"], web_flow)
         assert claims["acr"] == ACR_MFA
-        assert claims["amr"] == ["pwd", "sms"]
+        assert claims["amr"] == ["pwd", "mfa", "sms"]
 
     def test_the_step_up_page_leads_back_to_the_continue_page(
         self, alice, outbox, web_flow

@@ -38,7 +38,7 @@ class TestRefresh:
         second = refresh(web_flow, first["refresh_token"]).json()
         before = verified_claims(client, first["id_token"], web_flow)
         after = verified_claims(client, second["id_token"], web_flow, refreshed=True)
-        assert after["amr"] == ["pwd", "sms"]
+        assert after["amr"] == ["pwd", "mfa", "sms"]
         assert after["acr"] == ACR_MFA
         assert after["auth_time"] == before["auth_time"]
         assert after["jti"] != before["jti"]
