@@ -40,3 +40,38 @@ class AuthenticatorDevice(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ActivationCode(models.Model):
+    """A one-time link that lets the twofold Authenticator app join the user's account.
+
+    Only a keyed digest of the code is kept; it lasts ten minutes and is used once.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activation_codes"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    device = models.ForeignKey(
+        AuthenticatorDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"activation for user {self.user_id}"
+
+
+class PushNotice(models.Model):
+    """What a push challenge shows: the number on the sign-in screen, and on the app the
+    application and address asking. The app is never told the number."""
+
+    challenge = models.OneToOneField(
+        "methods.Challenge", on_delete=models.CASCADE, related_name="push_notice"
+    )
+    number = models.CharField(max_length=2)
+    application = models.CharField(max_length=120)
+
+    def __str__(self) -> str:
+        return f"push for {self.challenge_id}"
