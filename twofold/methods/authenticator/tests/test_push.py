@@ -54,9 +54,7 @@ def other_number(number: str) -> str:
 
 
 class TestActivation:
-    def test_an_activation_adds_a_device_that_holds_only_the_public_key(
-        self, phone, user
-    ) -> None:
+    def test_an_activation_adds_a_device_that_holds_only_the_public_key(self, phone, user) -> None:
         device = AuthenticatorDevice.objects.get(pk=phone.device)
         assert device.public_key == phone.public_key
         assert (device.platform, device.name) == ("Android", "Pixel")

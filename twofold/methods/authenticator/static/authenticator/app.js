@@ -5,7 +5,7 @@ import { accounts as store } from "./store.js";
 
 const POLL_MS = 3000;
 const $ = (id) => document.getElementById(id);
-const text = (key) => document.querySelector(`#texts [data-text="${key}"]`)?.textContent ?? key;
+const text = (key) => $("texts").content.querySelector(`[data-text="${key}"]`)?.textContent ?? key;
 
 let accounts = [];
 let shown = null; // { account, request } on the approval screen

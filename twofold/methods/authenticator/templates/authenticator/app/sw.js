@@ -39,6 +39,6 @@ self.addEventListener("fetch", (event) => {
         }
         return response;
       })
-      .catch(() => caches.match(event.request, { ignoreSearch: true })),
+      .catch(() => caches.match(event.request, { ignoreSearch: true, ignoreVary: true })),
   );
 });
