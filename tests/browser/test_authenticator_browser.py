@@ -261,3 +261,19 @@ def test_the_app_shows_codes_offline_and_the_sign_in_page_accepts_them(
     page.get_by_label("Verification code").fill(code)
     page.get_by_role("button", name="Verify").click()
     expect_signed_in(page)
+
+
+def test_a_newcomer_registers_the_app_at_sign_in(
+    live_server, page: Page, phone: Page, alice, screenshot
+) -> None:
+    enter_password(page, live_server.url)
+    expect(page.get_by_role("heading", name="More information required")).to_be_visible()
+    page.get_by_test_id("register-push").click()
+    link = page.get_by_test_id("activation-link").inner_text()
+    screenshot(page, "1-register-activation")
+    phone.goto(link)
+    phone.get_by_test_id("activate").click()
+    expect(phone.get_by_test_id("account")).to_have_count(1)
+    # The registration page notices the activation and finishes by itself.
+    expect_signed_in(page)
+    assert User.objects.get(username=ALICE).preferred_option == "app_notification"
