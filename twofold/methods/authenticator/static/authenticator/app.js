@@ -223,17 +223,22 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+function takeActivationLink() {
+  const link = location.hash.match(/^#activate=(\d{12})$/);
+  if (link) {
+    history.replaceState(null, "", location.pathname); // the code leaves the address bar
+    openAdd(link[1].replace(/(\d{4})(?=\d)/g, "$1 "));
+  }
+}
+
 // --- Start ---------------------------------------------------------------------------------------
 
 async function start() {
   accounts = (await store.all()).sort((a, b) => (a.added || "").localeCompare(b.added || ""));
   renderAccounts();
   show("accounts-view");
-  const link = location.hash.match(/^#activate=(\d{12})$/);
-  if (link) {
-    history.replaceState(null, "", location.pathname); // the code leaves the address bar
-    openAdd(link[1].replace(/(\d{4})(?=\d)/g, "$1 "));
-  }
+  takeActivationLink();
+  window.addEventListener("hashchange", takeActivationLink); // a link opened in the app
   $("add-account").addEventListener("click", () => openAdd());
   $("empty-add").addEventListener("click", () => openAdd());
   $("add-cancel").addEventListener("click", () => show("accounts-view"));
