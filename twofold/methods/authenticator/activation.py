@@ -76,13 +76,15 @@ def _digest(code: str) -> str:
 
 
 def _public_key(encoded: str) -> str:
-    """The app's public key (base64url of the uncompressed P-256 point), checked."""
+    """The app's public key (base64url of the uncompressed P-256 point), checked, as stored:
+    encrypted like every device key, so nobody can swap in their own without the
+    encryption key (Fernet is authenticated)."""
     try:
         point = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         crypto.p256_public_key(point)
     except (binascii.Error, ValueError):
         raise InvalidInput(_("The app sent a key that is not valid."), field="public_key") from None
-    return base64.urlsafe_b64encode(point).decode("ascii").rstrip("=")
+    return crypto.encrypt(point)
 
 
 def _free_name(user: User, name: str) -> str:

@@ -30,7 +30,8 @@ class AuthenticatorDevice(models.Model):
     last_used_step = models.BigIntegerField(default=-1)
     created_at = models.DateTimeField(_("added"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
-    # For the push app (a later issue): the phone's platform and its signing key.
+    # For the twofold Authenticator: the phone's platform and its P-256 public key (the
+    # uncompressed point, encrypted like the seed: core.crypto.encrypt). Empty: codes only.
     platform = models.CharField(_("platform"), max_length=20, blank=True)
     public_key = models.TextField(_("public key"), blank=True)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 import time
 from datetime import timedelta
@@ -37,6 +38,8 @@ LIFETIME = timedelta(seconds=90)
 CLOCK_SKEW = 120
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 DECISIONS = ("approve", "deny", "fraud")
+
+log = logging.getLogger(__name__)
 
 
 class BadSignature(TwofoldError):
@@ -159,9 +162,13 @@ def _check_signature(
         raise _refuse(device, "stale time", _("Your phone's clock is off. Check its time."))
     try:
         raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
-        point = base64.urlsafe_b64decode(device.public_key + "=" * (-len(device.public_key) % 4))
     except (binascii.Error, ValueError, TypeError):
-        raw, point = b"", b""
+        raw = b""
+    try:
+        point = crypto.decrypt(device.public_key)
+    except crypto.DecryptionError:
+        log.error("authenticator device key unreadable", extra={"device": device.pk})
+        point = b""
     if not crypto.p256_verify(point, message, raw):
         raise _refuse(device, "bad signature", _("This request is not signed by this app."))
 

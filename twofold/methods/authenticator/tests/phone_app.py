@@ -29,11 +29,14 @@ class PhoneApp:
         self.secret: bytes = b""
 
     @property
-    def public_key(self) -> str:
-        point = self.key.public_key().public_bytes(
+    def point(self) -> bytes:
+        return self.key.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
-        return b64url(point)
+
+    @property
+    def public_key(self) -> str:
+        return b64url(self.point)
 
     def sign(self, message: bytes) -> str:
         r, s = decode_dss_signature(self.key.sign(message, ec.ECDSA(hashes.SHA256())))

@@ -56,7 +56,8 @@ def other_number(number: str) -> str:
 class TestActivation:
     def test_an_activation_adds_a_device_that_holds_only_the_public_key(self, phone, user) -> None:
         device = AuthenticatorDevice.objects.get(pk=phone.device)
-        assert device.public_key == phone.public_key
+        assert services.crypto.decrypt(device.public_key) == phone.point
+        assert phone.public_key not in device.public_key  # encrypted at rest
         assert (device.platform, device.name) == ("Android", "Pixel")
         assert services.check_code(user, services.crypto.totp(phone.secret, services.clock()))
 
