@@ -277,3 +277,34 @@ def test_a_newcomer_registers_the_app_at_sign_in(
     # The registration page notices the activation and finishes by itself.
     expect_signed_in(page)
     assert User.objects.get(username=ALICE).preferred_option == "app_notification"
+
+
+def test_one_app_holds_accounts_of_two_organisations_each_with_its_own_key(
+    live_server, phone: Page, alice, screenshot
+) -> None:
+    from twofold.accounts.services import create_user
+    from twofold.methods.authenticator import activation
+    from twofold.organisations.services import create_organisation
+
+    fabrikam = create_organisation("Fabrikam", ["fabrikam.example"], slug="fabrikam")
+    frank = create_user(fabrikam, "frank@fabrikam.example", PASSWORD, mfa_state=MfaState.ENABLED)
+    phone.goto(f"{live_server.url}/authenticator/")
+    expect(phone.get_by_role("heading", name="No accounts yet")).to_be_visible()
+    screenshot(phone, "1-empty")
+    for user in (alice, frank):
+        _issued, code = activation.issue(user)
+        phone.get_by_test_id("add-account").click()
+        phone.get_by_test_id("activation-input").fill(f"{code[:4]} {code[4:8]} {code[8:]}")
+        phone.get_by_test_id("activate").click()
+        expect(phone.get_by_test_id("add-error")).to_be_hidden()
+    expect(phone.get_by_test_id("account")).to_have_count(2)
+    expect(phone.get_by_test_id("accounts")).to_contain_text("Fabrikam")
+    screenshot(phone, "2-two-accounts")
+    keys = set(AuthenticatorDevice.objects.values_list("public_key", flat=True))
+    assert len(keys) == 2
+    assert len({crypto.decrypt(key) for key in keys}) == 2
+
+    phone.get_by_test_id("add-account").click()
+    phone.get_by_test_id("activation-input").fill("1234 5678 9012")
+    phone.get_by_test_id("activate").click()
+    expect(phone.get_by_test_id("add-error")).to_contain_text("not valid any more")
