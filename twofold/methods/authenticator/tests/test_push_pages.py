@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.test import Client
 
 from twofold.accounts.models import MfaState
 from twofold.audit.models import AuditAction, AuditEvent
@@ -139,3 +140,23 @@ class TestApplicationName:
         url = f"/oauth2/authorize/continue?client_id={application.client_id}&scope=openid"
         assert oidc.application_named_in(url, user.organisation) == "Expenses"
         assert oidc.application_named_in("/account", user.organisation) == ""
+
+
+class TestStepUp:
+    def test_a_push_confirms_its_you_before_a_change(self, signed_in, client, user) -> None:
+        phone = PhoneApp()
+        _issued, code = activation.issue(user)
+        phone.activate(Client(), code)
+        page = signed_in.get("/account/verify").content.decode()
+        assert 'data-testid="start-app_notification"' in page
+        signed_in.post("/account/verify/start", {"option": push.APP_NOTIFICATION})
+        page = signed_in.get("/account/verify").content.decode()
+        number = PushNotice.objects.get().number
+        assert re.search(rf'data-testid="push-number"[^>]*>{number}<', page)
+        assert signed_in.post("/account/verify/complete")["Location"] == "/account/verify"
+        challenge = PushNotice.objects.get().challenge
+        assert phone.decide(Client(), challenge.pk, "approve", number).json()["state"] == (
+            "approved"
+        )
+        response = signed_in.post("/account/verify/complete")
+        assert response["Location"] == "/account/security-verification"
