@@ -145,6 +145,7 @@ class Config:
     texts_per_number_per_hour: int
     texts_per_country_per_hour: int
     resend_cooldown_seconds: int
+    pushes_per_user_per_hour: int
     oidc_keys: tuple[str, ...]  # PEM private keys: the first signs ID tokens, all verify
 
     @property
@@ -219,6 +220,8 @@ def load(env: dict[str, str] | None = None) -> Config:
             env, "TWOFOLD_TEXTS_PER_COUNTRY_PER_HOUR", 1000, 1, 1000000
         ),
         resend_cooldown_seconds=_integer(env, "TWOFOLD_RESEND_COOLDOWN_SECONDS", 30, 0, 600),
+        # MFA fatigue: push notifications per user per hour (a success starts the count again).
+        pushes_per_user_per_hour=_integer(env, "TWOFOLD_PUSHES_PER_USER_PER_HOUR", 10, 1, 100),
         # OpenID Connect: RS256 signing keys (see _oidc_keys above).
         oidc_keys=_oidc_keys(
             env.get("TWOFOLD_OIDC_KEYS")

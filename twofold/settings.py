@@ -197,6 +197,7 @@ TWOFOLD = {
     "encryption_keys": CONFIG.encryption_keys,
     "argon2": (CONFIG.argon2_time_cost, CONFIG.argon2_memory_kib, CONFIG.argon2_parallelism),
     "dev_outbox": CONFIG.dev_outbox,
+    "pushes_per_user_per_hour": CONFIG.pushes_per_user_per_hour,
     "gateway": CONFIG.gateway,
     "twilio": {
         "account_sid": CONFIG.twilio_account_sid,

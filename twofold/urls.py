@@ -44,6 +44,8 @@ urlpatterns = [
         "account/security-verification/app-passwords/",
         include("twofold.methods.app_passwords.urls"),
     ),
+    # The twofold Authenticator: the phone app for notifications and codes, and its API.
+    path("authenticator/", include("twofold.methods.authenticator.app_urls")),
     # For applications: the REST API and the OpenID Connect provider.
     path("api/v1/", include("twofold.api.urls")),
     path("", include("twofold.oidc.urls")),

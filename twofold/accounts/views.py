@@ -16,8 +16,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from twofold.accounts import services
 from twofold.accounts.forms import PasswordForm, PreferencesForm, UsernameForm
+from twofold.core import context as request_context
 from twofold.core import languages
 from twofold.core.errors import InvalidInput, RateLimited
+from twofold.oidc import services as oidc
 from twofold.organisations.services import find_by_username
 from twofold.signin import services as second_step
 from twofold.signin.views import SIGNIN_NEXT as NEXT_URL
@@ -67,7 +69,12 @@ def signin_password(request: HttpRequest) -> HttpResponse:
             form.add_error("password", refused.message)
         else:
             request.session.pop(PENDING_USERNAME, None)
-            step = second_step.after_password(request, user)
+            # A push approval names the application the sign-in is for, if any.
+            application = oidc.application_named_in(
+                request.session.get(NEXT_URL), user.organisation
+            )
+            with request_context.for_application(application):
+                step = second_step.after_password(request, user)
             if step is second_step.Next.CHALLENGE:
                 return redirect("signin-verify")
             if step is second_step.Next.REGISTER:

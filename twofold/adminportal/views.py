@@ -20,9 +20,10 @@ from twofold.adminportal import services
 from twofold.adminportal.access import admin_required, subject_or_404, users_of
 from twofold.adminportal.users import UserFilter, page_of
 from twofold.audit.models import AuditAction, AuditEvent
-from twofold.core.errors import InvalidInput
+from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base, resets
 from twofold.methods.app_passwords.models import AppPassword
+from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.signin.models import TrustedDevice
 
@@ -201,6 +202,7 @@ ACTION_TITLES = {
     "bypass": gettext_lazy("Let this user's next sign-in skip the second factor, once"),
     "password-link": gettext_lazy("Make a one-time set-password link"),
     "mfa-state": gettext_lazy("Change two-step verification"),
+    "delete-app": gettext_lazy("Delete this authenticator app"),
 }
 
 
@@ -237,6 +239,18 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
     return redirect("admin-user", user_id=subject.pk)
 
 
+def _delete_app(request: HttpRequest, subject: User) -> None:
+    """One of the user's authenticator apps: its codes, polling and approvals end at once."""
+    device = request.POST.get("device", "")
+    try:
+        authenticator.delete_device(
+            subject, int(device) if device.isascii() and device.isdigit() else 0, actor=request.user
+        )
+    except NotFound as gone:
+        raise InvalidInput(gone.message) from None
+    messages.success(request, _("The authenticator app is deleted."))
+
+
 def _simple_action(request: HttpRequest, subject: User, just_them, action: str) -> None:
     admin = request.user
     if action == "app-passwords":
@@ -260,6 +274,8 @@ def _simple_action(request: HttpRequest, subject: User, just_them, action: str) 
             actor=admin,
         )
         messages.success(request, _("Their next sign-in skips the second factor, once."))
+    elif action == "delete-app":
+        _delete_app(request, subject)
     elif action == "mfa-state":
         accounts.set_mfa_state(just_them, request.POST.get("state", ""), actor=admin)
         messages.success(request, _("Two-step verification state changed."))

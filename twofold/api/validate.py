@@ -20,6 +20,8 @@ from twofold.api.auth import Call, ClientToken, audited, documented
 from twofold.api.errors import ERROR_STATUSES, ErrorOut
 from twofold.api.models import ApiScope
 from twofold.audit.models import AuditAction, AuditResult
+from twofold.core import context
+from twofold.methods import base
 
 router = Router(tags=["validate"], auth=ClientToken(ApiScope.VALIDATE))
 
@@ -69,7 +71,9 @@ class ResultOut(Schema):
     message: str | None = None
     challenge_id: UUID | None = None
     kind: str | None = Field(
-        None, description="What the challenge uses: text, call, app_code, hardware_token."
+        None,
+        description="What the challenge uses: text, call, app_code, app_notification, "
+        "hardware_token.",
     )
     interaction: Literal["code", "wait"] | None = Field(
         None,
@@ -77,6 +81,11 @@ class ResultOut(Schema):
         "code; wait: poll GET /validate/challenges/{id} until it is approved.",
     )
     prompt: str | None = Field(None, description="For the user, masked: Text +1 XXX XXX XX34.")
+    number: str | None = Field(
+        None,
+        description="For a push (kind app_notification): the number to show the user, who "
+        "types it in the twofold Authenticator to approve.",
+    )
     expires_at: datetime | None = None
 
 
@@ -99,6 +108,7 @@ def _answer(call: Call, decision: checks.Decision) -> ResultOut:
             kind=option.key.partition(":")[0],
             interaction=option.interaction,
             prompt=option.prompt,
+            number=base.get(option.method).wait_context(challenge).get("number") or None,
             expires_at=challenge.expires_at,
         )
     if decision.result == checks.REJECT:
@@ -127,15 +137,16 @@ def check(request: HttpRequest, body: CheckIn) -> ResultOut:
     accepted here, where the organisation allows them."""
     call: Call = request.auth
     call.subject_label = body.user
-    decision = checks.check(
-        request,
-        call.organisation,
-        body.user,
-        body.password,
-        code=body.code,
-        challenge_id=body.challenge_id,
-        method=body.method,
-    )
+    with context.for_application(call.client.name):  # what a push shows on the phone
+        decision = checks.check(
+            request,
+            call.organisation,
+            body.user,
+            body.password,
+            code=body.code,
+            challenge_id=body.challenge_id,
+            method=body.method,
+        )
     return _answer(call, decision)
 
 
@@ -155,14 +166,15 @@ def start_challenge(request: HttpRequest, body: StartIn) -> ResultOut:
     as in check."""
     call: Call = request.auth
     call.subject_label = body.user
-    decision = checks.check(
-        request,
-        call.organisation,
-        body.user,
-        body.password,
-        method=body.method,
-        prefer_sending=False,
-    )
+    with context.for_application(call.client.name):
+        decision = checks.check(
+            request,
+            call.organisation,
+            body.user,
+            body.password,
+            method=body.method,
+            prefer_sending=False,
+        )
     return _answer(call, decision)
 
 

@@ -44,6 +44,14 @@ class AuditAction(models.TextChoices):
     PHONE_CHANGE_CANCELLED = "settings.phone_cancelled", _("Phone number change cancelled")
     AUTHENTICATOR_ADDED = "authenticator.added", _("Authenticator app added")
     AUTHENTICATOR_DELETED = "authenticator.deleted", _("Authenticator app deleted")
+    AUTHENTICATOR_ACTIVATION_ISSUED = (
+        "authenticator.activation",
+        _("Authenticator app activation link issued"),
+    )
+    AUTHENTICATOR_REQUEST_REFUSED = (
+        "authenticator.refused",
+        _("Authenticator app request refused (signature, time or replay)"),
+    )
     APP_PASSWORD_CREATED = "app_password.created", _("App password created")
     APP_PASSWORD_DELETED = "app_password.deleted", _("App password deleted")
     APP_PASSWORD_USED = "app_password.used", _("App password used")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -73,3 +75,24 @@ def from_request(request: HttpRequest) -> RequestContext:
         client_address=client_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT],
     )
+
+
+# The application a sign-in is for (an OpenID Connect client, an API client), for what a
+# push approval shows on the phone; empty when the person signs in to twofold itself.
+_application: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "twofold_application", default=""
+)
+
+
+@contextmanager
+def for_application(name: str) -> Iterator[None]:
+    """Within this block, challenges are started on behalf of application ``name``."""
+    token = _application.set(name)
+    try:
+        yield
+    finally:
+        _application.reset(token)
+
+
+def application() -> str:
+    return _application.get()

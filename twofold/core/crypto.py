@@ -14,7 +14,11 @@ import string
 import struct
 from functools import cache
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.conf import settings
 from django_otp import oath
 
@@ -34,6 +38,11 @@ def random_token(nbytes: int = 32) -> str:
 def random_digits(length: int = 6) -> str:
     """A uniformly random numeric code; leading zeros are kept."""
     return "".join(secrets.choice(string.digits) for _ in range(length))
+
+
+def random_number(low: int, high: int) -> int:
+    """A uniformly random integer with ``low <= n <= high`` (push number matching)."""
+    return low + secrets.randbelow(high - low + 1)
 
 
 def random_letters(length: int) -> str:
@@ -153,3 +162,32 @@ def totp_match(
 def random_otp_secret(nbytes: int = 20) -> bytes:
     """A fresh OTP seed: 160 bits by default (RFC 4226's recommended length)."""
     return secrets.token_bytes(nbytes)
+
+
+# --- Device keys (ECDSA P-256) -------------------------------------------------------------
+# The authenticator app signs with WebCrypto, whose ECDSA signatures are IEEE P1363 (r || s,
+# 32 bytes each), not the DER that ``cryptography`` verifies: converted here.
+
+P256_POINT_LENGTH = 65  # an uncompressed point: 0x04 || x || y
+
+
+def p256_public_key(point: bytes) -> ec.EllipticCurvePublicKey:
+    """The public key for an uncompressed P-256 point; ValueError if it is not one."""
+    if len(point) != P256_POINT_LENGTH or point[0] != 4:
+        raise ValueError("not an uncompressed P-256 point")
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+
+
+def p256_verify(point: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` (P1363 r || s) is the key's ECDSA-SHA256 signature of ``message``."""
+    if len(signature) != 64:
+        return False
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    try:
+        p256_public_key(point).verify(
+            encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256())
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -61,6 +61,8 @@ class Method(ABC):
     #: Every option the method could offer once registered, as (key, policy kind, label):
     #: what the settings page lists under "preferred option".
     catalogue: tuple[tuple[str, str, str], ...] = ()
+    #: The waiting page includes this template for a WAIT option's prompt (None: a call's).
+    wait_template: str | None = None
 
     @abstractmethod
     def options(self, user: User) -> list[Option]:
@@ -73,6 +75,16 @@ class Method(ABC):
         Methods whose codes the person already holds (an authenticator app) do nothing.
         """
         return None
+
+    def refuse_start(self, user: User, option: Option) -> None:
+        """Raise a TwofoldError to refuse opening a challenge for ``option`` (one push at a
+        time, a cap on pushes); runs before the user's other open challenge is closed."""
+        return None
+
+    def wait_context(self, challenge: Challenge) -> dict[str, object]:
+        """What the waiting page and the API show while ``challenge`` waits (for a push,
+        the number to type in the app)."""
+        return {}
 
     def check(self, challenge: Challenge, code: str) -> bool:
         """Compare ``code`` for ``challenge`` in constant time and mark it used.

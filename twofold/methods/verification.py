@@ -133,6 +133,7 @@ def open_challenge(
 
 def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: str) -> Challenge:
     refuse_if_locked(user)
+    base.get(option.method).refuse_start(user, option)
     now = timezone.now()
     Challenge.objects.filter(user=user, purpose=purpose, state=ChallengeState.PENDING).update(
         state=ChallengeState.EXPIRED, completed_at=now

@@ -8,6 +8,7 @@ returned once, here, and stored only as a hash (django-oauth-toolkit hashes it o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -158,3 +159,18 @@ def record_refusal(user: User, application: Application, reason: str) -> None:
         application=safe_text(application.name),
         reason=reason,
     )
+
+
+def application_named_in(next_url: str | None, organisation: Organisation) -> str:
+    """The name of the organisation's application a sign-in continues to, if any: a push
+    approval shows it on the phone. ``next_url`` is the page the sign-in returns to."""
+    if not next_url:
+        return ""
+    parts = urlsplit(next_url)
+    if not parts.path.startswith("/oauth2/authorize"):
+        return ""
+    client_id = parse_qs(parts.query).get("client_id", [""])[0]
+    if not client_id:
+        return ""
+    found = Application.objects.filter(client_id=client_id, organisation=organisation).first()
+    return found.name if found else ""

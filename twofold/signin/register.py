@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
@@ -23,6 +23,7 @@ from twofold.core import phones
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited, TwofoldError
 from twofold.core.ratelimit import Limit
 from twofold.methods import base, resets, verification
+from twofold.methods.authenticator import activation
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.forms import DeviceForm
 from twofold.methods.forms import CodeForm
@@ -82,6 +83,7 @@ def _choices(user: User) -> dict[str, bool]:
     organisation = user.organisation
     return {
         "app": authenticator.allowed(user),
+        "push": activation.may_activate(user),
         "phone": organisation.allows(MethodKind.TEXT) or organisation.allows(MethodKind.CALL),
     }
 
@@ -199,6 +201,57 @@ def register_app(request: HttpRequest, user: User) -> HttpResponse:
 def register_app_restart(request: HttpRequest, user: User) -> HttpResponse:
     authenticator.forget_enrolment_secret(request.session)
     return redirect("signin-register-app")
+
+
+_PUSH_ACTIVATION = "twofold.signin.push_activation"
+
+
+@never_cache
+@require_GET
+@_pending_or_restart
+@_gate
+def register_push(request: HttpRequest, user: User) -> HttpResponse:
+    """The twofold Authenticator: a one-time activation link, shown only to this session."""
+    if not activation.may_activate(user):
+        return redirect("signin-register")
+    issued, code = activation.issue(user)
+    request.session[_PUSH_ACTIVATION] = issued.pk
+    link = activation.link(request.build_absolute_uri("/"), code)
+    context = {
+        "qr_code": authenticator.qr_code_svg(link),
+        "link": link,
+        "code": activation.grouped(code),
+        "minutes": int(activation.LIFETIME.total_seconds() // 60),
+    }
+    return _render(request, user, "signin/register_push.html", context)
+
+
+@never_cache
+@require_POST
+@_pending_or_restart
+def register_push_complete(request: HttpRequest, user: User) -> HttpResponse:
+    """The app used this session's link: that proves it, as a code proves an ordinary app.
+
+    Not behind the wizard's gate: the new app is a method now, which the gate would
+    take for "nothing left to register".
+    """
+    issued = request.session.get(_PUSH_ACTIVATION)
+    if not (issued and activation.activated(user, issued)):
+        messages.error(request, _("Open the link on your phone and tap Activate first."))
+        return redirect("signin-register-push")
+    if verification.locked_until(user) is not None:
+        return too_many_requests(request, SecondFactorLocked(_("Verification is locked.")))
+    request.session.pop(_PUSH_ACTIVATION, None)
+    return _registered(request, user, "swk", "app_notification")
+
+
+@never_cache
+@require_GET
+@_pending_or_restart
+def register_push_status(request: HttpRequest, user: User) -> JsonResponse:
+    """What the registration page polls: has the phone used its link yet?"""
+    issued = request.session.get(_PUSH_ACTIVATION)
+    return JsonResponse({"activated": bool(issued) and activation.activated(user, issued)})
 
 
 @never_cache

@@ -101,7 +101,11 @@ def _page(
         else:
             return succeed(approved, request.POST.get("remember") == "on")
     option = base.find_option(user, challenge.option) if challenge else None
+    method = base.get(challenge.method) if challenge else None
     context = {
+        # A WAIT option's own prompt (a push shows its number), if its method has one.
+        "wait_template": method.wait_template if method else None,
+        "wait": method.wait_context(challenge) if method else {},
         "flow": how,
         "challenge": challenge,
         "option": option,

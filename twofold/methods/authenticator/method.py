@@ -1,4 +1,5 @@
-"""The authenticator app as a method: codes from the app (or a hardware token) at sign-in."""
+"""The authenticator app as a method: codes from the app (or a hardware token) at sign-in,
+and, once the twofold Authenticator is activated, notifications with number matching."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from twofold.methods.authenticator import services
+from twofold.methods.authenticator import activation, push, services
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.base import Interaction, Method, Option
 from twofold.organisations.models import MethodKind
@@ -18,19 +19,39 @@ if TYPE_CHECKING:
     from twofold.methods.models import Challenge
 
 APP_CODE = "app_code"
+APP_NOTIFICATION = push.APP_NOTIFICATION
 _LABEL_SHORT = gettext_lazy("Authenticator app")
 _LABEL = gettext_lazy("Use a verification code from the app or a hardware token")
+_NOTIFY_LABEL = gettext_lazy("Notify me through the app")
 
 
 class AuthenticatorMethod(Method):
     key = "authenticator"
     settings_template = "authenticator/panel.html"
-    catalogue = ((APP_CODE, MethodKind.APP_CODE, _LABEL),)
+    catalogue = (
+        (APP_NOTIFICATION, MethodKind.APP_NOTIFICATION, _NOTIFY_LABEL),
+        (APP_CODE, MethodKind.APP_CODE, _LABEL),
+    )
+    wait_template = "authenticator/wait_push.html"
 
     def options(self, user: User) -> list[Option]:
-        if not user.authenticator_devices.exists():
+        devices = list(user.authenticator_devices.values_list("public_key", flat=True))
+        if not devices:
             return []
+        found = []
+        if any(devices):  # an activated twofold Authenticator can take notifications
+            found.append(
+                Option(
+                    key=APP_NOTIFICATION,
+                    method=self.key,
+                    policy_kind=MethodKind.APP_NOTIFICATION,
+                    interaction=Interaction.WAIT,
+                    label=str(_NOTIFY_LABEL),
+                    prompt=_("Approve a request on my twofold Authenticator app"),
+                )
+            )
         return [
+            *found,
             Option(
                 key=APP_CODE,
                 method=self.key,
@@ -39,8 +60,19 @@ class AuthenticatorMethod(Method):
                 label=str(_LABEL),
                 prompt=_("Use a verification code"),
                 silent=True,  # the code is already in the app: starting sends nothing
-            )
+            ),
         ]
+
+    def refuse_start(self, user: User, option: Option) -> None:
+        if option.key == APP_NOTIFICATION:
+            push.refuse_start(user)
+
+    def start(self, challenge: Challenge) -> None:
+        if challenge.option == APP_NOTIFICATION:
+            push.start(challenge)
+
+    def wait_context(self, challenge: Challenge) -> dict[str, object]:
+        return {"number": push.number_for(challenge)}
 
     def check(self, challenge: Challenge, code: str) -> bool:
         # The person already holds the code: start() has nothing to send.
@@ -63,4 +95,5 @@ class AuthenticatorMethod(Method):
             "allowed": services.allowed(user),
             "may_add": services.may_add_device(user),
             "max_devices": services.MAX_DEVICES,
+            "may_activate": activation.may_activate(user),
         }

@@ -30,7 +30,8 @@ class AuthenticatorDevice(models.Model):
     last_used_step = models.BigIntegerField(default=-1)
     created_at = models.DateTimeField(_("added"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
-    # For the push app (a later issue): the phone's platform and its signing key.
+    # For the twofold Authenticator: the phone's platform and its P-256 public key (the
+    # uncompressed point, encrypted like the seed: core.crypto.encrypt). Empty: codes only.
     platform = models.CharField(_("platform"), max_length=20, blank=True)
     public_key = models.TextField(_("public key"), blank=True)
 
@@ -40,3 +41,38 @@ class AuthenticatorDevice(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ActivationCode(models.Model):
+    """A one-time link that lets the twofold Authenticator app join the user's account.
+
+    Only a keyed digest of the code is kept; it lasts ten minutes and is used once.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activation_codes"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    device = models.ForeignKey(
+        AuthenticatorDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"activation for user {self.user_id}"
+
+
+class PushNotice(models.Model):
+    """What a push challenge shows: the number on the sign-in screen, and on the app the
+    application and address asking. The app is never told the number."""
+
+    challenge = models.OneToOneField(
+        "methods.Challenge", on_delete=models.CASCADE, related_name="push_notice"
+    )
+    number = models.CharField(max_length=2)
+    application = models.CharField(max_length=120)
+
+    def __str__(self) -> str:
+        return f"push for {self.challenge_id}"

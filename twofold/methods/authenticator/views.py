@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
 from twofold.methods import base, stepup
-from twofold.methods.authenticator import services
+from twofold.methods.authenticator import activation, services
 from twofold.methods.authenticator.forms import DeviceForm
 
 
@@ -49,6 +49,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         "qr_code": services.qr_code_svg(uri),
         "grouped_secret": services.grouped(secret),
         "issuer": user.organisation.shown_name,
+        "may_activate": activation.may_activate(user),
     }
     return render(request, "authenticator/setup.html", context)
 
@@ -79,3 +80,42 @@ def delete(request: HttpRequest, device_id: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     return render(request, "authenticator/delete.html", {"device": device})
+
+
+# --- The twofold Authenticator: activation by a one-time link --------------------------------
+
+_ACTIVATION = "twofold.authenticator.activation"
+
+
+@never_cache
+@login_required
+@stepup.step_up_required
+@require_POST
+def activate(request: HttpRequest) -> HttpResponse:
+    """Issue a one-time activation link and show it as a QR code (and as text)."""
+    try:
+        issued, code = activation.issue(request.user)
+    except NotAllowed as refused:
+        messages.error(request, refused.message)
+        return redirect("security-verification")
+    request.session[_ACTIVATION] = issued.pk
+    link = activation.link(request.build_absolute_uri("/"), code)
+    context = {
+        "qr_code": services.qr_code_svg(link),
+        "link": link,
+        "code": activation.grouped(code),
+        "minutes": int(activation.LIFETIME.total_seconds() // 60),
+    }
+    return render(request, "authenticator/activate.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def activation_status(request: HttpRequest) -> JsonResponse:
+    """What the activation page polls: has the app used the link yet?"""
+    issued = request.session.get(_ACTIVATION)
+    done = bool(issued) and activation.activated(request.user, issued)
+    if done:
+        request.session.pop(_ACTIVATION, None)
+    return JsonResponse({"activated": done})
