@@ -3,16 +3,28 @@
 The API uses no cookies: activation is authorised by its one-time code, polling and
 decisions by the device key's signature. So it needs no CSRF token and may be called
 from an Authenticator served by another twofold server (CORS, without credentials).
+
+The app follows the phone's language (issue 10): its page, manifest and API answers are
+in the language of the request's Accept-Language only. A language cookie or a signed-in
+person's setting from the settings pages, in the same browser, does not change it, so
+the page Django renders agrees with the catalogue the app's JavaScript picks from
+``navigator.languages`` (which is what browsers send as Accept-Language).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -24,22 +36,53 @@ _MAX_BODY = 4096
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, X-Twofold-Device, X-Twofold-Time, "
-    "X-Twofold-Nonce, X-Twofold-Signature",
+    "Access-Control-Allow-Headers": "Accept-Language, Content-Type, X-Twofold-Device, "
+    "X-Twofold-Time, X-Twofold-Nonce, X-Twofold-Signature",
     "Access-Control-Max-Age": "600",
 }
+
+
+# --- The phone's language ---------------------------------------------------------------
+
+
+def phone_language(request: HttpRequest) -> str:
+    """The first supported language of the request's Accept-Language, else the default."""
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def _in_phone_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        language = phone_language(request)
+        request.LANGUAGE_CODE = language
+        with translation.override(language):
+            response = view(request, *args, **kwargs)
+        response["Content-Language"] = language
+        patch_vary_headers(response, ("Accept-Language",))
+        return response
+
+    return wrapper
 
 
 # --- The app itself ----------------------------------------------------------------------
 
 
 @require_GET
+@_in_phone_language
 def app(request: HttpRequest) -> HttpResponse:
     """The app's one page; everything else happens in its JavaScript."""
     return render(request, "authenticator/app/index.html")
 
 
 @require_GET
+@_in_phone_language
 def manifest(request: HttpRequest) -> HttpResponse:
     return render(
         request, "authenticator/app/manifest.webmanifest", content_type="application/manifest+json"
@@ -62,6 +105,7 @@ def _json_api(view: Callable[[HttpRequest], dict]) -> Callable[[HttpRequest], Ht
 
     @csrf_exempt
     @never_cache
+    @_in_phone_language
     def wrapper(request: HttpRequest) -> HttpResponse:
         if request.method == "OPTIONS":
             response = HttpResponse(status=204)
@@ -86,22 +130,22 @@ def _json_api(view: Callable[[HttpRequest], dict]) -> Callable[[HttpRequest], Ht
 
 def _body(request: HttpRequest, method: str = "POST") -> dict:
     if request.method != method:
-        raise InvalidInput(f"Use {method}.")
+        raise InvalidInput(_("Send this request with %(method)s.") % {"method": method})
     if len(request.body) > _MAX_BODY:
-        raise InvalidInput("The request is too large.")
+        raise InvalidInput(_("The request is too large."))
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("Send a JSON object.") from None
+        raise InvalidInput(_("Send a JSON object.")) from None
     if not isinstance(body, dict):
-        raise InvalidInput("Send a JSON object.")
+        raise InvalidInput(_("Send a JSON object."))
     return body
 
 
 def _text(body: dict, key: str) -> str:
     value = body.get(key, "")
     if not isinstance(value, str):
-        raise InvalidInput(f"{key} must be text.", field=key)
+        raise InvalidInput(_("The value of %(name)s must be text.") % {"name": key}, field=key)
     return value
 
 
@@ -132,14 +176,16 @@ def _integer(value: object, name: str) -> int:
     try:
         return int(str(value))
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number.", field=name) from None
+        raise InvalidInput(
+            _("The value of %(name)s must be a whole number.") % {"name": name}, field=name
+        ) from None
 
 
 @_json_api
 def pending(request: HttpRequest) -> dict:
     """The sign-in requests waiting for this device's answer (a signed GET)."""
     if request.method != "GET":
-        raise InvalidInput("Use GET.")
+        raise InvalidInput(_("Send this request with %(method)s.") % {"method": "GET"})
     headers = request.headers
     device = push.authenticate_poll(
         _integer(headers.get("X-Twofold-Device", ""), "device"),
