@@ -3,6 +3,14 @@
 
 import { nonce, sign } from "./keys.js";
 
+// The phone's language ("en", "zh-hans"), sent as Accept-Language so that the messages
+// the server answers with (a refusal, an expired code) are in it too.
+let language = "en";
+
+export function speak(code) {
+  language = code;
+}
+
 export class ApiError extends Error {
   constructor(status, body) {
     super(body.message || `HTTP ${status}`);
@@ -13,7 +21,8 @@ export class ApiError extends Error {
 }
 
 async function call(url, options) {
-  const response = await fetch(url, { ...options, credentials: "omit", cache: "no-store" });
+  const headers = { ...options.headers, "Accept-Language": language };
+  const response = await fetch(url, { ...options, headers, credentials: "omit", cache: "no-store" });
   let body = {};
   try {
     body = await response.json();

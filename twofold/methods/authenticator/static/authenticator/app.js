@@ -1,11 +1,21 @@
 // The twofold Authenticator: accounts with their codes, activation, and push approvals.
+// It speaks the phone's language: the page's own words come translated from the server
+// (which reads the phone's Accept-Language), the words set here go through t() with the
+// catalogue in i18n/, loaded before anything is shown.
 import * as api from "./api.js";
+import { loadCatalogue, pickLanguage, t } from "../twofold/i18n.js";
 import { importTotpKey, newDeviceKey, publicKeyText, totp } from "./keys.js";
 import { accounts as store } from "./store.js";
 
 const POLL_MS = 3000;
 const $ = (id) => document.getElementById(id);
-const text = (key) => $("texts").content.querySelector(`[data-text="${key}"]`)?.textContent ?? key;
+
+// What the result screen says after each outcome: a heading and a line under it.
+const RESULTS = {
+  approved: () => [t("Approved"), t("You're signed in on the other screen.")],
+  denied: () => [t("Denied"), t("The sign-in was stopped. If it wasn't you, change your password.")],
+  fraud: () => [t("Fraud reported"), t("The sign-in was stopped and your organisation was told.")],
+};
 
 let accounts = [];
 let shown = null; // { account, request } on the approval screen
@@ -43,7 +53,7 @@ function renderAccounts() {
       item.querySelector(".account-code-row").hidden = true;
       const removed = item.querySelector(".account-removed");
       removed.hidden = false;
-      removed.querySelector("p").textContent = text("removed");
+      removed.querySelector("p").textContent = t("This account was removed from your organisation's records.");
       removed.querySelector("[data-remove]").addEventListener("click", () => forget(account));
     }
     list.append(item);
@@ -68,7 +78,7 @@ async function tick() {
 }
 
 async function forget(account) {
-  if (!window.confirm(text("confirm-remove"))) return;
+  if (!window.confirm(t("Remove this account from this app? You can't undo this."))) return;
   await store.remove(account.id);
   accounts = accounts.filter((a) => a.id !== account.id);
   renderAccounts();
@@ -93,7 +103,7 @@ function parseActivation(input) {
 
 function openAdd(prefill = "") {
   $("activation-input").value = prefill;
-  $("device-name").value ||= platform() === "Web" ? "Phone" : `${platform()} phone`;
+  $("device-name").value ||= platform() === "Web" ? t("Phone") : t("{platform} phone", { platform: platform() });
   $("add-error").hidden = true;
   show("add-view");
 }
@@ -104,7 +114,7 @@ async function activate(event) {
   error.hidden = true;
   const target = parseActivation($("activation-input").value);
   if (!target) {
-    error.textContent = text("bad-activation");
+    error.textContent = t("Paste the activation link, or type the 12-digit code.");
     error.hidden = false;
     return;
   }
@@ -134,7 +144,7 @@ async function activate(event) {
     renderAccounts();
     show("accounts-view");
   } catch (failure) {
-    error.textContent = failure instanceof api.ApiError ? failure.message : text("offline");
+    error.textContent = failure instanceof api.ApiError ? failure.message : offline();
     error.hidden = false;
   } finally {
     $("activate").disabled = false;
@@ -158,10 +168,14 @@ function openRequest(account, request) {
   $("number-input").focus();
 }
 
-function showResult(kind, detail, ok) {
+function offline() {
+  return t("Can't reach the server. Check your connection and try again.");
+}
+
+function showResult(heading, detail, ok) {
   $("result-view").classList.toggle("ok", ok);
   $("result-view").classList.toggle("bad", !ok);
-  $("result-heading").textContent = text(kind);
+  $("result-heading").textContent = heading;
   $("result-text").textContent = detail;
   show("result-view");
 }
@@ -171,7 +185,7 @@ async function answer(decision) {
   const { account, request } = shown;
   const number = decision === "approve" ? $("number-input").value.trim() : "";
   if (decision === "approve" && !/^\d{2}$/.test(number)) {
-    $("request-error").textContent = text("need-number");
+    $("request-error").textContent = t("Type the two-digit number from the sign-in screen.");
     $("request-error").hidden = false;
     return;
   }
@@ -180,18 +194,18 @@ async function answer(decision) {
     const { state } = await api.decide(account, request.id, decision, number);
     answered.add(request.id);
     shown = null;
-    const kind = state === "approved" ? "approved" : state === "fraud" ? "fraud" : "denied";
-    showResult(kind, text(`${kind}-detail`), state === "approved");
+    const [heading, detail] = RESULTS[state in RESULTS ? state : "denied"]();
+    showResult(heading, detail, state === "approved");
   } catch (failure) {
     if (!(failure instanceof api.ApiError)) {
-      $("request-error").textContent = text("offline");
+      $("request-error").textContent = offline();
       $("request-error").hidden = false;
       return;
     }
     answered.add(request.id);
     shown = null;
     if (failure.code === "device_removed") await markRemoved(account);
-    showResult("failed", failure.message, false);
+    showResult(t("Not approved"), failure.message, false);
   } finally {
     for (const button of document.querySelectorAll("[data-decision]")) button.disabled = false;
   }
@@ -234,6 +248,9 @@ function takeActivationLink() {
 // --- Start ---------------------------------------------------------------------------------------
 
 async function start() {
+  const language = pickLanguage();
+  api.speak(language);
+  await loadCatalogue(new URL("./i18n", import.meta.url).href, language);
   accounts = (await store.all()).sort((a, b) => (a.added || "").localeCompare(b.added || ""));
   renderAccounts();
   show("accounts-view");

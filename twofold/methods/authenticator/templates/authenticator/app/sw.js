@@ -1,7 +1,8 @@
 {% load static %}// The twofold Authenticator's service worker: keeps the app's files for offline use.
 // Requests to the API always go to the network; the app's own files are fetched fresh
-// when possible and taken from the cache when the phone is offline.
-const CACHE = "twofold-authenticator-v1";
+// when possible and taken from the cache when the phone is offline. The translations
+// (i18n.js and the app's catalogues) are files of the app like any other.
+const CACHE = "twofold-authenticator-v2";
 const SHELL = [
   "{% url 'authenticator-app' %}",
   "{% url 'authenticator-manifest' %}",
@@ -10,6 +11,8 @@ const SHELL = [
   "{% static 'authenticator/store.js' %}",
   "{% static 'authenticator/keys.js' %}",
   "{% static 'authenticator/api.js' %}",
+  "{% static 'twofold/i18n.js' %}",
+  "{% static 'authenticator/i18n/zh-hans.json' %}",
   "{% static 'authenticator/icon.svg' %}",
 ];
 
