@@ -50,6 +50,21 @@ status.textContent = t("Marked {count}", { count: 2 });
 button.setAttribute("aria-label", 'Unmarked label');
 """
 
+# Text built other ways than a lone literal: branches, fallbacks, joins, template
+# literals into innerHTML, a text node. Literals inside calls and objects, and ones
+# compared with ===, are not shown.
+SAMPLE_BUILT_JS = """name.value ||= platform() === "Web" ? "Phone" : `${platform()} phone`;
+banner.innerHTML = `<p>${count} waiting</p>`;
+heading.textContent = ok
+  ? t("Approved")
+  : "Not approved";
+time.textContent = new Date().toLocaleTimeString([], { hour: "2-digit" });
+status.textContent = name + " left the room";
+row.append(document.createTextNode("Plain words"));
+code.textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
+field.value = "";
+"""
+
 
 @pytest.fixture
 def planted(tmp_path: Path) -> Path:
@@ -78,6 +93,23 @@ def test_the_python_scanner_finds_unmarked_labels_messages_and_user_errors(plant
 def test_the_javascript_scanner_finds_text_not_passed_through_t(planted):
     found = [line.split(": ", 1)[1] for line in unmarked.unmarked_in_javascript(planted)]
     assert sorted(found) == ["'Not marked'", "'Unmarked label'"]
+
+
+def test_the_javascript_scanner_reads_the_whole_value_shown(planted):
+    (planted / "x" / "static" / "x" / "built.js").write_text(SAMPLE_BUILT_JS)
+    found = [
+        line.split(":", 2)[1:]
+        for line in unmarked.unmarked_in_javascript(planted)
+        if "built.js" in line
+    ]
+    assert sorted((int(line), text.strip()) for line, text in found) == [
+        (1, "'${platform()} phone'"),
+        (1, "'Phone'"),
+        (2, "'<p>${count} waiting</p>'"),
+        (5, "'Not approved'"),
+        (7, "' left the room'"),
+        (8, "'Plain words'"),
+    ]
 
 
 def test_a_javascript_text_needs_an_entry_with_the_same_placeholders(planted):

@@ -12,10 +12,16 @@ Three kinds of source are read:
   ``gettext``/``gettext_lazy``/``ngettext`` (imported as ``_`` or under their own names);
 * JavaScript (``twofold/**/static/**/*.js``): text shown to people goes through
   ``t("English text", {name: value})`` from ``twofold/web/static/twofold/i18n.js``; a
-  literal assigned to ``textContent``/``innerText``/``innerHTML``/``title``/``placeholder``/
-  ``ariaLabel``/``alt``, or given to ``alert``/``confirm``/``setAttribute`` for those
-  attributes, is unmarked. Each ``t()`` text needs an entry in the nearest
-  ``i18n/zh-hans.json`` at or above the script's folder (inside ``static/``).
+  literal assigned (``=``, ``||=``, ``??=``, ``+=``) to ``textContent``/``innerText``/
+  ``innerHTML``/``outerHTML``/``title``/``placeholder``/``ariaLabel``/``alt``/``value``/
+  ``label``, or given to ``alert``/``confirm``/``prompt``/``createTextNode``/
+  ``setAttribute`` for those attributes, is unmarked. Not only a lone literal: every
+  literal at the top level of the value counts (both branches of ``a ? "x" : "y"``, a
+  fallback ``a || "x"``, a piece joined with ``+``, a template literal's own words),
+  while literals inside calls, objects and indexes (``t("…")``, ``{hour: "2-digit"}``)
+  are left to the rules above, and one compared with ``===``/``!==`` is not shown.
+  Each ``t()`` text needs an entry in the nearest ``i18n/zh-hans.json`` at or above the
+  script's folder (inside ``static/``).
 
 Each finding is ``path:line: text``, so a failing test says where to look.
 """
@@ -265,15 +271,19 @@ def unmarked_in_python(root: Path = PACKAGE) -> list[str]:
 # --- JavaScript -----------------------------------------------------------------------
 
 _JS_STRING = r"""("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)"""
+# Where a value shown to people starts: each pattern ends where the value's expression
+# begins, and _shown_literals reads that expression.
 _JS_SHOWN = [
     re.compile(
-        r"\.(?:textContent|innerText|innerHTML|title|placeholder|ariaLabel|alt)\s*=\s*" + _JS_STRING
+        r"\.(?:textContent|innerText|innerHTML|outerHTML|title|placeholder|ariaLabel|alt|value"
+        r"|label)\s*(?:\|\||\?\?|\+)?=(?![=>])\s*"
     ),
-    re.compile(r"\b(?:alert|confirm|prompt)\(\s*" + _JS_STRING),
-    re.compile(
-        r"""\.setAttribute\(\s*["'](?:aria-label|title|placeholder|alt)["']\s*,\s*""" + _JS_STRING
-    ),
+    re.compile(r"\b(?:alert|confirm|prompt|createTextNode)\(\s*"),
+    re.compile(r"""\.setAttribute\(\s*["'](?:aria-label|title|placeholder|alt)["']\s*,\s*"""),
 ]
+_JS_TOKEN = re.compile(_JS_STRING + r"|[([{]|[)\]}]|;|,|\n|[^\"'`()[\]{};,\n]+")
+# A line break ends a statement unless the next line goes on with an operator.
+_JS_GOES_ON = re.compile(r"\s*(?:\?|:|\|\||\?\?|&&|\+|\.)")
 _JS_MARKED = re.compile(r"(?<![\w.$])t\(\s*" + _JS_STRING)
 _JS_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -298,16 +308,45 @@ def _js_files(root: Path) -> list[Path]:
     return sorted(path for path in root.glob("**/static/**/*.js") if not _skipped(path))
 
 
+def _compared(source: str, token: re.Match[str]) -> bool:
+    """A literal compared with something (``a === "Web" ? …``) is not shown."""
+    before = source[max(0, token.start() - 4) : token.start()].rstrip()
+    after = source[token.end() : token.end() + 4].lstrip()
+    return before.endswith(("==", "!=")) or after.startswith(("==", "!="))
+
+
+def _shown_literals(source: str, start: int) -> Iterator[tuple[int, str]]:
+    """The string literals at the top level of the expression that begins at ``start``.
+
+    It ends at ``;``, at a ``,`` or closing bracket of the code around it, or at a line
+    break that the next line does not go on from with an operator."""
+    depth = 0
+    for token in _JS_TOKEN.finditer(source, start):
+        piece = token.group(0)
+        if piece in "([{":
+            depth += 1
+        elif piece in ")]}":
+            depth -= 1
+            if depth < 0:
+                return
+        elif depth == 0 and token.group(1) and not _compared(source, token):
+            yield token.start(), _unquote(piece)
+        elif depth == 0 and (
+            piece in {";", ","} or (piece == "\n" and not _JS_GOES_ON.match(source, token.end()))
+        ):
+            return
+
+
 def unmarked_in_javascript(root: Path = PACKAGE) -> list[str]:
     findings = []
     for path in _js_files(root):
         source = _without_comments(path.read_text())
         for pattern in _JS_SHOWN:
             for match in pattern.finditer(source):
-                text = _unquote(match.group(1))
-                if _is_words(re.sub(r"\$\{[^}]*\}", "", text)):
-                    line = _line(source, match.start())
-                    findings.append(f"{path.relative_to(root.parent)}:{line}: {text!r}")
+                for offset, text in _shown_literals(source, match.end()):
+                    if _is_words(re.sub(r"\$\{[^}]*\}", "", text)):
+                        line = _line(source, offset)
+                        findings.append(f"{path.relative_to(root.parent)}:{line}: {text!r}")
     return findings
 
 
