@@ -42,9 +42,9 @@ class PhoneApp:
         r, s = decode_dss_signature(self.key.sign(message, ec.ECDSA(hashes.SHA256())))
         return b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
-    def activate(self, client, code: str, name: str = "Pixel", platform: str = "Android"):
+    def activate(self, client, code: str, name: str = "Pixel", platform: str = "Android", **extra):
         body = {"code": code, "public_key": self.public_key, "name": name, "platform": platform}
-        answer = client.post(ACTIVATE, json.dumps(body), content_type="application/json")
+        answer = client.post(ACTIVATE, json.dumps(body), content_type="application/json", **extra)
         if answer.status_code == 200:
             self.device = answer.json()["device"]
             secret = answer.json()["totp"]["secret"]

@@ -101,6 +101,59 @@ class TestTheApp:
         assert "Access-Control-Allow-Credentials" not in answer
 
 
+ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.8"}
+
+
+class TestThePhonesLanguage:
+    """The app follows the phone's language (issue 10): Accept-Language, nothing else."""
+
+    def test_the_app_page_is_in_the_phones_language(self, client) -> None:
+        page = client.get("/authenticator/", **ZH)
+        assert '<html lang="zh-hans">' in page.content.decode()
+        assert "还没有账户" in page.content.decode()
+        assert page["Content-Language"] == "zh-hans"
+        assert "Accept-Language" in page["Vary"]
+        english = client.get("/authenticator/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+        assert "No accounts yet" in english.content.decode()
+
+    def test_neither_a_language_cookie_nor_a_signed_in_setting_changes_it(
+        self, signed_in, user, settings
+    ) -> None:
+        user.language = "en"
+        user.save()
+        signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        page = signed_in.get("/authenticator/", **ZH).content.decode()
+        assert '<html lang="zh-hans">' in page
+        assert "还没有账户" in page
+
+    def test_the_manifest_describes_the_app_in_the_phones_language(self, client) -> None:
+        body = client.get("/authenticator/manifest.webmanifest", **ZH).json()
+        assert body["description"] == "批准登录请求并显示验证码。"
+
+    def test_the_api_refuses_in_the_phones_language(self, client, user) -> None:
+        _issued, code = activation.issue(user)
+        wrong = "0" * 12 if code != "0" * 12 else "1" * 12
+        answer = PhoneApp().activate(client, wrong, headers={"Accept-Language": "zh-CN"})
+        assert answer.status_code == 400
+        assert answer.json()["message"] == "此激活链接已失效。请在设置页面上获取新的激活链接。"
+        assert answer["Content-Language"] == "zh-hans"
+        english = PhoneApp().activate(client, wrong, headers={"Accept-Language": "en"})
+        assert english.json()["message"].startswith("This activation link is not valid any more")
+
+    def test_the_api_checks_its_input_in_the_phones_language(self, client) -> None:
+        answer = client.post(
+            "/authenticator/api/activate",
+            '{"code": 7}',
+            content_type="application/json",
+            HTTP_ACCEPT_LANGUAGE="zh-CN",
+        )
+        assert answer.json()["message"] == "code 的值必须是文本。"
+
+    def test_a_preflight_lets_the_app_send_its_language(self, client) -> None:
+        answer = client.options("/authenticator/api/decisions")
+        assert "Accept-Language" in answer["Access-Control-Allow-Headers"]
+
+
 class TestSignInPage:
     def test_the_waiting_page_shows_the_number(self, client, user) -> None:
         user.mfa_state = MfaState.ENABLED
