@@ -43,13 +43,13 @@ def seed(count: int) -> Organisation:
         User.objects.filter(organisation=stale).delete()
         OrganisationDomain.objects.filter(organisation=stale).delete()
         stale.delete()
-    organisation = create_organisation("Bench", ["bench.example"], slug=SLUG)
+    organisation = create_organisation("Bench", ["bench-bulk.example"], slug=SLUG)
     unusable = "!benchmark-users-cannot-sign-in"
     for start in range(0, count, 10_000):
         users = User.objects.bulk_create(
             User(
                 organisation=organisation,
-                username=f"u{index:07d}@bench.example",
+                username=f"u{index:07d}@bench-bulk.example",
                 password=unusable,
                 mfa_state=MfaState.ENABLED,
             )
