@@ -82,6 +82,10 @@ def main() -> None:
         "restore remembered devices",
         lambda: services.restore_remembered_devices(users, actor=admin),
     )
+    timed(
+        "restore remembered devices, whole organisation (its epoch)",
+        lambda: services.restore_remembered_devices_everywhere(organisation, actor=admin) or count,
+    )
     timed("delete app passwords", lambda: services.delete_app_passwords(users, actor=admin))
     timed(
         "enforce two-step verification",

@@ -30,7 +30,9 @@ CORES = os.cpu_count() or 1
 TWOFOLD_ENV = {
     "DJANGO_SETTINGS_MODULE": "twofold.settings",
     "TWOFOLD_DATA_DIR": str(WORK / "twofold"),
-    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/twofold_bench",
+    # bench/probe.py measures the small size in a database of its own.
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/"
+    + os.environ.get("BENCH_DATABASE", "twofold_bench"),
     "REDIS_URL": "redis://127.0.0.1:6379/5",
     "TWOFOLD_BASE_URL": f"http://127.0.0.1:{PORT}",
     "TWOFOLD_LOG_LEVEL": "WARNING",
@@ -46,6 +48,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from bench import pi, proc, report, seed  # noqa: E402
@@ -60,8 +63,7 @@ SIZES = {  # requests per measurement (short / full)
     "pi_equal_pin": (200, 1000),
     "pi_no_pin": (200, 1000),
 }
-SCALE = (10_000, 1_000_000) if FULL else (10_000, 40_000)
-CHUNK = 4000  # requests per wrk run in long measurements: codes stay in their time step
+SCALE = (10_000, 1_000_000) if FULL else (10_000, 60_000)
 
 
 QUICK = int(os.environ.get("BENCH_DIVIDE", "1"))  # for trying the harness: fewer requests
@@ -210,22 +212,17 @@ def twofold_server(port: int) -> proc.Server:
 
 
 def password_body(index: int) -> str:
-    return json.dumps(
-        {"user": seed.username(index), "password": seed.PASSWORD, "code": seed.code(index)}
-    )
+    """A line for bench/load.lua: the user's TOTP seed, a tab, the body ("@CODE@": its code)."""
+    body = json.dumps({"user": seed.username(index), "password": seed.PASSWORD, "code": "@CODE@"})
+    return f"{seed.secret(index).hex()}\t{body}"
 
 
 def code_only_bodies(indexes: range) -> callable:
     challenges = seed.open_challenges(indexes)
 
     def body(index: int) -> str:
-        return json.dumps(
-            {
-                "user": seed.username(index),
-                "challenge_id": challenges[index],
-                "code": seed.code(index),
-            }
-        )
+        data = {"user": seed.username(index), "challenge_id": challenges[index], "code": "@CODE@"}
+        return f"{seed.secret(index).hex()}\t{json.dumps(data)}"
 
     return body
 
@@ -262,7 +259,7 @@ def argon2_seconds() -> float:
 
 def signin(server, users, total) -> Result:
     indexes = users.take(total)
-    work = [[seed.username(i), seed.PASSWORD, seed.code(i)] for i in indexes]
+    work = [[seed.username(i), seed.PASSWORD, seed.secret(i).hex()] for i in indexes]
     path = WORK / "signins.json"
     path.write_text(json.dumps(work))
     concurrency = 4 * CORES
@@ -291,8 +288,7 @@ def memory(server, users, total, token) -> tuple[list[float], list[float], int]:
     """RSS of each worker after warm-up, and after ``total`` more code-only checks."""
     server.mark()
     before = server.usage().rss_mib
-    for _chunk in range(0, total, CHUNK):
-        code_only("memory chunk", server, users, min(CHUNK, total - _chunk), 16, token)
+    code_only(f"memory: {total:,} code-only checks", server, users, total, 4 * CORES, token)
     return before, server.usage().rss_mib, total
 
 
@@ -300,7 +296,8 @@ def memory(server, users, total, token) -> tuple[list[float], list[float], int]:
 
 
 def pi_body(index: int, pin: str) -> str:
-    return urlencode({"user": f"u{index:07d}", "realm": "bench", "pass": pin + seed.code(index)})
+    body = urlencode({"user": f"u{index:07d}", "realm": "bench", "pass": pin + "@CODE@"})
+    return f"{seed.secret(index).hex()}\t{body.replace('%40CODE%40', '@CODE@')}"
 
 
 def run_privacyidea(users: Users, results: list[Result]) -> None:
@@ -357,6 +354,27 @@ def _interrupted(signum, _frame) -> None:
     raise SystemExit(f"stopped by signal {signum}")  # so that the servers are stopped
 
 
+def prepare_database() -> None:
+    proc.create_database(TWOFOLD_ENV["DATABASE_URL"].rsplit("/", 1)[1])
+    call_command("migrate", verbosity=0)
+
+
+def scale_probe(database: str, count: int, port: int) -> dict:
+    """bench/probe.py in its own process, on ``database`` grown to ``count`` users."""
+    env = {**os.environ, "BENCH_DATABASE": database}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.probe", str(count), str(port)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    log("    " + done.stderr.strip()[-1500:].replace("\n", "\n    "))
+    if done.returncode:
+        raise SystemExit(f"the scale probe at {count:,} users failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _interrupted)
     WORK.mkdir(exist_ok=True)
@@ -365,28 +383,23 @@ def main() -> None:
         raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
     started = time.time()
     log(f"twofold benchmark ({'full' if FULL else 'short'}), {CORES} cores")
-    proc.create_database("twofold_bench")
-    call_command("migrate", verbosity=0)
+    prepare_database()
+    cache.clear()  # Redis db 5 is the benchmark's own: no counters left from an earlier run
     needed = sum(SIZES[key][1 if FULL else 0] for key in SIZES) * 2 + 20_000
     pi.install(log)
     pi.initialise(needed, log)
-    scale = {}
-    org = seed.seed_users(SCALE[0], log=log)
+    largest = max(SCALE[1], needed) + 1000  # the probe takes the last 1,000
+    org = seed.seed_users(largest, log=log)
+    scale = [
+        scale_probe("twofold_bench_small", SCALE[0], PORT),
+        scale_probe("twofold_bench", largest, PORT),
+    ]
     users = Users()
+    hash_seconds = argon2_seconds()
     server = twofold_server(PORT)
     results: list[Result] = []
     try:
         token = seed.api_token(org)
-        scale[SCALE[0]] = report.latency_probe(
-            server, users, token, code_only, measure, password_body
-        )
-        server.stop()
-        seed.seed_users(max(SCALE[1], needed), log=log)
-        server = twofold_server(PORT)
-        scale[SCALE[1]] = report.latency_probe(
-            server, users, token, code_only, measure, password_body
-        )
-        hash_seconds = argon2_seconds()
         url = f"http://127.0.0.1:{PORT}/api/v1/validate/check"
         bearer = f"Bearer {token}"
         for key, connections in (("password_code", 4 * CORES), ("password_code_64", 64)):

@@ -114,13 +114,14 @@ def api_token(org: Organisation) -> str:
 
 def open_challenges(indexes: range) -> dict[int, str]:
     """An open API challenge for the app code of each user (what POST
-    /validate/challenges leaves behind), by bulk insert; their ids by user index."""
+    /validate/challenges leaves behind), by bulk insert; their ids by user index. They
+    last an hour, not five minutes, so that a long run does not outlive them."""
     users = dict(
         User.objects.filter(username__in=[username(index) for index in indexes]).values_list(
             "username", "pk"
         )
     )
-    expires = timezone.now() + timedelta(minutes=5)
+    expires = timezone.now() + timedelta(hours=1)
     challenges = Challenge.objects.bulk_create(
         Challenge(
             user_id=users[username(index)],

@@ -2,7 +2,8 @@
 
     python bench/signin_load.py PORT CONCURRENCY USERS.json
 
-USERS.json is a list of [user name, password, code]. Each sign-in is what a browser does:
+USERS.json is a list of [user name, password, TOTP seed in hex]; the code is computed
+(RFC 6238, SHA-1, 30 s, 6 digits) when the code page is posted. Each sign-in is what a browser does:
 GET /signin, POST the user name, GET and POST the password page, GET the verification
 page (which opens the app-code challenge), POST the code, and must land on /account.
 Cookies (session, CSRF) and the CSRF form field are carried like a browser's. Prints one
@@ -11,15 +12,24 @@ RESULT line: sign-ins done and accepted, seconds, p50/p95/p99 of a whole sign-in
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import json
 import re
+import struct
 import sys
 import threading
 import time
 from urllib.parse import urlencode
 
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def totp(secret: bytes) -> str:
+    mac = hmac.new(secret, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return f"{(int.from_bytes(mac[offset : offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 class Browser:
@@ -47,20 +57,21 @@ class Browser:
         connection.close()
         return response.status, response.getheader("Location") or "", text
 
-    def post_form(self, path: str, fields: dict[str, str]) -> tuple[int, str]:
+    def post_form(self, path: str, fields: dict[str, object]) -> tuple[int, str]:
         _status, _location, page = self.fetch("GET", path)
         token = _CSRF.search(page)
+        fields = {key: value() if callable(value) else value for key, value in fields.items()}
         form = {"csrfmiddlewaretoken": token.group(1) if token else "", **fields}
         status, location, _text = self.fetch("POST", path, form)
         return status, location
 
 
-def sign_in(port: int, username: str, password: str, code: str) -> bool:
+def sign_in(port: int, username: str, password: str, secret: str) -> bool:
     browser = Browser(port)
     steps = (
         ("/signin", {"username": username}, "/signin/password"),
         ("/signin/password", {"password": password}, "/signin/verify"),
-        ("/signin/verify", {"code": code}, "/account"),
+        ("/signin/verify", {"code": lambda: totp(bytes.fromhex(secret))}, "/account"),
     )
     for path, fields, expected in steps:
         status, location = browser.post_form(path, fields)
@@ -83,9 +94,9 @@ def main() -> None:
             with lock:
                 if not work:
                     return
-                username, password, code = work.pop()
+                username, password, secret = work.pop()
             started = time.perf_counter()
-            ok = sign_in(port, username, password, code)
+            ok = sign_in(port, username, password, secret)
             with lock:
                 times.append(time.perf_counter() - started)
                 accepted[0] += ok
