@@ -66,7 +66,8 @@ def timed(label: str, action) -> None:
     started = time.perf_counter()
     changed = action()
     seconds = time.perf_counter() - started
-    print(f"| {label} | {changed:,} | {seconds:.2f} s |")
+    shown = f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+    print(f"| {label} | {changed:,} | {shown} |")
 
 
 def main() -> None:

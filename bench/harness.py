@@ -11,7 +11,10 @@ Everything listens on 127.0.0.1 only (ports BENCH_PORT and BENCH_PORT + 1, defau
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
+import resource
 import shutil
 import signal
 import statistics
@@ -56,9 +59,9 @@ from bench import pi, proc, report, seed  # noqa: E402
 SIZES = {  # requests per measurement (short / full)
     "password_code": (400, 2000),
     "password_code_64": (400, 2000),
-    "code_only": (3000, 20000),
+    "code_only": (2000, 20000),
     "signin": (120, 600),
-    "memory": (10_000, 100_000),
+    "memory": (5_000, 100_000),
     "pi_default_pin": (30, 100),
     "pi_equal_pin": (200, 1000),
     "pi_no_pin": (200, 1000),
@@ -89,6 +92,7 @@ class Result:
     errors: int
     usage: proc.Usage | None = None
     concurrency: int = 0
+    client_cpu: float = 0.0  # the load tool's CPU time over wall time, in % of one core
 
     @property
     def rate(self) -> float:
@@ -127,6 +131,14 @@ class Users:
         return taken
 
 
+LAST_CLIENT_CPU = 0.0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(
     url: str,
     bodies: list[str],
@@ -162,11 +174,14 @@ def wrk(
     ]
     for flag in WORK.glob("bodies.txt.done.*"):
         flag.unlink()
+    global LAST_CLIENT_CPU
+    before, wall = _children_cpu(), time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while len(list(WORK.glob("bodies.txt.done.*"))) < threads and process.poll() is None:
         time.sleep(0.01)
     process.send_signal(signal.SIGINT)  # every thread has its share: print the summary
     stdout, stderr = process.communicate()
+    LAST_CLIENT_CPU = 100 * (_children_cpu() - before) / (time.monotonic() - wall)
     if stderr.strip():
         log("    " + stderr.strip()[:900].replace("\n", "\n    "))
     return stdout
@@ -189,6 +204,7 @@ def measure(label, server, url, make_body, users, total, connections, marker, ct
     server.mark()
     result = _parse(label, wrk(url, bodies, total, connections, marker, ctype, auth), connections)
     result.usage = server.usage()
+    result.client_cpu = LAST_CLIENT_CPU
     log(
         f"  {label}: {result.rate:,.1f}/s p50 {result.p50:.1f} p99 {result.p99:.1f} ms, "
         f"{result.errors} errors"
@@ -247,6 +263,39 @@ def code_only(label, server, users, total, connections, token) -> Result:
     )
 
 
+def floor(server) -> Result:
+    """GET /healthz for 5 seconds: twofold's whole middleware stack and gunicorn, no
+    database, no cache. The ceiling any API call can reach on this machine."""
+    for seconds in (2, 5):  # the first run warms the workers up
+        server.mark()
+        before, wall = _children_cpu(), time.monotonic()
+        url = f"http://127.0.0.1:{server.port}/healthz"
+        command = ["wrk", "-t", "2", "-c", str(4 * CORES), "-d", f"{seconds}s", "--latency", url]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    client = 100 * (_children_cpu() - before) / (time.monotonic() - wall)
+    count = int(re.search(r"(\d+) requests in", out).group(1))
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    percent = {
+        p: float(value) * scale[unit]
+        for p, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)
+    }
+    result = Result(
+        "twofold GET /healthz (no database: the stack's ceiling)",
+        count,
+        count,
+        float(seconds),
+        percent.get("50", 0.0),
+        math.nan,  # wrk prints 50, 75, 90 and 99 %
+        percent.get("99", 0.0),
+        0,
+        server.usage(),
+        4 * CORES,
+        client,
+    )
+    log(f"  {result.label}: {result.rate:,.0f}/s")
+    return result
+
+
 def argon2_seconds() -> float:
     """One Argon2id hash at the configured cost, median of 9, in this process."""
     times = []
@@ -264,6 +313,7 @@ def signin(server, users, total) -> Result:
     path.write_text(json.dumps(work))
     concurrency = 4 * CORES
     server.mark()
+    before, wall = _children_cpu(), time.monotonic()
     done = subprocess.run(
         [
             sys.executable,
@@ -280,6 +330,7 @@ def signin(server, users, total) -> Result:
         log("    " + done.stderr.strip()[:600].replace("\n", "\n    "))
     result = _parse("browser sign-in", done.stdout, concurrency)
     result.usage = server.usage()
+    result.client_cpu = 100 * (_children_cpu() - before) / (time.monotonic() - wall)
     log(f"  browser sign-in: {result.rate:,.1f}/s, {result.errors} errors")
     return result
 
@@ -418,6 +469,7 @@ def main() -> None:
                     bearer,
                 )
             )
+        results.append(floor(server))
         results.append(
             code_only("twofold code only", server, users, size("code_only"), 4 * CORES, token)
         )

@@ -57,7 +57,10 @@ def explain(queries: list[str]) -> list[str]:
             if not sql.lstrip().upper().startswith("SELECT") or "FOR UPDATE" in sql:
                 continue
             cursor.execute("EXPLAIN " + sql)
-            plan = " / ".join(row[0].strip() for row in cursor.fetchall()[:3])
+            rows = [row[0].strip() for row in cursor.fetchall()]
+            # The node that reads the table says whether an index is used.
+            scans = [row for row in rows if "Scan" in row or "Cond" in row]
+            plan = " / ".join(scans or rows[:2])
             plans.append(f"{_short(sql)}\n    -> {plan}")
     return plans
 
@@ -133,7 +136,7 @@ def _row(r) -> str:
     return (
         f"| {r.label} | {r.concurrency} | {r.answered:,} | {r.rate:,.1f} | {r.p50:.1f} | "
         f"{r.p95:.1f} | {r.p99:.1f} | {r.errors} | "
-        f"{usage.cpu_percent:.0f} % | {usage.peak_rss_mib:.0f} MiB |"
+        f"{usage.cpu_percent:.0f} % | {usage.peak_rss_mib:.0f} MiB | {r.client_cpu:.0f} % |"
     )
 
 
@@ -151,8 +154,8 @@ def render(results, sign, hash_seconds, rss, scale, bulk, started, full) -> str:
         "```\n" + command + "\n```",
         "",
         "| scenario | clients | requests | requests/s | p50 ms | p95 ms | p99 ms | errors "
-        "| CPU per worker | peak RSS per worker |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| CPU per worker | peak RSS per worker | load tool CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines += [_row(r) for r in results]
     lines.append(_row(sign))
@@ -188,6 +191,12 @@ def render(results, sign, hash_seconds, rss, scale, bulk, started, full) -> str:
     lines += ["", "Ratios (same run):", *ratio]
     if code:
         lines.append(f"- code only per core: **{code.rate / cores:,.0f} requests/s**")
+    ceiling = next((r for r in results if "/healthz" in r.label), None)
+    if ceiling:
+        lines.append(
+            f"- the stack's ceiling (GET /healthz, no database) per core: "
+            f"{ceiling.rate / cores:,.0f} requests/s"
+        )
     lines += [
         f"- one Argon2id hash at the configured cost: {hash_seconds * 1000:.1f} ms, so the "
         f"bound is {cores} ÷ that = {bound:,.1f} hashes/s; browser sign-ins "
