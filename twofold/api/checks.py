@@ -124,7 +124,7 @@ def _password(
         # Another organisation's user (or nobody's): not this client's to check.
         return _wrong_credentials()
     try:
-        user = accounts.check_password(request, username, password)
+        user = accounts.check_password(request, username, password, organisation=owner)
     except accounts.InvalidCredentials as wrong:
         holder = _app_password_holder(organisation, username, password)
         if holder is None:
