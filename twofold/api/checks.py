@@ -172,12 +172,11 @@ def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decis
     """Check ``code`` against a challenge an earlier call started for ``user``."""
     if code is None:
         raise InvalidInput(_("Send the code the user received."), field="code")
-    challenge = verification.get_challenge(user, challenge_id)
-    if challenge.purpose != ChallengePurpose.API:
-        raise NotFound(_("This verification no longer exists. Start again."))
     if not user.can_sign_in:
         return _wrong_credentials()
-    return _verified(user, challenge.pk, code)
+    # Only a challenge the API started counts (any other is "not found"): checked in the
+    # statement that locks it.
+    return _verified(user, challenge_id, code, purpose=ChallengePurpose.API)
 
 
 def _held_code(user: User, code: str, method: str | None, options: list[base.Option]) -> Decision:
@@ -203,9 +202,11 @@ def _held_code(user: User, code: str, method: str | None, options: list[base.Opt
     return _verified(user, challenge.pk, code)
 
 
-def _verified(user: User, challenge_id: UUID, code: str) -> Decision:
+def _verified(
+    user: User, challenge_id: UUID, code: str, purpose: ChallengePurpose | None = None
+) -> Decision:
     try:
-        challenge = verification.verify_code(user, challenge_id, code)
+        challenge = verification.verify_code(user, challenge_id, code, purpose=purpose)
     except InvalidInput as refused:  # wrong, expired, finished: decided, and audited
         return _reject(user, refused.code, refused.message)
     return Decision(ACCEPT, user, "second factor", challenge=challenge)
