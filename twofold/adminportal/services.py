@@ -84,14 +84,24 @@ def manage_user_settings(
     reregister: bool = False,
     app_passwords: bool = False,
     restore: bool = False,
+    everyone: Organisation | None = None,
 ) -> ManageResult:
-    """The seeds' "Manage user settings": any combination of the three, all or nothing."""
+    """The seeds' "Manage user settings": any combination of the three, all or nothing.
+
+    ``everyone``: the organisation, when ``users`` are all of its users. Remembered devices
+    are then forgotten through its epoch, in constant time, with one audit event.
+    """
     if not (reregister or app_passwords or restore):
         raise InvalidInput(_("Choose at least one thing to do."))
     # Re-registration last: it removes methods, which can change what ``users`` selects.
     deleted = delete_app_passwords(users, actor=actor) if app_passwords else 0
     # Re-registration forgets devices too; don't forget (and audit) them twice.
-    restored = restore_remembered_devices(users, actor=actor) if restore and not reregister else 0
+    restored = 0
+    if restore and not reregister and everyone is not None:
+        restore_remembered_devices_everywhere(everyone, actor=actor)
+        restored = users.count()
+    elif restore and not reregister:
+        restored = restore_remembered_devices(users, actor=actor)
     reregistered, nonce = (
         resets.require_reregistration(users, actor=actor) if reregister else (0, "")
     )
