@@ -57,7 +57,7 @@ def explain(queries: list[str]) -> list[str]:
             if not sql.lstrip().upper().startswith("SELECT") or "FOR UPDATE" in sql:
                 continue
             cursor.execute("EXPLAIN " + sql)
-            rows = [row[0].strip() for row in cursor.fetchall()]
+            rows = [row[0].strip().removeprefix("->").strip() for row in cursor.fetchall()]
             # The node that reads the table says whether an index is used.
             scans = [row for row in rows if "Scan" in row or "Cond" in row]
             plan = " / ".join(scans or rows[:2])
