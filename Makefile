@@ -55,6 +55,7 @@ bench: $(VENV)/.installed wrk
 bench-full: $(VENV)/.installed wrk
 	$(BIN)/python -m bench.harness --full
 
-# py-spy on every twofold worker under code-only load (py-spy goes into .bench/tools).
+# py-spy on every twofold worker under code-only load (PASSWORD=1: password + code;
+# SIGNIN=1: browser sign-ins); py-spy goes into .bench/tools.
 bench-profile: $(VENV)/.installed wrk
-	$(BIN)/python -m bench.profile $(if $(PASSWORD),--password) 20
+	$(BIN)/python -m bench.profile $(if $(PASSWORD),--password) $(if $(SIGNIN),--signin) 20

@@ -1,7 +1,7 @@
 """Where a twofold worker spends its time under load: py-spy on every worker while wrk
 sends code-only checks (or password + code with ``--password``).
 
-    make bench-profile        # or: .venv/bin/python -m bench.profile [--password] [SECONDS]
+    make bench-profile   # or: .venv/bin/python -m bench.profile [--password|--signin] [SECONDS]
 
 py-spy goes into its own virtualenv under .bench/ (never into twofold's). Prints the
 functions with the largest share of the samples, inclusive and self, summed over workers.
@@ -57,6 +57,7 @@ def summarise(stacks: Counter, top: int = 30) -> str:
 
 def main() -> None:
     password = "--password" in sys.argv
+    signin = "--signin" in sys.argv
     numbers = [int(arg) for arg in sys.argv[1:] if arg.isdigit()]
     seconds = numbers[0] if numbers else 15
     spy = py_spy()
@@ -76,7 +77,9 @@ def main() -> None:
         ]
         for thread in spies:
             thread.start()
-        if password:
+        if signin:
+            harness.signin(server, users, 8 * seconds)
+        elif password:
             url = f"http://127.0.0.1:{harness.PORT}/api/v1/validate/check"
             harness.measure("password + code", server, url, harness.password_body, users, total,
                             8, '"accept"', "application/json", f"Bearer {token}")  # fmt: skip
