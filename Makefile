@@ -56,3 +56,21 @@ test: $(VENV)/.installed-test chromium fonts messages lint
 
 clean:
 	rm -rf $(VENV) .test-data artifacts
+
+# Benchmarks (issue 9): twofold beside privacyIDEA 3.14 on this machine, 127.0.0.1 only.
+# Installs what they need (Debian's wrk; privacyIDEA into .bench/); needs PostgreSQL at
+# 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379. Not part of `make test`.
+.PHONY: bench bench-full bench-profile wrk
+wrk:
+	@command -v wrk >/dev/null || (apt-get update && apt-get install -y --no-install-recommends wrk)
+
+bench: $(VENV)/.installed wrk
+	$(BIN)/python -m bench.harness
+
+bench-full: $(VENV)/.installed wrk
+	$(BIN)/python -m bench.harness --full
+
+# py-spy on every twofold worker under code-only load (PASSWORD=1: password + code;
+# SIGNIN=1: browser sign-ins); py-spy goes into .bench/tools.
+bench-profile: $(VENV)/.installed wrk
+	$(BIN)/python -m bench.profile $(if $(PASSWORD),--password) $(if $(SIGNIN),--signin) 20

@@ -21,6 +21,9 @@ PY
 export TWOFOLD_DATA_DIR="$PWD/.test-data"
 mkdir -p "$TWOFOLD_DATA_DIR" artifacts
 unset DATABASE_URL REDIS_URL
+# One pytest worker per core (pytest-xdist); TWOFOLD_TEST_WORKERS=0 runs in one process.
+WORKERS=${TWOFOLD_TEST_WORKERS:-$(nproc)}
+set -- -n "$WORKERS" "$@"
 
 echo "== translation catalogues (compilemessages)"
 (cd twofold && "../$BIN/twofold" manage compilemessages --verbosity 0)

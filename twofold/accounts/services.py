@@ -129,16 +129,25 @@ def set_password(user: User, password: str, *, actor: User | None = None, via: s
     )
 
 
-def check_password(request: HttpRequest, username: str, password: str) -> User:
+def check_password(
+    request: HttpRequest,
+    username: str,
+    password: str,
+    *,
+    organisation: Organisation | None = None,
+) -> User:
     """Verify a user name and password, counting the attempt against the user and the address.
 
     Raises RateLimited before any hashing once either counter is over its limit, and
     InvalidCredentials, identical for every kind of refusal, when the pair is wrong.
+    ``organisation``: the one ``find_by_username`` found for this name, if the caller has
+    already asked (it is looked up otherwise).
     """
     username = normalise_username(username)
     address = request.client_address or "unknown"
     by_user, by_address = _limits()
-    organisation = find_by_username(username)
+    if organisation is None:
+        organisation = find_by_username(username)
     # Only a name in one of our organisations' domains is kept: anything else typed in
     # the user-name box (a password, a phone number) must not reach the audit log.
     label = safe_text(username) if organisation else "(not a user name of any organisation)"

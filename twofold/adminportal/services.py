@@ -1,7 +1,9 @@
 """Administrators' actions on users: the same functions serve the portal and the API.
 
 Every bulk action is set-based (a few statements whatever the number of users) and
-writes one audit event per user it changed.
+writes one audit event per user it changed, except forgetting every trusted device of a
+whole organisation: one update of the organisation's epoch and one event, in constant
+time at any size.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from twofold.audit.services import record, record_for_users, safe_text
 from twofold.core.errors import InvalidInput
 from twofold.methods import resets
 from twofold.methods.app_passwords.models import AppPassword
+from twofold.organisations.models import Organisation
 
 MAX_BYPASS_MINUTES = 60
 
@@ -32,6 +35,25 @@ def restore_remembered_devices(users: QuerySet[User], *, actor: User) -> int:
         AuditAction.TRUSTED_DEVICES_FORGOTTEN, AuditResult.SUCCESS, chosen, actor=actor
     )
     return chosen.update(trusted_device_epoch=F("trusted_device_epoch") + 1)
+
+
+@transaction.atomic
+def restore_remembered_devices_everywhere(organisation: Organisation, *, actor: User) -> None:
+    """Every browser any user of ``organisation`` trusted asks for the second factor again.
+
+    Trusted devices carry the organisation's epoch (signin.trusted), so raising it is one
+    single-row UPDATE and one audit event, whatever the number of users or devices.
+    """
+    Organisation.objects.filter(pk=organisation.pk).update(
+        trusted_device_epoch=F("trusted_device_epoch") + 1
+    )
+    record(
+        AuditAction.TRUSTED_DEVICES_FORGOTTEN,
+        AuditResult.SUCCESS,
+        organisation=organisation,
+        actor=actor,
+        subject_label="every user of the organisation",
+    )
 
 
 @transaction.atomic
@@ -62,14 +84,24 @@ def manage_user_settings(
     reregister: bool = False,
     app_passwords: bool = False,
     restore: bool = False,
+    everyone: Organisation | None = None,
 ) -> ManageResult:
-    """The seeds' "Manage user settings": any combination of the three, all or nothing."""
+    """The seeds' "Manage user settings": any combination of the three, all or nothing.
+
+    ``everyone``: the organisation, when ``users`` are all of its users. Remembered devices
+    are then forgotten through its epoch, in constant time, with one audit event.
+    """
     if not (reregister or app_passwords or restore):
         raise InvalidInput(_("Choose at least one thing to do."))
     # Re-registration last: it removes methods, which can change what ``users`` selects.
     deleted = delete_app_passwords(users, actor=actor) if app_passwords else 0
     # Re-registration forgets devices too; don't forget (and audit) them twice.
-    restored = restore_remembered_devices(users, actor=actor) if restore and not reregister else 0
+    restored = 0
+    if restore and not reregister and everyone is not None:
+        restore_remembered_devices_everywhere(everyone, actor=actor)
+        restored = users.count()
+    elif restore and not reregister:
+        restored = restore_remembered_devices(users, actor=actor)
     reregistered, nonce = (
         resets.require_reregistration(users, actor=actor) if reregister else (0, "")
     )

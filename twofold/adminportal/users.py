@@ -37,6 +37,10 @@ class UserFilter(forms.Form):
         choices=[("", _("Any")), ("locked", _("Locked out")), ("blocked", _("Blocked"))],
     )
 
+    def narrows(self) -> bool:
+        """Whether any criterion is set: if not, "all that match" is the whole organisation."""
+        return self.is_valid() and any(str(value).strip() for value in self.cleaned_data.values())
+
     def apply(self, users: QuerySet[User]) -> QuerySet[User]:
         """The users that match the filter (all of them: the bulk actions use this too)."""
         if not self.is_valid():

@@ -135,12 +135,14 @@ def bulk(request: HttpRequest) -> HttpResponse:
 def _manage(request: HttpRequest, users, form: BulkForm) -> HttpResponse:
     data = form.cleaned_data
     try:
+        everyone = data["all_matching"] and not UserFilter(request.POST).narrows()
         result = services.manage_user_settings(
             users,
             actor=request.user,
             reregister=data["reregister"],
             app_passwords=data["app_passwords"],
             restore=data["restore"],
+            everyone=request.user.organisation if everyone else None,
         )
     except InvalidInput as refused:
         messages.error(request, refused.message)

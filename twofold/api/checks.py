@@ -87,7 +87,8 @@ def check(
     reason = skip_reason(request, user)
     if reason:
         return Decision(ACCEPT, user, reason)
-    if user.must_reregister or not base.options_for(user):
+    options = base.options_for(user)  # once per call: each look costs a query per method
+    if user.must_reregister or not options:
         return _reject(
             user,
             "registration_required",
@@ -97,8 +98,8 @@ def check(
     if challenge_id is not None:
         return _answer_challenge(user, challenge_id, code)
     if code is not None:
-        return _held_code(user, code, method)
-    return start(user, method, prefer_sending=prefer_sending)
+        return _held_code(user, code, method, options)
+    return start(user, method, prefer_sending=prefer_sending, options=options)
 
 
 def skip_reason(request: HttpRequest, user: User) -> str:
@@ -123,7 +124,7 @@ def _password(
         # Another organisation's user (or nobody's): not this client's to check.
         return _wrong_credentials()
     try:
-        user = accounts.check_password(request, username, password)
+        user = accounts.check_password(request, username, password, organisation=owner)
     except accounts.InvalidCredentials as wrong:
         holder = _app_password_holder(organisation, username, password)
         if holder is None:
@@ -171,18 +172,17 @@ def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decis
     """Check ``code`` against a challenge an earlier call started for ``user``."""
     if code is None:
         raise InvalidInput(_("Send the code the user received."), field="code")
-    challenge = verification.get_challenge(user, challenge_id)
-    if challenge.purpose != ChallengePurpose.API:
-        raise NotFound(_("This verification no longer exists. Start again."))
     if not user.can_sign_in:
         return _wrong_credentials()
-    return _verified(user, challenge.pk, code)
+    # Only a challenge the API started counts (any other is "not found"): checked in the
+    # statement that locks it.
+    return _verified(user, challenge_id, code, purpose=ChallengePurpose.API)
 
 
-def _held_code(user: User, code: str, method: str | None) -> Decision:
+def _held_code(user: User, code: str, method: str | None, options: list[base.Option]) -> Decision:
     """A code the user already holds (authenticator app, hardware token): one call checks it."""
     if method:
-        option = _chosen(user, method)
+        option = _chosen(options, method)
         if not option.silent:
             raise InvalidInput(
                 _("This method sends its code: start a challenge, then send its challenge_id "
@@ -190,7 +190,7 @@ def _held_code(user: User, code: str, method: str | None) -> Decision:
                 field="method",
             )  # fmt: skip
     else:
-        option = _first(user, silent=True)
+        option = _first(user, options, silent=True)
     if option is None:
         return _reject(
             user,
@@ -198,49 +198,59 @@ def _held_code(user: User, code: str, method: str | None) -> Decision:
             _("The user has no authenticator app or hardware token. Leave the code out to "
               "send them one."),
         )  # fmt: skip
-    challenge = verification.start_challenge(user, option.key, ChallengePurpose.API)
+    challenge = verification.open_challenge(user, option, ChallengePurpose.API)
     return _verified(user, challenge.pk, code)
 
 
-def _verified(user: User, challenge_id: UUID, code: str) -> Decision:
+def _verified(
+    user: User, challenge_id: UUID, code: str, purpose: ChallengePurpose | None = None
+) -> Decision:
     try:
-        challenge = verification.verify_code(user, challenge_id, code)
+        challenge = verification.verify_code(user, challenge_id, code, purpose=purpose)
     except InvalidInput as refused:  # wrong, expired, finished: decided, and audited
         return _reject(user, refused.code, refused.message)
     return Decision(ACCEPT, user, "second factor", challenge=challenge)
 
 
-def start(user: User, method: str | None, *, prefer_sending: bool = True) -> Decision:
-    """Start ``method``, or else the preferred option (that sends something, if asked)."""
+def start(
+    user: User,
+    method: str | None,
+    *,
+    prefer_sending: bool = True,
+    options: list[base.Option] | None = None,
+) -> Decision:
+    """Start ``method``, or else the preferred option (that sends something, if asked).
+    ``options``: the user's, if the caller has just looked them up."""
+    options = base.options_for(user) if options is None else options
     if method:
-        option = _chosen(user, method)
+        option = _chosen(options, method)
     elif prefer_sending:
-        option = _first(user, silent=False)
+        option = _first(user, options, silent=False)
     else:
-        option = base.preferred_option(user)
+        option = base.preferred_option(user, options)
     if option is None:
         return _reject(
             user,
             "code_required",
             _("Send the code from the user's authenticator app or hardware token."),
         )
-    challenge = verification.start_challenge(user, option.key, ChallengePurpose.API)
+    challenge = verification.open_challenge(user, option, ChallengePurpose.API)
     return Decision(CHALLENGE, user, challenge=challenge, option=option)
 
 
-def _chosen(user: User, method: str) -> base.Option:
-    option = base.find_option(user, method)
+def _chosen(options: list[base.Option], method: str) -> base.Option:
+    option = next((option for option in options if option.key == method), None)
     if option is None:
         raise InvalidInput(_("This verification option is not available."), field="method")
     return option
 
 
-def _first(user: User, *, silent: bool) -> base.Option | None:
+def _first(user: User, options: list[base.Option], *, silent: bool) -> base.Option | None:
     """The preferred option if it is of the kind wanted, else the first one that is."""
-    preferred = base.preferred_option(user)
+    preferred = base.preferred_option(user, options)
     if preferred is not None and preferred.silent == silent:
         return preferred
-    return next((option for option in base.options_for(user) if option.silent == silent), None)
+    return next((option for option in options if option.silent == silent), None)
 
 
 def challenge_of(organisation: Organisation, challenge_id: UUID) -> Challenge:

@@ -173,8 +173,9 @@ def find_option(user: User, key: str) -> Option | None:
     return next((option for option in options_for(user) if option.key == key), None)
 
 
-def preferred_option(user: User) -> Option | None:
-    """The option used first at sign-in: the user's choice if still usable, else the first."""
-    options = options_for(user)
+def preferred_option(user: User, options: list[Option] | None = None) -> Option | None:
+    """The option used first at sign-in: the user's choice if still usable, else the first.
+    ``options``: the user's ``options_for``, if the caller already has them."""
+    options = options_for(user) if options is None else options
     chosen = next((option for option in options if option.key == user.preferred_option), None)
     return chosen or (options[0] if options else None)

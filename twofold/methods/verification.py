@@ -162,10 +162,26 @@ def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: s
     return challenge
 
 
-def get_challenge(user: User, challenge_id: str | UUID) -> Challenge:
-    """The user's own challenge; anybody else's is "not found"."""
+def get_challenge(
+    user: User,
+    challenge_id: str | UUID,
+    *,
+    lock: bool = False,
+    purpose: ChallengePurpose | None = None,
+) -> Challenge:
+    """The user's own challenge (for ``purpose``, if given); anybody else's, or one for
+    another purpose, is "not found" (and never locked).
+
+    With ``lock``, the challenge row is locked and its user (with the organisation) read
+    afresh in the same statement.
+    """
+    challenges = Challenge.objects
+    if lock:
+        challenges = challenges.select_for_update(of=("self",)).select_related("user__organisation")
+    if purpose is not None:
+        challenges = challenges.filter(purpose=purpose)
     try:
-        return Challenge.objects.get(pk=challenge_id, user=user)
+        return challenges.get(pk=challenge_id, user=user)
     except (Challenge.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("This verification no longer exists. Start again.")) from None
 
@@ -176,20 +192,26 @@ class _Outcome:
     error: Exception | None
 
 
-def verify_code(user: User, challenge_id: str | UUID, code: str) -> Challenge:
-    """Check ``code`` against the user's open challenge; approve it or raise why not."""
-    outcome = _check(user, challenge_id, (code or "").strip().replace(" ", ""))
+def verify_code(
+    user: User, challenge_id: str | UUID, code: str, *, purpose: ChallengePurpose | None = None
+) -> Challenge:
+    """Check ``code`` against the user's open challenge (for ``purpose``, if given: any
+    other is "not found"); approve it or raise why not."""
+    outcome = _check(user, challenge_id, (code or "").strip().replace(" ", ""), purpose)
     if outcome.error is not None:
         raise outcome.error
     return outcome.challenge
 
 
 @transaction.atomic
-def _check(user: User, challenge_id: str | UUID, code: str) -> _Outcome:
+def _check(
+    user: User, challenge_id: str | UUID, code: str, purpose: ChallengePurpose | None
+) -> _Outcome:
     # Failures are recorded and committed; the error is raised after the transaction.
-    get_challenge(user, challenge_id)  # 404 for someone else's challenge, before locking
-    challenge = Challenge.objects.select_for_update().get(pk=challenge_id)
-    user = User.objects.select_related("organisation").get(pk=user.pk)
+    # One statement finds and locks the row, only if it is the user's (404 for anybody
+    # else's), and reads the user afresh: their lockout may have begun since.
+    challenge = get_challenge(user, challenge_id, lock=True, purpose=purpose)
+    user = challenge.user
     try:
         refuse_if_locked(user)
         address = context.current().client_address or "unknown"

@@ -65,11 +65,12 @@ def after_password(request: HttpRequest, user: User) -> Next:
         finish(request, user, amr=["pwd", "mfa"], via="trusted device", mfa=False)
         return Next.SIGNED_IN
     hold(request, user)
-    if user.must_reregister or not base.options_for(user):
+    options = base.options_for(user)  # once: each look costs a query per method
+    if user.must_reregister or not options:
         return Next.REGISTER
-    preferred = base.preferred_option(user)
+    preferred = base.preferred_option(user, options)
     try:
-        challenge = verification.start_challenge(user, preferred.key, ChallengePurpose.SIGNIN)
+        challenge = verification.open_challenge(user, preferred, ChallengePurpose.SIGNIN)
     except TwofoldError as refused:  # locked, capped, gateway down: the page explains
         messages.error(request, refused.message)
     else:

@@ -80,13 +80,13 @@ def _page(
     succeed: Callable[[Challenge, bool], HttpResponse],
 ) -> HttpResponse:
     """The shared verification page: show the state, or check a submitted code."""
-    options = base.options_for(user)
+    options = base.options_for(user)  # once: each look costs a query per method
     challenge = flow.current(request, user, how.purpose)
-    preferred = base.preferred_option(user)
+    preferred = base.preferred_option(user, options)
     if challenge is None and request.method == "GET" and preferred and preferred.silent:
         # Nothing is sent for this option (the code is in the app): open it straight away.
         try:
-            challenge = verification.start_challenge(user, preferred.key, how.purpose)
+            challenge = verification.open_challenge(user, preferred, how.purpose)
         except RateLimited as limited:  # locked: say so, with the correlation ID
             return too_many_requests(request, limited)
         flow.remember(request, challenge)
@@ -100,7 +100,7 @@ def _page(
             form.add_error("code", refused.message)
         else:
             return succeed(approved, request.POST.get("remember") == "on")
-    option = base.find_option(user, challenge.option) if challenge else None
+    option = next((o for o in options if challenge and o.key == challenge.option), None)
     method = base.get(challenge.method) if challenge else None
     context = {
         # A WAIT option's own prompt (a push shows its number), if its method has one.

@@ -126,6 +126,31 @@ class TestBulk:
         assert set(epochs) == {1}
         assert "Users whose app passwords were deleted" in body
 
+    def test_forgetting_devices_of_everyone_raises_the_organisations_epoch_once(
+        self, admin_client, staff, organisation
+    ) -> None:
+        data = {"action": "manage", "all_matching": "on", "restore": "on", "confirmed": "on"}
+        body = admin_client.post("/admin-portal/users/bulk", data).content.decode()
+        organisation.refresh_from_db()
+        assert organisation.trusted_device_epoch == 1
+        assert set(User.objects.values_list("trusted_device_epoch", flat=True)) == {0}
+        forgotten = AuditEvent.objects.filter(action=AuditAction.TRUSTED_DEVICES_FORGOTTEN)
+        assert forgotten.count() == 1
+        assert "Users whose remembered devices were forgotten" in body
+
+    def test_forgetting_devices_of_a_filtered_selection_goes_user_by_user(
+        self, admin_client, staff, organisation
+    ) -> None:
+        data = {"action": "manage", "all_matching": "on", "q": "user0", "restore": "on",
+                "confirmed": "on"}  # fmt: skip
+        admin_client.post("/admin-portal/users/bulk", data)
+        organisation.refresh_from_db()
+        assert organisation.trusted_device_epoch == 0
+        epochs = User.objects.filter(username__startswith="user0").values_list(
+            "trusted_device_epoch", flat=True
+        )
+        assert set(epochs) == {1}
+
     def test_manage_with_nothing_ticked_changes_nothing(self, admin_client, staff) -> None:
         data = {"action": "manage", "selected": [staff[0].pk], "confirmed": "on"}
         response = admin_client.post("/admin-portal/users/bulk", data, follow=True)

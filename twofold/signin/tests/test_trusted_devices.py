@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from twofold.accounts.models import MfaState, User
 from twofold.accounts.services import set_mfa_state
+from twofold.adminportal.services import restore_remembered_devices_everywhere
+from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.crypto import digest
 from twofold.selfservice.services import restore_trusted_devices
 from twofold.signin.models import TrustedDevice
@@ -136,6 +138,25 @@ def test_restore_is_one_update_whatever_the_number_of_devices(
         )
     with django_assert_max_num_queries(4):  # the update, the audit insert, savepoints
         restore_trusted_devices(alice)
+
+
+def test_restoring_for_the_whole_organisation_makes_every_browser_ask_again(
+    trusted_client, alice
+) -> None:
+    restore_remembered_devices_everywhere(alice.organisation, actor=alice)
+    assert asks_again(trusted_client)
+
+
+def test_restoring_for_the_whole_organisation_is_one_update_and_one_event(
+    alice, make_user, django_assert_max_num_queries
+) -> None:
+    for index in range(20):
+        make_user(f"user{index}@contoso.example")
+    with django_assert_max_num_queries(4):  # the update, the audit insert, savepoints
+        restore_remembered_devices_everywhere(alice.organisation, actor=alice)
+    events = AuditEvent.objects.filter(action=AuditAction.TRUSTED_DEVICES_FORGOTTEN)
+    assert events.count() == 1
+    assert events.get().organisation_id == alice.organisation.pk
 
 
 def test_turning_the_policy_off_stops_existing_devices_at_once(trusted_client, alice) -> None:

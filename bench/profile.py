@@ -1,0 +1,96 @@
+"""Where a twofold worker spends its time under load: py-spy on every worker while wrk
+sends code-only checks (or password + code with ``--password``).
+
+    make bench-profile   # or: .venv/bin/python -m bench.profile [--password|--signin] [SECONDS]
+
+py-spy goes into its own virtualenv under .bench/ (never into twofold's). Prints the
+functions with the largest share of the samples, inclusive and self, summed over workers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections import Counter
+
+from bench import harness, seed
+
+TOOLS = harness.WORK / "tools"
+
+
+def py_spy() -> str:
+    binary = TOOLS / "bin" / "py-spy"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TOOLS)], check=True)
+        subprocess.run([str(TOOLS / "bin" / "pip"), "install", "--quiet", "py-spy"], check=True)
+    return str(binary)
+
+
+def record(spy: str, pid: int, seconds: int) -> Counter:
+    out = harness.WORK / f"profile-{pid}.txt"
+    command = [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
+               "--format", "raw", "--function", "--nonblocking", "--output", str(out)]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)
+    stacks: Counter = Counter()
+    for line in out.read_text().splitlines():
+        stack, _space, count = line.rpartition(" ")
+        stacks[stack] += int(count)
+    return stacks
+
+
+def summarise(stacks: Counter, top: int = 30) -> str:
+    total = sum(stacks.values()) or 1
+    inclusive: Counter = Counter()
+    own: Counter = Counter()
+    for stack, count in stacks.items():
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] += count
+        own[frames[-1]] += count
+    lines = [f"{total} samples", "", "inclusive:"]
+    lines += [f"  {100 * n / total:5.1f} %  {frame}" for frame, n in inclusive.most_common(top)]
+    lines += ["", "self:"]
+    lines += [f"  {100 * n / total:5.1f} %  {frame}" for frame, n in own.most_common(top)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    password = "--password" in sys.argv
+    signin = "--signin" in sys.argv
+    numbers = [int(arg) for arg in sys.argv[1:] if arg.isdigit()]
+    seconds = numbers[0] if numbers else 15
+    spy = py_spy()
+    harness.proc.create_database("twofold_bench")
+    harness.cache.clear()
+    org = seed.seed_users(20_000)
+    server = harness.twofold_server(harness.PORT)
+    try:
+        token = seed.api_token(org)
+        users = harness.Users(int(seed.time.time()) % 5 * 4000)
+        total = 40 * seconds if password else 200 * seconds
+        harness.code_only("warm-up", server, users, 200, 8, token)  # imports, connections
+        stacks: list[Counter] = []
+        spies = [
+            threading.Thread(target=lambda pid=pid: stacks.append(record(spy, pid, seconds)))
+            for pid in server.workers()
+        ]
+        for thread in spies:
+            thread.start()
+        if signin:
+            harness.signin(server, users, 8 * seconds)
+        elif password:
+            url = f"http://127.0.0.1:{harness.PORT}/api/v1/validate/check"
+            harness.measure("password + code", server, url, harness.password_body, users, total,
+                            8, '"accept"', "application/json", f"Bearer {token}")  # fmt: skip
+        else:
+            harness.code_only("code only", server, users, total, 8, token)
+        for thread in spies:
+            thread.join()
+        print(summarise(sum(stacks, Counter())))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
