@@ -151,6 +151,13 @@ def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if _declared_length(request) > MAX_BODY_BYTES:
             return too_large(request)
+        if _holds_nul(request):
+            return error_response(
+                request,
+                400,
+                "invalid_input",
+                _("Text may not contain NUL characters."),
+            )
         response = view(request, *args, **kwargs)
         if response.status_code == 405:
             return error_response(
@@ -164,6 +171,16 @@ def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
     wrapper.csrf_exempt = True  # type: ignore[attr-defined]  # bearer tokens, no cookies
     return wrapper
+
+
+def _holds_nul(request: HttpRequest) -> bool:
+    """A NUL character anywhere in the path, the query or the body (raw or as a JSON
+    escape): no field takes one, and PostgreSQL refuses it in text."""
+    query = (value for _key, values in request.GET.lists() for value in values)
+    if "\x00" in request.path or any("\x00" in value for value in query):
+        return True
+    body = request.body
+    return b"\x00" in body or b"\\u0000" in body.lower()
 
 
 def unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:

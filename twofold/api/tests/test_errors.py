@@ -39,7 +39,7 @@ def test_malformed_json_is_400(validator) -> None:
 
 
 def test_a_body_that_is_not_utf8_is_400(validator) -> None:
-    response = validator.call("POST", "/validate/check", data=b"\xff\xfe\x00{")
+    response = validator.call("POST", "/validate/check", data=b"\xff\xfe{")
     assert_error(response, 400, "invalid_json")
 
 
@@ -108,6 +108,23 @@ def test_a_malformed_path_parameter_is_400(validator) -> None:
 def test_query_parameters_out_of_range_are_400(http, make_token) -> None:
     response = http.get("/users?limit=100000", token=make_token("users:read"))
     assert_error(response, 400, "invalid_input")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/users?q=a%00b", None),  # PostgreSQL refuses NUL in text: a 500 before
+        ("GET", "/users/a%00b@contoso.example", None),
+        ("POST", "/users", '{"username": "a\\u0000b@contoso.example"}'),
+        ("POST", "/users", b'{"username": "a\x00b@contoso.example"}'),
+    ],
+)
+def test_a_nul_character_anywhere_is_400(http, make_token, method, path, body) -> None:
+    token = make_token("users:read", "users:write")
+    headers = {"Content-Type": "application/json"}
+    response = http.call(method, path, token=token, data=body, headers=headers)
+    assert_error(response, 400, "invalid_input")
+    assert "NUL" in response.json()["message"]
 
 
 def test_the_api_root_leads_to_the_docs(http) -> None:
