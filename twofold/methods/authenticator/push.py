@@ -143,7 +143,15 @@ def _device(device_id: object) -> AuthenticatorDevice:
     return device
 
 
+# Refused requests of one device that are audited each hour; beyond that they are still
+# refused, but leave no more events (a flood of forged requests cannot fill the log).
+_AUDITED_REFUSALS = Limit("push-refused", 30, 3600)
+
+
 def _refuse(device: AuthenticatorDevice, reason: str, message: str) -> BadSignature:
+    if _AUDITED_REFUSALS.exceeded(str(device.pk)):
+        return BadSignature(message)
+    _AUDITED_REFUSALS.hit(str(device.pk))
     record(
         AuditAction.AUTHENTICATOR_REQUEST_REFUSED,
         AuditResult.DENIED,

@@ -148,6 +148,16 @@ class TestPolling:
             action=AuditAction.AUTHENTICATOR_REQUEST_REFUSED, result=AuditResult.DENIED
         ).exists()
 
+    def test_a_flood_of_forged_polls_is_refused_but_audited_only_so_often(
+        self, client, phone, pushed
+    ) -> None:
+        stranger = PhoneApp()
+        stranger.device = phone.device
+        answers = [stranger.poll(client).status_code for _ in range(35)]
+        assert set(answers) == {401}
+        refused = AuditEvent.objects.filter(action=AuditAction.AUTHENTICATOR_REQUEST_REFUSED)
+        assert refused.count() == 30
+
     def test_a_stale_poll_is_refused_and_told_the_server_time(self, client, phone) -> None:
         answer = phone.poll(client, time=push.now() - push.CLOCK_SKEW - 30)
         assert answer.status_code == 401
