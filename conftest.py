@@ -61,10 +61,18 @@ def _compile_catalogues() -> None:
         or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
     ]
     if stale:
+        from twofold.config import CONFIG
+
         subprocess.run(
             [sys.executable, "-m", "django", "compilemessages", "--verbosity", "0"],
             cwd=PACKAGE,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "twofold.settings"},
+            # The settings generate keys into the data folder when it has none: the test
+            # run's folder, never the package's own (where they would be committed).
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "twofold.settings",
+                "TWOFOLD_DATA_DIR": str(CONFIG.data_dir),
+            },
             check=True,
         )
 

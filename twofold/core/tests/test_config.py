@@ -1,3 +1,4 @@
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,15 @@ def test_no_module_but_config_reads_the_environment() -> None:
     ]
     # wsgi.py and cli.py only name Django's settings module, as every Django project does.
     assert sorted(readers) == ["cli.py", "config.py", "wsgi.py"]
+
+
+def test_no_generated_key_is_committed() -> None:
+    """Keys generated into a data folder belong to one installation, never to the source."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")  # an installed package has nothing committed
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    generated = {"secret.key", "encryption.keys", "oidc-signing-key.pem"}
+    assert [path for path in tracked if Path(path).name in generated] == []
