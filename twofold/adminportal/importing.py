@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import phonenumbers
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -31,7 +32,7 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record_for_users
-from twofold.core import phones
+from twofold.core import crypto, phones
 from twofold.core.errors import InvalidInput
 from twofold.core.spreadsheet import escape_cell, starts_formula
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
@@ -455,7 +456,9 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
             email=row.email,
             mfa_state=row.mfa_state,
         )
-        user.set_unusable_password()  # never a default password: they set it by their link
+        # Never a default password: they set it by their link. Django's own unusable mark
+        # ("!" and 40 random letters) drawn a letter at a time was a tenth of the import.
+        user.password = UNUSABLE_PASSWORD_PREFIX + crypto.random_token(30)
         users.append(user)
     _insert(User, users)
     ids = dict(
