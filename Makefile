@@ -60,7 +60,7 @@ clean:
 # Benchmarks (issue 9): twofold beside privacyIDEA 3.14 on this machine, 127.0.0.1 only.
 # Installs what they need (Debian's wrk; privacyIDEA into .bench/); needs PostgreSQL at
 # 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379. Not part of `make test`.
-.PHONY: bench bench-full bench-profile wrk
+.PHONY: bench bench-full bench-prepare bench-profile wrk
 wrk:
 	@command -v wrk >/dev/null || (apt-get update && apt-get install -y --no-install-recommends wrk)
 
@@ -69,6 +69,11 @@ bench: $(VENV)/.installed wrk
 
 bench-full: $(VENV)/.installed wrk
 	$(BIN)/python -m bench.harness --full
+
+# Seed the benchmark databases and install privacyIDEA, measuring nothing (FULL=1: the
+# sizes of bench-full), so that the measuring run can be made later on a quiet machine.
+bench-prepare: $(VENV)/.installed wrk
+	$(BIN)/python -m bench.harness --prepare $(if $(FULL),--full)
 
 # py-spy on every twofold worker under code-only load (PASSWORD=1: password + code;
 # SIGNIN=1: browser sign-ins); py-spy goes into .bench/tools.

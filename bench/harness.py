@@ -28,6 +28,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".bench"
 FULL = "--full" in sys.argv
+# Seed everything (both sizes, privacyIDEA installed) and measure nothing: the slow part
+# can run while the machine is busy, the measurements later on a quiet one.
+PREPARE = "--prepare" in sys.argv
 PORT = int(os.environ.get("BENCH_PORT", "18090"))
 CORES = os.cpu_count() or 1
 TWOFOLD_ENV = {
@@ -425,11 +428,12 @@ def prepare_database() -> None:
     call_command("migrate", verbosity=0)
 
 
-def scale_probe(database: str, count: int, port: int) -> dict:
+def scale_probe(database: str, count: int, port: int, *, prepare: bool = False) -> dict:
     """bench/probe.py in its own process, on ``database`` grown to ``count`` users."""
     env = {**os.environ, "BENCH_DATABASE": database}
     done = subprocess.run(
-        [sys.executable, "-m", "bench.probe", str(count), str(port)],
+        [sys.executable, "-m", "bench.probe", str(count), str(port)]
+        + (["--prepare"] if prepare else []),
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -456,6 +460,10 @@ def main() -> None:
     pi.initialise(needed, log)
     largest = max(SCALE[1], needed) + 1000  # the probe takes the last 1,000
     org = seed.seed_users(largest, log=log)
+    if PREPARE:
+        scale_probe("twofold_bench_small", SCALE[0], PORT, prepare=True)
+        log(f"prepared in {time.time() - started:.0f} s: nothing measured")
+        return
     scale = [
         scale_probe("twofold_bench_small", SCALE[0], PORT),
         scale_probe("twofold_bench", largest, PORT),

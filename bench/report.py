@@ -70,6 +70,36 @@ def _short(sql: str) -> str:
     return sql[:180] + ("…" if len(sql) > 180 else "")
 
 
+ADMIN_PAGES = {  # the administrators' users list: what each costs at this size
+    "first page": {},
+    "a page deep in the list": {"after": "u0500000@bench.example"},
+    "search by user name": {"q": "u00099"},
+    "search matching nobody": {"q": "nobody-by-this-name"},
+    "enforced users": {"mfa_state": "enforced"},
+    "users with no methods": {"methods": "no"},
+    "locked users": {"status": "locked"},
+    "blocked users": {"status": "blocked"},
+}
+
+
+def admin_list_probe() -> dict[str, float]:
+    """Median milliseconds of each users-list page (in this process, through every
+    middleware and the template), as an administrator of the benchmark organisation."""
+    admin = seed.User.objects.get(organisation=seed.organisation(), is_admin=True)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(admin)
+    found = {}
+    for label, query in ADMIN_PAGES.items():
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            response = client.get("/admin-portal/users", query)
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200, (label, response.status_code)
+        found[label] = 1000 * sorted(times)[2]
+    return found
+
+
 def latency_probe(server, users, token, code_only, measure, password_body) -> dict:
     """Validate latency at the organisation's current size, one client at a time, with the
     SQL of one check of each kind and the plans of their SELECTs."""
@@ -92,31 +122,37 @@ def latency_probe(server, users, token, code_only, measure, password_body) -> di
         "password_p99": password.p99,
         "statements": {name: len(queries) for name, queries in found.items()},
         "plans": explain(found["code only"]) + explain(found["password + code"]),
+        "admin_list": admin_list_probe(),
     }
 
 
-def bulk_and_import(full: bool) -> list[str]:
-    """Reuse bench/bulk_actions.py and bench/import_users.py; their output lines."""
-    env = {**os.environ}
-    lines = []
-    for count in (100_000, 1_000_000) if full else (10_000,):
+def _in_new_database(name: str, script: str, count: int) -> str:
+    """bench/<script> on ``count`` users in a database made for it, dropped afterwards."""
+    proc.psql("postgres", f"DROP DATABASE IF EXISTS {name}")
+    proc.psql("postgres", f"CREATE DATABASE {name}")
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}"}
+    try:
         done = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "bulk_actions.py"), str(count)],
+            [sys.executable, str(ROOT / "bench" / script), str(count)],
             capture_output=True,
             text=True,
             check=True,
             env=env,
         )
-        lines += [f"bulk actions on {count:,} users:", done.stdout.strip()]
+    finally:
+        proc.psql("postgres", f"DROP DATABASE IF EXISTS {name}")
+    return done.stdout.strip()
+
+
+def bulk_and_import(full: bool) -> list[str]:
+    """Reuse bench/bulk_actions.py and bench/import_users.py; their output lines."""
+    lines = []
+    for count in (100_000, 1_000_000) if full else (10_000,):
+        output = _in_new_database("twofold_bench_bulk", "bulk_actions.py", count)
+        lines += [f"bulk actions on {count:,} users:", output]
     count = 100_000 if full else 10_000
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "import_users.py"), str(count)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    )
-    lines += ["import (PostgreSQL):", done.stdout.strip()]
+    output = _in_new_database("twofold_bench_import", "import_users.py", count)
+    lines += ["import (PostgreSQL):", output]
     return lines
 
 
@@ -231,6 +267,16 @@ def render(results, sign, hash_seconds, rss, scale, bulk, started, full) -> str:
         f"{large['code_p50'] / small['code_p50']:.2f}×, password + code "
         f"{large['password_p50'] / small['password_p50']:.2f}×."
     )
+    lines += [
+        "",
+        "The administrators' users list (median ms of 5, in one process):",
+        "",
+        "| page | " + " | ".join(f"{probe['users']:,} users" for probe in scale) + " |",
+        "| --- |" + " ---: |" * len(scale),
+    ]
+    for label in ADMIN_PAGES:
+        shown = [f"{probe['admin_list'][label]:.1f}" for probe in scale if "admin_list" in probe]
+        lines.append(f"| {label} | " + " | ".join(shown) + " |")
     lines += [
         "",
         f"Plans of the SELECTs of one code-only and one password + code check at "
