@@ -65,6 +65,34 @@ code.textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
 field.value = "";
 """
 
+# What people read in answers and summaries, next to what machines read (kept English).
+SAMPLE_SHOWN_PYTHON = """
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext_noop
+
+def received(request):
+    return HttpResponse("Your request was received.")
+
+def alive(request):
+    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+
+def refused(request):
+    return JsonResponse({"error": "locked", "message": "Try again later."}, status=429)
+
+def protocol(request):
+    body = {"error": "invalid_request", "error_description": "Send the token in a header."}
+    return JsonResponse(body, status=400)
+
+def described(router):
+    router.add(summary="List users", description=gettext_noop("Marked for later."))
+
+log.warning("could not send the text: %s", code)
+"""
+SAMPLE_META = """<meta name="description" content="Sign in to your organisation">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="0; url=/oauth2/authorize">
+"""
+
 
 @pytest.fixture
 def planted(tmp_path: Path) -> Path:
@@ -88,6 +116,28 @@ def test_the_template_scanner_finds_unmarked_text_and_attributes(planted):
 def test_the_python_scanner_finds_unmarked_labels_messages_and_user_errors(planted):
     found = [line.split(": ", 1)[1] for line in unmarked.unmarked_in_python(planted)]
     assert found == ["'Refused for a reason.'", "'Your name'", "'Saved it.'", "'Try again later.'"]
+
+
+def test_the_template_scanner_checks_the_content_of_meta_tags_people_read(planted):
+    (planted / "x" / "templates" / "x" / "meta.html").write_text(SAMPLE_META)
+    found = [line for line in unmarked.unmarked_in_templates(planted) if "meta.html" in line]
+    assert found == ["pkg/x/templates/x/meta.html:1: 'Sign in to your organisation'"]
+
+
+def test_the_python_scanner_finds_response_bodies_json_messages_and_summaries(planted):
+    (planted / "x" / "views.py").write_text(SAMPLE_SHOWN_PYTHON)
+    found = [
+        line.split(": ", 1)[1]
+        for line in unmarked.unmarked_in_python(planted)
+        if line.startswith("pkg/x/views.py")
+    ]
+    assert found == ["'Your request was received.'", "'Try again later.'", "'List users'"]
+
+
+def test_the_openapi_documents_summaries_are_left_to_the_docs_page(planted):
+    (planted / "api").mkdir()
+    (planted / "api" / "users.py").write_text('router.get("/", summary="List users")\n')
+    assert [line for line in unmarked.unmarked_in_python(planted) if "api/" in line] == []
 
 
 def test_the_javascript_scanner_finds_text_not_passed_through_t(planted):

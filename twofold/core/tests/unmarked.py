@@ -7,9 +7,19 @@ Three kinds of source are read:
   ``title``, ``placeholder``, ``alt``, ``aria-label`` and ``content`` attributes must come
   from ``{% translate %}``/``{% blocktranslate %}`` (or a variable);
 * Python: string literals given as a form or model ``label``/``help_text``/``verbose_name``/
-  ``placeholder``, as the message of an error raised to users, as a ``messages.*`` text,
-  as ``add_error``'s text or as the label of a ``TextChoices`` member must be wrapped in
-  ``gettext``/``gettext_lazy``/``ngettext`` (imported as ``_`` or under their own names);
+  ``placeholder``, as a ``summary``/``description`` keyword, as the message of an error
+  raised to users, as a ``messages.*`` text, as ``add_error``'s text, as the label of a
+  ``TextChoices`` member, as the body of an ``HttpResponse``/``JsonResponse`` (a sentence,
+  not a token such as "ok"), or as the value of a ``"message"``/``"detail"``/
+  ``"description"`` key in a dict literal (the JSON answers' text for people) must be
+  wrapped in ``gettext``/``gettext_lazy``/``ngettext``/``gettext_noop`` (imported as ``_``
+  or under their own names).
+  Machine-facing text stays English, by these explicit rules rather than by accident:
+  ``error_description`` (OAuth/OpenID Connect, for the client's developers; RFC 6749 §5.2
+  allows only ASCII in it), the OpenAPI document's ``summary``/``description`` in
+  ``api/`` (a contract; the docs page translates them at render time, pinned by
+  ``api/tests/test_docs_language.py``), log lines, CSV column names (read by scripts and
+  spreadsheets), and operators' tools (``_OPERATOR_ONLY``);
 * JavaScript (``twofold/**/static/**/*.js``): text shown to people goes through
   ``t("English text", {name: value})`` from ``twofold/web/static/twofold/i18n.js``; a
   literal assigned (``=``, ``||=``, ``??=``, ``+=``) to ``textContent``/``innerText``/
@@ -43,7 +53,15 @@ PACKAGE = Path(__file__).resolve().parents[2]  # twofold/
 
 # Text that reads the same in every language: the product's name, punctuation, symbols.
 NOT_WORDS = re.compile(r"\btwofold\b")
-_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label"}
+_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label", "content"}
+# A <meta> tag's content is read by people only for these names; the others (viewport,
+# robots, theme-color, http-equiv refresh…) are settings for the browser.
+_SHOWN_META = {
+    "description",
+    "application-name",
+    "apple-mobile-web-app-title",
+    *("og:title", "og:description", "og:site_name", "twitter:title", "twitter:description"),
+}
 # Literal code shown as code (commands, headers, token shapes) is not prose.
 _CODE_TAGS = {"code", "kbd", "pre", "samp", "script", "style"}
 
@@ -74,6 +92,8 @@ class _TextCollector(HTMLParser):
         if tag in _CODE_TAGS or "mono" in classes:
             self._code.append(tag)
         for name, value in attrs:
+            if name == "content" and not _shown_meta(dict(attrs)):
+                continue
             if name in _ATTRIBUTES and value and _is_words(value):
                 self.found.append(value)
 
@@ -84,6 +104,10 @@ class _TextCollector(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._code and _is_words(data):
             self.found.append(data.strip())
+
+
+def _shown_meta(attrs: dict[str, str | None]) -> bool:
+    return (attrs.get("name") or attrs.get("property") or "").lower() in _SHOWN_META
 
 
 _CLOSERS = {"endblocktranslate", "endblocktrans", "endcomment"}
@@ -146,6 +170,7 @@ _MARKERS = {
     "pgettext",
     "pgettext_lazy",
     "format_lazy",
+    "gettext_noop",
 }
 _TEXT_KEYWORDS = {"label", "help_text", "verbose_name", "verbose_name_plural", "placeholder"}
 # Errors whose message people read: Django's ValidationError and every TwofoldError
@@ -158,6 +183,19 @@ _USER_ERROR_ROOTS = {
 # Operators' tools, not pages: the command line and the configuration reader.
 _OPERATOR_ONLY = ("management", "config.py", "settings.py", "cli.py", "demo.py")
 _MESSAGE_CALLS = {"success", "info", "error", "warning", "debug", "add_message"}
+# Words people read in a summary or description (a management command's help is
+# operator-only; the OpenAPI document's is a contract, see _OPENAPI).
+_SHOWN_KEYWORDS = {"summary", "description"}
+_OPENAPI = "api"  # the package whose summary=/description= build the OpenAPI document
+_RESPONSES = {
+    "HttpResponse",
+    "JsonResponse",
+    "StreamingHttpResponse",
+    *("HttpResponseBadRequest", "HttpResponseForbidden", "HttpResponseNotFound"),
+}
+# Keys whose values JSON answers show people; "error" holds a code, and
+# "error_description" is the OAuth protocol's (ASCII only, for developers): not checked.
+_SHOWN_KEYS = {"message", "detail", "description"}
 
 
 def _name(node: ast.expr) -> str:
@@ -200,20 +238,35 @@ def user_error_names(trees: list[ast.Module]) -> set[str]:
 
 
 class _PythonScanner(ast.NodeVisitor):
-    def __init__(self, errors: set[str]) -> None:
+    def __init__(self, errors: set[str], openapi: bool = False) -> None:
         self.found: list[tuple[int, str]] = []
         self.errors = errors
+        self.keywords = _TEXT_KEYWORDS if openapi else _TEXT_KEYWORDS | _SHOWN_KEYWORDS
 
     def _check(self, node: ast.expr | None) -> None:
         text = _literal(node)
         if text is not None and _is_words(text) and node is not None:
             self.found.append((node.lineno, text))
 
+    def _check_sentence(self, node: ast.expr | None) -> None:
+        """A response body: words with a space between ("ok" or "text/csv" is a token)."""
+        text = _literal(node)
+        if text is not None and re.search(r"[A-Za-z]{2}\s+[A-Za-z]", text):
+            self._check(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is not None and _literal(key) in _SHOWN_KEYS:
+                self._check(value)
+        self.generic_visit(node)
+
     def visit_Call(self, node: ast.Call) -> None:
         name = _name(node.func)
         if name not in _MARKERS:
+            if name in _RESPONSES and node.args:
+                self._check_sentence(node.args[0])
             for keyword in node.keywords:
-                if keyword.arg in _TEXT_KEYWORDS:
+                if keyword.arg in self.keywords:
                     self._check(keyword.value)
                 if keyword.arg == "attrs" and isinstance(keyword.value, ast.Dict):
                     for key, value in zip(keyword.value.keys, keyword.value.values, strict=True):
@@ -260,7 +313,7 @@ def unmarked_in_python(root: Path = PACKAGE) -> list[str]:
     trees = {path: ast.parse(path.read_text(), filename=str(path)) for path in paths}
     errors = user_error_names(list(trees.values()))
     for path, tree in trees.items():
-        scanner = _PythonScanner(errors)
+        scanner = _PythonScanner(errors, openapi=path.relative_to(root).parts[0] == _OPENAPI)
         scanner.visit(tree)
         findings.extend(
             f"{path.relative_to(root.parent)}:{line}: {text!r}" for line, text in scanner.found
