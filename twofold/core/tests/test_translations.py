@@ -216,6 +216,12 @@ def test_every_zh_hans_entry_is_translated_not_fuzzy_and_keeps_its_placeholders(
     assert catalogue.catalogue_problems() == []
 
 
+def test_revoke_is_always_the_same_chinese_word():
+    """撤销 throughout; 吊销 (said of licences) nowhere."""
+    entries = catalogue.read_po(catalogue.CATALOGUE)
+    assert [entry.msgid for entry in entries if "吊销" in "".join(entry.msgstrs)] == []
+
+
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs gettext's xgettext")
 def test_the_catalogue_holds_every_marked_string(tmp_path):
     """makemessages over a copy of the sources finds no msgid the committed catalogue lacks."""
