@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from twofold.core.tests import catalogue, unmarked
+from twofold.core.tests import catalogue, unmarked, unmarked_js
 
 SAMPLE_TEMPLATE = """{% extends "web/base.html" %}{% load i18n %}
 {% block body_class %}card-page{% endblock %}
@@ -141,7 +141,7 @@ def test_the_openapi_documents_summaries_are_left_to_the_docs_page(planted):
 
 
 def test_the_javascript_scanner_finds_text_not_passed_through_t(planted):
-    found = [line.split(": ", 1)[1] for line in unmarked.unmarked_in_javascript(planted)]
+    found = [line.split(": ", 1)[1] for line in unmarked_js.unmarked_in_javascript(planted)]
     assert sorted(found) == ["'Not marked'", "'Unmarked label'"]
 
 
@@ -149,7 +149,7 @@ def test_the_javascript_scanner_reads_the_whole_value_shown(planted):
     (planted / "x" / "static" / "x" / "built.js").write_text(SAMPLE_BUILT_JS)
     found = [
         line.split(":", 2)[1:]
-        for line in unmarked.unmarked_in_javascript(planted)
+        for line in unmarked_js.unmarked_in_javascript(planted)
         if "built.js" in line
     ]
     assert sorted((int(line), text.strip()) for line, text in found) == [
@@ -164,16 +164,16 @@ def test_the_javascript_scanner_reads_the_whole_value_shown(planted):
 
 def test_a_javascript_text_needs_an_entry_with_the_same_placeholders(planted):
     catalogues = planted / "x" / "static" / "x" / "i18n"
-    assert unmarked.javascript_catalogue_problems("zh-hans", planted) == [
+    assert unmarked_js.javascript_catalogue_problems("zh-hans", planted) == [
         "pkg/x/static/x/app.js:3: no i18n/zh-hans.json for 'Marked {count}'"
     ]
     catalogues.mkdir()
     (catalogues / "zh-hans.json").write_text('{"Marked {count}": "已标记 {number}"}')
-    assert unmarked.javascript_catalogue_problems("zh-hans", planted) == [
+    assert unmarked_js.javascript_catalogue_problems("zh-hans", planted) == [
         "pkg/x/static/x/app.js:3: 'Marked {count}' and its zh-hans entry differ in {}"
     ]
     (catalogues / "zh-hans.json").write_text('{"Marked {count}": "已标记 {count} 个"}')
-    assert unmarked.javascript_catalogue_problems("zh-hans", planted) == []
+    assert unmarked_js.javascript_catalogue_problems("zh-hans", planted) == []
 
 
 def test_the_catalogue_check_finds_missing_fuzzy_and_mismatched_entries(tmp_path):
@@ -205,11 +205,11 @@ def test_no_python_string_shown_to_people_is_unmarked():
 
 
 def test_no_javascript_text_is_unmarked():
-    assert unmarked.unmarked_in_javascript() == []
+    assert unmarked_js.unmarked_in_javascript() == []
 
 
 def test_every_javascript_text_has_a_zh_hans_entry():
-    assert unmarked.javascript_catalogue_problems("zh-hans") == []
+    assert unmarked_js.javascript_catalogue_problems("zh-hans") == []
 
 
 def test_every_zh_hans_entry_is_translated_not_fuzzy_and_keeps_its_placeholders():
