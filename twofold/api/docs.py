@@ -54,6 +54,10 @@ def shown(text: str) -> str:
     return "\n\n".join(pgettext(_CONTEXT, part) if part else part for part in paragraphs)
 
 
+def _status_text(text: str) -> str:
+    return pgettext("HTTP status", text) if text else ""  # gettext("") is the PO header
+
+
 def _type(schema: dict[str, Any], components: dict[str, Any]) -> str:
     """A JSON Schema type in words: names of types stay as the document writes them."""
     if "$ref" in schema:
@@ -103,7 +107,7 @@ def _operation(path: str, method: str, spec: dict[str, Any], components: dict) -
         ],
         body=_fields(body.get("schema", {}), components),
         responses=[
-            (status, pgettext("HTTP status", response.get("description", "")))
+            (status, _status_text(response.get("description", "")))
             for status, response in spec.get("responses", {}).items()
         ],
     )
