@@ -286,7 +286,7 @@ def test_a_changed_number_stays_pending_until_verified_and_the_old_number_is_tol
     notice = outbox.tab.get_by_test_id("outbox-text").filter(has_text="was changed to")
     expect(notice.get_by_test_id("outbox-text-to")).to_have_text("+1 425-555-0134")
     expect(notice.get_by_test_id("outbox-text-body")).to_contain_text(
-        "Your authentication phone for Contoso was changed to +1 XXX XXX XX88"
+        "Contoso: your authentication phone was changed to +1 XXX XXX XX88"
     )
     screenshot(outbox.tab, "4-outbox-notice-to-old-number")
 

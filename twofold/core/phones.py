@@ -6,11 +6,15 @@ choices, admin pages, audit events, logs) it appears masked, e.g. ``+1 XXX XXX X
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from phonenumbers import geocoder
 
 from twofold.core.errors import InvalidInput
@@ -29,21 +33,67 @@ class Country:
         return f"{self.name} (+{self.calling_code})"
 
 
-def _name(region: str, language: str) -> str:
+# Regions phonenumbers names in no language, or not in every language we ship: never
+# show a bare code such as "WS" in their place.
+_NAMES = {
+    "AC": gettext_lazy("Ascension Island"),
+    "BL": gettext_lazy("Saint Barthélemy"),
+    "EH": gettext_lazy("Western Sahara"),
+    "MF": gettext_lazy("Saint Martin"),
+    "TA": gettext_lazy("Tristan da Cunha"),
+    "WS": gettext_lazy("Samoa"),
+    "XK": gettext_lazy("Kosovo"),
+}
+# Languages whose names sort usefully letter by letter. Chinese names in code-point order
+# read as random (不丹, 东帝汶, …) and pinyin order needs a dictionary we don't ship, so
+# the others sort by the calling code every label shows.
+_SORTED_BY_NAME = frozenset({"en"})
+
+
+def _geocoder_name(region: str, language: str) -> str:
     example = phonenumbers.example_number(region)
     name = geocoder.country_name_for_number(example, language) if example else ""
-    return name if name and not name.startswith("*") else region
+    return "" if name.startswith("*") else name  # "*zh": no name in that language
+
+
+def _name(region: str, language: str) -> str:
+    """The region's name in ``language``: phonenumbers', else ours, else the English one."""
+    found = _geocoder_name(region, language)
+    if not found and region in _NAMES:
+        with translation.override(_django_language(language)):
+            found = str(_NAMES[region])
+    return found or _geocoder_name(region, "en") or region
+
+
+def _django_language(language: str) -> str:
+    """Django's code for a geocoder language: "zh" is "zh-hans"."""
+    codes = (code for code, _name in settings.LANGUAGES if code.split("-")[0] == language)
+    return next(codes, language)
+
+
+def _by_name(country: Country) -> tuple[bool, str]:
+    """Alphabetical, accents aside ("Åland" with the As); a bare code last."""
+    plain = unicodedata.normalize("NFKD", country.name)
+    letters = "".join(ch for ch in plain if not unicodedata.combining(ch)).casefold()
+    return (country.name == country.code, letters)
+
+
+def _by_calling_code(country: Country) -> tuple[int, bool, str]:
+    """+1 before +7 before +86; within a code its main region first (+1: United States)."""
+    main = phonenumbers.region_code_for_country_code(country.calling_code)
+    return (country.calling_code, country.code != main, country.name)
 
 
 @cache
 def countries(language: str = "en") -> tuple[Country, ...]:
-    """Every region phonenumbers knows, with its calling code, sorted by name."""
+    """Every region phonenumbers knows, with its calling code and its name in ``language``
+    (a geocoder language, "en" or "zh"), in the order a reader of it looks for one."""
     found = [
         Country(region, phonenumbers.country_code_for_region(region), _name(region, language))
         for region in phonenumbers.SUPPORTED_REGIONS
     ]
-    # Regions phonenumbers can't name (a bare code such as "AC") go last, not first.
-    return tuple(sorted(found, key=lambda country: (country.name == country.code, country.name)))
+    key = _by_name if language in _SORTED_BY_NAME else _by_calling_code
+    return tuple(sorted(found, key=key))
 
 
 def parse(number: str, country: str) -> str:

@@ -40,7 +40,7 @@ from oauthlib.common import add_params_to_uri
 from twofold.accounts import services as accounts
 from twofold.core.middleware import CONTENT_SECURITY_POLICY
 from twofold.methods import base
-from twofold.oidc import authn, claims, services
+from twofold.oidc import authn, claims, explanations, services
 from twofold.oidc.models import REDIRECT_SCHEMES, Application
 
 
@@ -53,6 +53,12 @@ def continue_url(request: HttpRequest) -> str:
 class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
     template_name = "oidc/error.html"  # for requests too broken to answer the client
     http_method_names = ["get"]
+
+    def render_to_response(self, context: dict, **kwargs: object) -> HttpResponse:
+        """The error page: the code explained in the reader's language."""
+        code = getattr(context.get("error"), "error", "")
+        context = {**context, "explanation": explanations.explain(code)}
+        return super().render_to_response(context, **kwargs)
 
     def redirect(self, redirect_to: str, application: Application | None) -> HttpResponse:
         # Only ever to a registered redirect_uri (oauthlib checked it), even for an error

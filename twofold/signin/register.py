@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
-from twofold.core import phones
+from twofold.core import languages, phones
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited, TwofoldError
 from twofold.core.ratelimit import Limit
 from twofold.methods import base, resets, verification
@@ -53,7 +53,9 @@ class PhoneForm(forms.Form):
     def __init__(self, user: User, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("initial", {"country": user.organisation.default_country})
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [(c.code, c.label) for c in phones.countries()]
+        self.fields["country"].choices = [
+            (c.code, c.label) for c in phones.countries(languages.geocoder_language())
+        ]
         organisation = user.organisation
         self.fields["mode"].choices = [
             (mode, label)

@@ -78,6 +78,12 @@ class TestSwitchOnTheSignInPage:
         assert ">English</button>" in body
         assert ">简体中文</button>" in body
 
+    def test_the_switchs_label_takes_the_languages_own_colon(self) -> None:
+        body = Client(HTTP_ACCEPT_LANGUAGE="zh-Hans").get("/signin").content.decode()
+        assert ">语言：</span>" in body
+        english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/signin").content.decode()
+        assert ">Language:</span>" in english
+
     def test_choosing_chinese_sets_the_cookie_and_returns_to_the_page(self, client) -> None:
         response = client.post("/language", {"language": CHINESE, "next": "/signin"})
         assert response.status_code == 302

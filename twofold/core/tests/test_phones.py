@@ -49,3 +49,28 @@ def test_the_country_list_carries_calling_codes() -> None:
     assert by_code["US"] == 1
     assert by_code["CN"] == 86
     assert by_code["GB"] == 44
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_every_country_has_a_name_never_a_bare_code(language: str) -> None:
+    bare = [country.code for country in phones.countries(language) if country.name == country.code]
+    assert bare == []
+
+
+def test_samoa_is_named_in_chinese() -> None:
+    by_code = {country.code: country.label for country in phones.countries("zh")}
+    assert by_code["WS"] == "萨摩亚 (+685)"
+
+
+def test_english_names_are_alphabetical_with_accents_aside() -> None:
+    names = [country.name for country in phones.countries("en")]
+    assert names.index("Afghanistan") < names.index("Åland Islands") < names.index("Albania")
+
+
+def test_chinese_names_are_in_calling_code_order_with_each_codes_main_region_first() -> None:
+    listed = phones.countries("zh")
+    codes = [country.calling_code for country in listed]
+    assert codes == sorted(codes)
+    assert listed[0].label == "美国 (+1)"
+    russia = next(country for country in listed if country.calling_code == 7)
+    assert russia.code == "RU"

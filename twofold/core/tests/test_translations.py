@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from twofold.core.tests import catalogue, unmarked
+from twofold.core.tests import catalogue, unmarked, unmarked_js
 
 SAMPLE_TEMPLATE = """{% extends "web/base.html" %}{% load i18n %}
 {% block body_class %}card-page{% endblock %}
@@ -65,6 +65,34 @@ code.textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
 field.value = "";
 """
 
+# What people read in answers and summaries, next to what machines read (kept English).
+SAMPLE_SHOWN_PYTHON = """
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext_noop
+
+def received(request):
+    return HttpResponse("Your request was received.")
+
+def alive(request):
+    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+
+def refused(request):
+    return JsonResponse({"error": "locked", "message": "Try again later."}, status=429)
+
+def protocol(request):
+    body = {"error": "invalid_request", "error_description": "Send the token in a header."}
+    return JsonResponse(body, status=400)
+
+def described(router):
+    router.add(summary="List users", description=gettext_noop("Marked for later."))
+
+log.warning("could not send the text: %s", code)
+"""
+SAMPLE_META = """<meta name="description" content="Sign in to your organisation">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="0; url=/oauth2/authorize">
+"""
+
 
 @pytest.fixture
 def planted(tmp_path: Path) -> Path:
@@ -90,8 +118,30 @@ def test_the_python_scanner_finds_unmarked_labels_messages_and_user_errors(plant
     assert found == ["'Refused for a reason.'", "'Your name'", "'Saved it.'", "'Try again later.'"]
 
 
+def test_the_template_scanner_checks_the_content_of_meta_tags_people_read(planted):
+    (planted / "x" / "templates" / "x" / "meta.html").write_text(SAMPLE_META)
+    found = [line for line in unmarked.unmarked_in_templates(planted) if "meta.html" in line]
+    assert found == ["pkg/x/templates/x/meta.html:1: 'Sign in to your organisation'"]
+
+
+def test_the_python_scanner_finds_response_bodies_json_messages_and_summaries(planted):
+    (planted / "x" / "views.py").write_text(SAMPLE_SHOWN_PYTHON)
+    found = [
+        line.split(": ", 1)[1]
+        for line in unmarked.unmarked_in_python(planted)
+        if line.startswith("pkg/x/views.py")
+    ]
+    assert found == ["'Your request was received.'", "'Try again later.'", "'List users'"]
+
+
+def test_the_openapi_documents_summaries_are_left_to_the_docs_page(planted):
+    (planted / "api").mkdir()
+    (planted / "api" / "users.py").write_text('router.get("/", summary="List users")\n')
+    assert [line for line in unmarked.unmarked_in_python(planted) if "api/" in line] == []
+
+
 def test_the_javascript_scanner_finds_text_not_passed_through_t(planted):
-    found = [line.split(": ", 1)[1] for line in unmarked.unmarked_in_javascript(planted)]
+    found = [line.split(": ", 1)[1] for line in unmarked_js.unmarked_in_javascript(planted)]
     assert sorted(found) == ["'Not marked'", "'Unmarked label'"]
 
 
@@ -99,7 +149,7 @@ def test_the_javascript_scanner_reads_the_whole_value_shown(planted):
     (planted / "x" / "static" / "x" / "built.js").write_text(SAMPLE_BUILT_JS)
     found = [
         line.split(":", 2)[1:]
-        for line in unmarked.unmarked_in_javascript(planted)
+        for line in unmarked_js.unmarked_in_javascript(planted)
         if "built.js" in line
     ]
     assert sorted((int(line), text.strip()) for line, text in found) == [
@@ -114,16 +164,16 @@ def test_the_javascript_scanner_reads_the_whole_value_shown(planted):
 
 def test_a_javascript_text_needs_an_entry_with_the_same_placeholders(planted):
     catalogues = planted / "x" / "static" / "x" / "i18n"
-    assert unmarked.javascript_catalogue_problems("zh-hans", planted) == [
+    assert unmarked_js.javascript_catalogue_problems("zh-hans", planted) == [
         "pkg/x/static/x/app.js:3: no i18n/zh-hans.json for 'Marked {count}'"
     ]
     catalogues.mkdir()
     (catalogues / "zh-hans.json").write_text('{"Marked {count}": "已标记 {number}"}')
-    assert unmarked.javascript_catalogue_problems("zh-hans", planted) == [
+    assert unmarked_js.javascript_catalogue_problems("zh-hans", planted) == [
         "pkg/x/static/x/app.js:3: 'Marked {count}' and its zh-hans entry differ in {}"
     ]
     (catalogues / "zh-hans.json").write_text('{"Marked {count}": "已标记 {count} 个"}')
-    assert unmarked.javascript_catalogue_problems("zh-hans", planted) == []
+    assert unmarked_js.javascript_catalogue_problems("zh-hans", planted) == []
 
 
 def test_the_catalogue_check_finds_missing_fuzzy_and_mismatched_entries(tmp_path):
@@ -155,15 +205,21 @@ def test_no_python_string_shown_to_people_is_unmarked():
 
 
 def test_no_javascript_text_is_unmarked():
-    assert unmarked.unmarked_in_javascript() == []
+    assert unmarked_js.unmarked_in_javascript() == []
 
 
 def test_every_javascript_text_has_a_zh_hans_entry():
-    assert unmarked.javascript_catalogue_problems("zh-hans") == []
+    assert unmarked_js.javascript_catalogue_problems("zh-hans") == []
 
 
 def test_every_zh_hans_entry_is_translated_not_fuzzy_and_keeps_its_placeholders():
     assert catalogue.catalogue_problems() == []
+
+
+def test_revoke_is_always_the_same_chinese_word():
+    """撤销 throughout; 吊销 (said of licences) nowhere."""
+    entries = catalogue.read_po(catalogue.CATALOGUE)
+    assert [entry.msgid for entry in entries if "吊销" in "".join(entry.msgstrs)] == []
 
 
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs gettext's xgettext")

@@ -1,27 +1,26 @@
-"""Finds user-facing text that is not marked for translation, and JavaScript texts that
-lack a zh-Hans entry (the gettext catalogue itself is checked by ``catalogue.py``).
+"""Finds user-facing text that is not marked for translation (JavaScript: ``unmarked_js.py``;
+the gettext catalogue itself is checked by ``catalogue.py``).
 
-Three kinds of source are read:
+Two kinds of source are read here:
 
 * templates (``twofold/**/templates/**/*.html``): text between tags and the values of
   ``title``, ``placeholder``, ``alt``, ``aria-label`` and ``content`` attributes must come
   from ``{% translate %}``/``{% blocktranslate %}`` (or a variable);
 * Python: string literals given as a form or model ``label``/``help_text``/``verbose_name``/
-  ``placeholder``, as the message of an error raised to users, as a ``messages.*`` text,
-  as ``add_error``'s text or as the label of a ``TextChoices`` member must be wrapped in
-  ``gettext``/``gettext_lazy``/``ngettext`` (imported as ``_`` or under their own names);
-* JavaScript (``twofold/**/static/**/*.js``): text shown to people goes through
-  ``t("English text", {name: value})`` from ``twofold/web/static/twofold/i18n.js``; a
-  literal assigned (``=``, ``||=``, ``??=``, ``+=``) to ``textContent``/``innerText``/
-  ``innerHTML``/``outerHTML``/``title``/``placeholder``/``ariaLabel``/``alt``/``value``/
-  ``label``, or given to ``alert``/``confirm``/``prompt``/``createTextNode``/
-  ``setAttribute`` for those attributes, is unmarked. Not only a lone literal: every
-  literal at the top level of the value counts (both branches of ``a ? "x" : "y"``, a
-  fallback ``a || "x"``, a piece joined with ``+``, a template literal's own words),
-  while literals inside calls, objects and indexes (``t("…")``, ``{hour: "2-digit"}``)
-  are left to the rules above, and one compared with ``===``/``!==`` is not shown.
-  Each ``t()`` text needs an entry in the nearest ``i18n/zh-hans.json`` at or above the
-  script's folder (inside ``static/``).
+  ``placeholder``, as a ``summary``/``description`` keyword, as the message of an error
+  raised to users, as a ``messages.*`` text, as ``add_error``'s text, as the label of a
+  ``TextChoices`` member, as the body of an ``HttpResponse``/``JsonResponse`` (a sentence,
+  not a token such as "ok"), or as the value of a ``"message"``/``"detail"``/
+  ``"description"`` key in a dict literal (the JSON answers' text for people) must be
+  wrapped in ``gettext``/``gettext_lazy``/``ngettext``/``gettext_noop`` (imported as ``_``
+  or under their own names).
+  Machine-facing text stays English, by these explicit rules rather than by accident:
+  ``error_description`` (OAuth/OpenID Connect, for the client's developers; RFC 6749 §5.2
+  allows only ASCII in it), the OpenAPI document's ``summary``/``description`` in
+  ``api/`` (a contract; the docs page translates them at render time, pinned by
+  ``api/tests/test_docs_language.py``), log lines, CSV column names (read by scripts and
+  spreadsheets), and operators' tools (``_OPERATOR_ONLY``);
+JavaScript is read by ``unmarked_js.py``.
 
 Each finding is ``path:line: text``, so a failing test says where to look.
 """
@@ -30,10 +29,8 @@ from __future__ import annotations
 
 import ast
 import html
-import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -43,18 +40,26 @@ PACKAGE = Path(__file__).resolve().parents[2]  # twofold/
 
 # Text that reads the same in every language: the product's name, punctuation, symbols.
 NOT_WORDS = re.compile(r"\btwofold\b")
-_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label"}
+_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label", "content"}
+# A <meta> tag's content is read by people only for these names; the others (viewport,
+# robots, theme-color, http-equiv refresh…) are settings for the browser.
+_SHOWN_META = {
+    "description",
+    "application-name",
+    "apple-mobile-web-app-title",
+    *("og:title", "og:description", "og:site_name", "twitter:title", "twitter:description"),
+}
 # Literal code shown as code (commands, headers, token shapes) is not prose.
 _CODE_TAGS = {"code", "kbd", "pre", "samp", "script", "style"}
 
 
-def _is_words(text: str) -> bool:
+def is_words(text: str) -> bool:
     """Prose: two letters in a row once placeholders and the product's name are gone."""
     text = NOT_WORDS.sub("", html.unescape(text).replace("\x00", " "))
     return bool(re.search(r"[A-Za-z]{2}", text))
 
 
-def _skipped(path: Path) -> bool:
+def skipped(path: Path) -> bool:
     return any(part in {"tests", "migrations", "locale"} for part in path.parts)
 
 
@@ -74,7 +79,9 @@ class _TextCollector(HTMLParser):
         if tag in _CODE_TAGS or "mono" in classes:
             self._code.append(tag)
         for name, value in attrs:
-            if name in _ATTRIBUTES and value and _is_words(value):
+            if name == "content" and not _shown_meta(dict(attrs)):
+                continue
+            if name in _ATTRIBUTES and value and is_words(value):
                 self.found.append(value)
 
     def handle_endtag(self, tag: str) -> None:
@@ -82,8 +89,12 @@ class _TextCollector(HTMLParser):
             self._code.pop()
 
     def handle_data(self, data: str) -> None:
-        if not self._code and _is_words(data):
+        if not self._code and is_words(data):
             self.found.append(data.strip())
+
+
+def _shown_meta(attrs: dict[str, str | None]) -> bool:
+    return (attrs.get("name") or attrs.get("property") or "").lower() in _SHOWN_META
 
 
 _CLOSERS = {"endblocktranslate", "endblocktrans", "endcomment"}
@@ -112,7 +123,7 @@ def _template_text(source: str) -> Iterator[tuple[int, str]]:
 def unmarked_in_templates(root: Path = PACKAGE) -> list[str]:
     findings = []
     for path in sorted(root.glob("**/templates/**/*.html")):
-        if _skipped(path.relative_to(root)):
+        if skipped(path.relative_to(root)):
             continue
         parts = list(_template_text(path.read_text()))
         collector = _TextCollector()
@@ -146,6 +157,7 @@ _MARKERS = {
     "pgettext",
     "pgettext_lazy",
     "format_lazy",
+    "gettext_noop",
 }
 _TEXT_KEYWORDS = {"label", "help_text", "verbose_name", "verbose_name_plural", "placeholder"}
 # Errors whose message people read: Django's ValidationError and every TwofoldError
@@ -158,6 +170,19 @@ _USER_ERROR_ROOTS = {
 # Operators' tools, not pages: the command line and the configuration reader.
 _OPERATOR_ONLY = ("management", "config.py", "settings.py", "cli.py", "demo.py")
 _MESSAGE_CALLS = {"success", "info", "error", "warning", "debug", "add_message"}
+# Words people read in a summary or description (a management command's help is
+# operator-only; the OpenAPI document's is a contract, see _OPENAPI).
+_SHOWN_KEYWORDS = {"summary", "description"}
+_OPENAPI = "api"  # the package whose summary=/description= build the OpenAPI document
+_RESPONSES = {
+    "HttpResponse",
+    "JsonResponse",
+    "StreamingHttpResponse",
+    *("HttpResponseBadRequest", "HttpResponseForbidden", "HttpResponseNotFound"),
+}
+# Keys whose values JSON answers show people; "error" holds a code, and
+# "error_description" is the OAuth protocol's (ASCII only, for developers): not checked.
+_SHOWN_KEYS = {"message", "detail", "description"}
 
 
 def _name(node: ast.expr) -> str:
@@ -200,20 +225,35 @@ def user_error_names(trees: list[ast.Module]) -> set[str]:
 
 
 class _PythonScanner(ast.NodeVisitor):
-    def __init__(self, errors: set[str]) -> None:
+    def __init__(self, errors: set[str], openapi: bool = False) -> None:
         self.found: list[tuple[int, str]] = []
         self.errors = errors
+        self.keywords = _TEXT_KEYWORDS if openapi else _TEXT_KEYWORDS | _SHOWN_KEYWORDS
 
     def _check(self, node: ast.expr | None) -> None:
         text = _literal(node)
-        if text is not None and _is_words(text) and node is not None:
+        if text is not None and is_words(text) and node is not None:
             self.found.append((node.lineno, text))
+
+    def _check_sentence(self, node: ast.expr | None) -> None:
+        """A response body: words with a space between ("ok" or "text/csv" is a token)."""
+        text = _literal(node)
+        if text is not None and re.search(r"[A-Za-z]{2}\s+[A-Za-z]", text):
+            self._check(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is not None and _literal(key) in _SHOWN_KEYS:
+                self._check(value)
+        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         name = _name(node.func)
         if name not in _MARKERS:
+            if name in _RESPONSES and node.args:
+                self._check_sentence(node.args[0])
             for keyword in node.keywords:
-                if keyword.arg in _TEXT_KEYWORDS:
+                if keyword.arg in self.keywords:
                     self._check(keyword.value)
                 if keyword.arg == "attrs" and isinstance(keyword.value, ast.Dict):
                     for key, value in zip(keyword.value.keys, keyword.value.values, strict=True):
@@ -254,147 +294,15 @@ def unmarked_in_python(root: Path = PACKAGE) -> list[str]:
     paths = [
         path
         for path in sorted(root.glob("**/*.py"))
-        if not _skipped(path.relative_to(root))
+        if not skipped(path.relative_to(root))
         and not any(part in _OPERATOR_ONLY for part in path.relative_to(root).parts)
     ]
     trees = {path: ast.parse(path.read_text(), filename=str(path)) for path in paths}
     errors = user_error_names(list(trees.values()))
     for path, tree in trees.items():
-        scanner = _PythonScanner(errors)
+        scanner = _PythonScanner(errors, openapi=path.relative_to(root).parts[0] == _OPENAPI)
         scanner.visit(tree)
         findings.extend(
             f"{path.relative_to(root.parent)}:{line}: {text!r}" for line, text in scanner.found
         )
     return findings
-
-
-# --- JavaScript -----------------------------------------------------------------------
-
-_JS_STRING = r"""("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)"""
-# Where a value shown to people starts: each pattern ends where the value's expression
-# begins, and _shown_literals reads that expression.
-_JS_SHOWN = [
-    re.compile(
-        r"\.(?:textContent|innerText|innerHTML|outerHTML|title|placeholder|ariaLabel|alt|value"
-        r"|label)\s*(?:\|\||\?\?|\+)?=(?![=>])\s*"
-    ),
-    re.compile(r"\b(?:alert|confirm|prompt|createTextNode)\(\s*"),
-    re.compile(r"""\.setAttribute\(\s*["'](?:aria-label|title|placeholder|alt)["']\s*,\s*"""),
-]
-_JS_TOKEN = re.compile(_JS_STRING + r"|[([{]|[)\]}]|;|,|\n|[^\"'`()[\]{};,\n]+")
-# A line break ends a statement unless the next line goes on with an operator.
-_JS_GOES_ON = re.compile(r"\s*(?:\?|:|\|\||\?\?|&&|\+|\.)")
-_JS_MARKED = re.compile(r"(?<![\w.$])t\(\s*" + _JS_STRING)
-_JS_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-@dataclass(frozen=True)
-class JsText:
-    path: Path
-    line: int
-    text: str
-
-
-def _unquote(literal: str) -> str:
-    body = literal[1:-1]
-    return re.sub(r"\\(.)", r"\1", body)
-
-
-def _line(source: str, offset: int) -> int:
-    return source.count("\n", 0, offset) + 1
-
-
-def _js_files(root: Path) -> list[Path]:
-    return sorted(path for path in root.glob("**/static/**/*.js") if not _skipped(path))
-
-
-def _compared(source: str, token: re.Match[str]) -> bool:
-    """A literal compared with something (``a === "Web" ? …``) is not shown."""
-    before = source[max(0, token.start() - 4) : token.start()].rstrip()
-    after = source[token.end() : token.end() + 4].lstrip()
-    return before.endswith(("==", "!=")) or after.startswith(("==", "!="))
-
-
-def _shown_literals(source: str, start: int) -> Iterator[tuple[int, str]]:
-    """The string literals at the top level of the expression that begins at ``start``.
-
-    It ends at ``;``, at a ``,`` or closing bracket of the code around it, or at a line
-    break that the next line does not go on from with an operator."""
-    depth = 0
-    for token in _JS_TOKEN.finditer(source, start):
-        piece = token.group(0)
-        if piece in "([{":
-            depth += 1
-        elif piece in ")]}":
-            depth -= 1
-            if depth < 0:
-                return
-        elif depth == 0 and token.group(1) and not _compared(source, token):
-            yield token.start(), _unquote(piece)
-        elif depth == 0 and (
-            piece in {";", ","} or (piece == "\n" and not _JS_GOES_ON.match(source, token.end()))
-        ):
-            return
-
-
-def unmarked_in_javascript(root: Path = PACKAGE) -> list[str]:
-    findings = []
-    for path in _js_files(root):
-        source = _without_comments(path.read_text())
-        for pattern in _JS_SHOWN:
-            for match in pattern.finditer(source):
-                for offset, text in _shown_literals(source, match.end()):
-                    if _is_words(re.sub(r"\$\{[^}]*\}", "", text)):
-                        line = _line(source, offset)
-                        findings.append(f"{path.relative_to(root.parent)}:{line}: {text!r}")
-    return findings
-
-
-def _without_comments(source: str) -> str:
-    """Blank out // and /* */ comments (keeping line numbers); strings are left alone."""
-    pattern = re.compile(_JS_STRING + r"|//[^\n]*|/\*.*?\*/", re.DOTALL)
-
-    def blank(match: re.Match[str]) -> str:
-        text = match.group(0)
-        if text.startswith(("//", "/*")):
-            return re.sub(r"[^\n]", " ", text)
-        return text
-
-    return pattern.sub(blank, source)
-
-
-def marked_in_javascript(root: Path = PACKAGE) -> list[JsText]:
-    found = []
-    for path in _js_files(root):
-        source = _without_comments(path.read_text())
-        for match in _JS_MARKED.finditer(source):
-            found.append(JsText(path, _line(source, match.start()), _unquote(match.group(1))))
-    return found
-
-
-def javascript_catalogue_for(script: Path, language: str) -> Path | None:
-    """The nearest ``i18n/<language>.json`` at or above ``script``'s folder, inside static/."""
-    folder = script.parent
-    while folder.name and folder.name != "static":
-        candidate = folder / "i18n" / f"{language}.json"
-        if candidate.exists():
-            return candidate
-        folder = folder.parent
-    return None
-
-
-def javascript_catalogue_problems(language: str, root: Path = PACKAGE) -> list[str]:
-    problems = []
-    for found in marked_in_javascript(root):
-        where = f"{found.path.relative_to(root.parent)}:{found.line}"
-        catalogue_path = javascript_catalogue_for(found.path, language)
-        if catalogue_path is None:
-            problems.append(f"{where}: no i18n/{language}.json for {found.text!r}")
-            continue
-        catalogue = json.loads(catalogue_path.read_text())
-        translated = catalogue.get(found.text)
-        if not isinstance(translated, str) or not translated.strip():
-            problems.append(f"{where}: {found.text!r} has no {language} entry")
-        elif set(_JS_PLACEHOLDER.findall(translated)) != set(_JS_PLACEHOLDER.findall(found.text)):
-            problems.append(f"{where}: {found.text!r} and its {language} entry differ in {{}}")
-    return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,7 @@ from twofold.core import languages, phones
 from twofold.core.crypto import keyed_digest
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.delivery import services as delivery
+from twofold.delivery.base import text_parts
 from twofold.methods import verification
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.methods.phone.method import option_for
@@ -167,16 +169,38 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
 
 def _tell_old_number(user: User, old: str, new_masked: str) -> None:
     with languages.speaking_to(user):
-        body = _(
-            "Your authentication phone for %(organisation)s was changed to %(number)s. "
-            "If you did not do this, contact your help desk."
-        ) % {"organisation": user.organisation.shown_name, "number": new_masked}
+        body = old_number_notice(user.organisation.shown_name, new_masked)
     try:
         delivery.send_text(
             old, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user
         )
     except TwofoldError as failed:  # a notice must never undo the change it reports
         log.warning("could not notify the old authentication phone: %s", failed.code)
+
+
+# Fewer letters of a name than this identify nobody: the notice leaves the name out then.
+_SHORTEST_NAME = 8
+
+
+def old_number_notice(organisation: str, new_masked: str) -> str:
+    """The notice to the old number, in one SMS part (160 GSM-7 or 70 UCS-2 characters,
+    Chinese always the latter): a long organisation name is cut short, or left out."""
+    for name in _shortened(organisation):
+        body = _(
+            "%(organisation)s: your authentication phone was changed to %(number)s. "
+            "Not you? Contact your help desk."
+        ) % {"organisation": name, "number": new_masked}
+        if text_parts(body) == 1:
+            return body
+    return _(
+        "Your authentication phone was changed to %(number)s. Not you? Contact your help desk."
+    ) % {"number": new_masked}
+
+
+def _shortened(name: str) -> Iterator[str]:
+    yield name
+    for cut in range(len(name) - 1, _SHORTEST_NAME - 1, -1):
+        yield name[:cut].rstrip() + "..."  # "..." keeps an English text in GSM-7
 
 
 @transaction.atomic

@@ -196,3 +196,10 @@ class TestTheWizardIsOnlyForThoseWhoNeedIt:
         response = client.get("/account/security-verification/authenticator/setup")
         assert response["Location"].startswith("/account/verify")
         assert client.get("/account/verify")["Location"] == "/account"
+
+
+def test_the_phone_step_lists_countries_in_the_readers_language(carol) -> None:
+    client = start(Client(HTTP_ACCEPT_LANGUAGE="zh-Hans"))
+    page = client.get("/signin/register/phone").content.decode()
+    assert "美国 (+1)" in page
+    assert "United States (+1)" not in page

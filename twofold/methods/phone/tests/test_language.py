@@ -84,3 +84,45 @@ def test_english_stays_the_default_for_a_user_without_a_preference(with_phone, o
     body = outbox.texts()[0].body
     assert not HAN.search(body)
     assert text_parts(body) == 1
+
+
+LONG_NAME = "Contoso Pharmaceuticals Research Laboratories"  # 45 characters
+LONG_CHINESE_NAME = (
+    "康拓索制药研究实验室国际控股集团有限公司华东区域分公司"
+    "信息技术部门服务中心第二运营支持小组办公室"
+)
+WIDEST_MASK = "+880 XXXX XXX XX00"  # a long calling code and national number
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_notice_to_the_old_number_fits_one_sms_part_with_a_45_character_name(
+    language: str,
+) -> None:
+    assert len(LONG_NAME) == 45
+    with translation.override(language):
+        notice = phone_services.old_number_notice(LONG_NAME, WIDEST_MASK)
+    assert text_parts(notice) == 1
+    assert "Contoso" in notice
+    assert WIDEST_MASK in notice
+
+
+def test_a_short_organisation_name_is_kept_whole() -> None:
+    with translation.override("zh-hans"):
+        notice = phone_services.old_number_notice("Contoso", "+1 XXX XXX XX00")
+    assert notice.startswith("Contoso：")
+
+
+def test_a_long_chinese_name_is_cut_short_to_fit_one_part() -> None:
+    with translation.override("zh-hans"):
+        notice = phone_services.old_number_notice(LONG_CHINESE_NAME, WIDEST_MASK)
+    assert text_parts(notice) == 1
+    assert notice.startswith(LONG_CHINESE_NAME[:20])
+    assert "...：" in notice
+
+
+def test_the_name_is_left_out_when_too_little_of_it_would_fit() -> None:
+    crowded = " ".join([WIDEST_MASK] * 2)  # leaves room for fewer than 8 of the name's letters
+    with translation.override("zh-hans"):
+        notice = phone_services.old_number_notice(LONG_NAME, crowded)
+    assert text_parts(notice) == 1
+    assert notice.startswith("你的身份验证电话已更改为")
