@@ -1,5 +1,5 @@
 """Pushes for an application: the phone names the application a sign-in or a step-up is
-for, however the push was started."""
+for, however the push was started, and an approved push gives amr swk (RFC 8176)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from django.test import Client
 
 from twofold.accounts.models import User
 from twofold.methods.authenticator import activation
+from twofold.methods.authenticator.models import PushNotice
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
 from twofold.oidc.claims import ACR_MFA
 
-from .conftest import password_step, sign_in_with_text
+from .conftest import password_step, sign_in_with_text, tokens_for, verified_claims
 
 pytestmark = pytest.mark.django_db
 PUSH = "app_notification"
@@ -73,3 +74,15 @@ class TestTheApplicationShown:
         client.get("/account/verify?next=/account/security-verification")
         client.post("/account/verify/start", {"option": PUSH})
         assert shown_on_the_phone(phone) == "Contoso Ltd"
+
+
+def test_an_approved_push_gives_amr_pwd_mfa_swk(client, alice, phone, web_flow) -> None:
+    password_step(client, "alice@contoso.example")
+    client.post("/signin/verify/start", {"option": PUSH})
+    notice = PushNotice.objects.get()
+    decided = phone.decide(Client(), notice.challenge_id, "approve", notice.number)
+    assert decided.json()["state"] == "approved"
+    client.post("/signin/verify/complete")
+    claims = verified_claims(client, tokens_for(client, web_flow)["id_token"], web_flow)
+    assert claims["amr"] == ["pwd", "mfa", "swk"]
+    assert claims["acr"] == ACR_MFA
