@@ -138,6 +138,14 @@ class TestCreate:
         assert event.details["kind"] == "POST api/v1/users"
         assert event.details["did"] == "user.created"
 
+    def test_the_users_creation_event_names_the_client(self, http, make_token) -> None:
+        http.token = make_token("users:read", "users:write", name="Directory sync")
+        http.post("/users", {"username": "dave@contoso.example"})
+        event = AuditEvent.objects.get(
+            action=AuditAction.USER_CREATED, subject_label="dave@contoso.example"
+        )
+        assert event.actor_label == "api:Directory sync"
+
     def test_a_user_name_of_another_organisations_domain_is_refused(self, writer) -> None:
         response = writer.post("/users", {"username": "eve@fabrikam.example"})
         assert response.status_code == 400
@@ -186,6 +194,12 @@ class TestChange:
         assert event.actor_label.startswith("api:")
         assert event.details["fields"] == "display_name"
         assert "Alice A." not in str(event.details)
+
+    def test_an_mfa_state_change_event_names_the_client(self, http, make_token, texted) -> None:
+        http.token = make_token("users:read", "users:write", name="Directory sync")
+        assert http.patch("/users/alice@contoso.example", {"mfa_state": "enforced"}).ok
+        event = AuditEvent.objects.get(action=AuditAction.MFA_STATE_CHANGED, subject=texted)
+        assert (event.details["kind"], event.actor_label) == ("enforced", "api:Directory sync")
 
     def test_another_organisations_user_cannot_be_changed(
         self, writer, make_user, other_organisation
