@@ -189,6 +189,13 @@ class TestTexts:
         challenge = Challenge.objects.get(pk=answer["challenge_id"])
         assert challenge.purpose == ChallengePurpose.API
 
+    def test_a_text_gateway_that_is_down_is_a_503_and_leaves_no_open_challenge(
+        self, validator, texted, gateway_down
+    ) -> None:
+        response = check(validator)
+        assert (response.status_code, response.json()["error"]) == (503, "delivery_failed")
+        assert not Challenge.objects.filter(state=ChallengeState.PENDING).exists()
+
     def test_the_texted_code_answers_the_challenge_without_the_password_again(
         self, validator, texted, outbox
     ) -> None:
