@@ -63,6 +63,7 @@ def create_user(
     is_admin: bool = False,
     mfa_state: str = MfaState.DISABLED,
     actor: User | None = None,
+    actor_label: str = "",
 ) -> User:
     """Create a user in ``organisation``. Without a password the account cannot sign in yet."""
     username = validate_username(username, organisation)
@@ -86,14 +87,16 @@ def create_user(
         AuditAction.USER_CREATED,
         AuditResult.SUCCESS,
         actor=actor,
-        actor_label="system" if actor is None else "",
+        actor_label=actor_label or ("system" if actor is None else ""),
         subject=user,
     )
     return user
 
 
 @transaction.atomic
-def set_mfa_state(users: QuerySet[User], state: str, *, actor: User | None = None) -> int:
+def set_mfa_state(
+    users: QuerySet[User], state: str, *, actor: User | None = None, actor_label: str = ""
+) -> int:
     """Set the MFA state of ``users`` (set-based). Turning it off forgets trusted devices,
     so that turning it back on later asks every browser again."""
     if state not in MfaState.values:
@@ -101,7 +104,7 @@ def set_mfa_state(users: QuerySet[User], state: str, *, actor: User | None = Non
     changing = User.objects.filter(pk__in=users.order_by().values("pk")).exclude(mfa_state=state)
     # Audited first: afterwards the same query would select nobody.
     record_for_users(AuditAction.MFA_STATE_CHANGED, AuditResult.SUCCESS, changing, actor=actor,
-                     kind=state)  # fmt: skip
+                     actor_label=actor_label, kind=state)  # fmt: skip
     update: dict[str, object] = {"mfa_state": state}
     if state == MfaState.DISABLED:
         update["trusted_device_epoch"] = F("trusted_device_epoch") + 1

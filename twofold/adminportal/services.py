@@ -28,17 +28,25 @@ MAX_BYPASS_MINUTES = 60
 
 
 @transaction.atomic
-def restore_remembered_devices(users: QuerySet[User], *, actor: User) -> int:
+def restore_remembered_devices(
+    users: QuerySet[User], *, actor: User | None, actor_label: str = ""
+) -> int:
     """Every browser these users trusted asks for the second factor again (one UPDATE)."""
     chosen = User.objects.filter(pk__in=users.order_by().values("pk"))
     record_for_users(
-        AuditAction.TRUSTED_DEVICES_FORGOTTEN, AuditResult.SUCCESS, chosen, actor=actor
+        AuditAction.TRUSTED_DEVICES_FORGOTTEN,
+        AuditResult.SUCCESS,
+        chosen,
+        actor=actor,
+        actor_label=actor_label,
     )
     return chosen.update(trusted_device_epoch=F("trusted_device_epoch") + 1)
 
 
 @transaction.atomic
-def restore_remembered_devices_everywhere(organisation: Organisation, *, actor: User) -> None:
+def restore_remembered_devices_everywhere(
+    organisation: Organisation, *, actor: User | None, actor_label: str = ""
+) -> None:
     """Every browser any user of ``organisation`` trusted asks for the second factor again.
 
     Trusted devices carry the organisation's epoch (signin.trusted), so raising it is one
@@ -52,17 +60,24 @@ def restore_remembered_devices_everywhere(organisation: Organisation, *, actor: 
         AuditResult.SUCCESS,
         organisation=organisation,
         actor=actor,
+        actor_label=actor_label,
         subject_label="every user of the organisation",
     )
 
 
 @transaction.atomic
-def delete_app_passwords(users: QuerySet[User], *, actor: User) -> int:
+def delete_app_passwords(
+    users: QuerySet[User], *, actor: User | None, actor_label: str = ""
+) -> int:
     """Delete every app password of these users; returns how many users had any."""
     passwords = AppPassword.objects.filter(user_id__in=users.order_by().values("pk"))
     owners = User.objects.filter(pk__in=passwords.values("user_id"))
     count = record_for_users(
-        AuditAction.APP_PASSWORDS_DELETED_BY_ADMIN, AuditResult.SUCCESS, owners, actor=actor
+        AuditAction.APP_PASSWORDS_DELETED_BY_ADMIN,
+        AuditResult.SUCCESS,
+        owners,
+        actor=actor,
+        actor_label=actor_label,
     )
     passwords.delete()
     return count
@@ -80,30 +95,36 @@ class ManageResult:
 def manage_user_settings(
     users: QuerySet[User],
     *,
-    actor: User,
+    actor: User | None,
     reregister: bool = False,
     app_passwords: bool = False,
     restore: bool = False,
     everyone: Organisation | None = None,
+    actor_label: str = "",
 ) -> ManageResult:
     """The seeds' "Manage user settings": any combination of the three, all or nothing.
 
     ``everyone``: the organisation, when ``users`` are all of its users. Remembered devices
     are then forgotten through its epoch, in constant time, with one audit event.
+    ``actor_label``: who acted when no administrator did (an API client), for the events.
     """
     if not (reregister or app_passwords or restore):
         raise InvalidInput(_("Choose at least one thing to do."))
     # Re-registration last: it removes methods, which can change what ``users`` selects.
-    deleted = delete_app_passwords(users, actor=actor) if app_passwords else 0
+    deleted = (
+        delete_app_passwords(users, actor=actor, actor_label=actor_label) if app_passwords else 0
+    )
     # Re-registration forgets devices too; don't forget (and audit) them twice.
     restored = 0
     if restore and not reregister and everyone is not None:
-        restore_remembered_devices_everywhere(everyone, actor=actor)
+        restore_remembered_devices_everywhere(everyone, actor=actor, actor_label=actor_label)
         restored = users.count()
     elif restore and not reregister:
-        restored = restore_remembered_devices(users, actor=actor)
+        restored = restore_remembered_devices(users, actor=actor, actor_label=actor_label)
     reregistered, nonce = (
-        resets.require_reregistration(users, actor=actor) if reregister else (0, "")
+        resets.require_reregistration(users, actor=actor, actor_label=actor_label)
+        if reregister
+        else (0, "")
     )
     return ManageResult(
         reregistered=reregistered,
@@ -114,19 +135,33 @@ def manage_user_settings(
 
 
 @transaction.atomic
-def unblock(user: User, *, actor: User) -> None:
+def unblock(user: User, *, actor: User | None, actor_label: str = "") -> None:
     User.objects.filter(pk=user.pk).update(is_blocked=False, blocked_reason="")
-    record(AuditAction.USER_UNBLOCKED, AuditResult.SUCCESS, actor=actor, subject=user)
+    record(
+        AuditAction.USER_UNBLOCKED,
+        AuditResult.SUCCESS,
+        actor=actor,
+        actor_label=actor_label,
+        subject=user,
+    )
 
 
 @transaction.atomic
-def unlock(user: User, *, actor: User) -> None:
+def unlock(user: User, *, actor: User | None, actor_label: str = "") -> None:
     User.objects.filter(pk=user.pk).update(mfa_locked_until=None)
-    record(AuditAction.USER_UNLOCKED, AuditResult.SUCCESS, actor=actor, subject=user)
+    record(
+        AuditAction.USER_UNLOCKED,
+        AuditResult.SUCCESS,
+        actor=actor,
+        actor_label=actor_label,
+        subject=user,
+    )
 
 
 @transaction.atomic
-def grant_bypass(user: User, *, minutes: int, reason: str, actor: User) -> None:
+def grant_bypass(
+    user: User, *, minutes: int, reason: str, actor: User | None, actor_label: str = ""
+) -> None:
     """Let the user's next sign-in within ``minutes`` skip the second factor, once."""
     if not 1 <= minutes <= MAX_BYPASS_MINUTES:
         raise InvalidInput(_("Choose between 1 and 60 minutes."), field="minutes")
@@ -139,6 +174,7 @@ def grant_bypass(user: User, *, minutes: int, reason: str, actor: User) -> None:
         AuditAction.BYPASS_GRANTED,
         AuditResult.SUCCESS,
         actor=actor,
+        actor_label=actor_label,
         subject=user,
         reason=safe_text(reason),
         count=minutes,

@@ -2,7 +2,8 @@
 
 The same functions as the admin portal's buttons (``adminportal.services``). Those take
 an administrator as their actor; an API client is none, so they are called with no
-actor and the call's own event names the client (see the issue note).
+actor and the client's label (``api:<name>``) instead: their own events name the client,
+as the call's event does.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def _subject(request: HttpRequest, username: str) -> tuple[User, object]:
     return user, User.objects.filter(pk=user.pk, organisation=call.organisation)
 
 
+def _client(request: HttpRequest) -> str:
+    """Who acts, for the admin services' audit events: the calling client's label."""
+    return request.auth.client.label
+
+
 def _fresh(user: User) -> User:
     return User.objects.select_related("organisation").get(pk=user.pk)
 
@@ -65,7 +71,9 @@ def _fresh(user: User) -> User:
 def reregister(request: HttpRequest, username: str) -> dict[str, object]:
     """Their methods stop counting at once and their trusted devices are forgotten."""
     user, just_them = _subject(request, username)
-    result = admin.manage_user_settings(just_them, actor=None, reregister=True)
+    result = admin.manage_user_settings(
+        just_them, reregister=True, actor=None, actor_label=_client(request)
+    )
     user = _fresh(user)
     code = resets.access_code(user.pk, result.nonce) if resets.needs_access_code(user) else None
     return {"user": user_detail(user), "access_code": code, "valid_until": user.reregister_until}
@@ -81,7 +89,7 @@ def reregister(request: HttpRequest, username: str) -> dict[str, object]:
 @decorate_view(audited(AuditAction.APP_PASSWORDS_DELETED_BY_ADMIN))
 def delete_app_passwords(request: HttpRequest, username: str) -> dict[str, object]:
     user, just_them = _subject(request, username)
-    admin.delete_app_passwords(just_them, actor=None)
+    admin.delete_app_passwords(just_them, actor=None, actor_label=_client(request))
     return user_detail(_fresh(user))
 
 
@@ -95,7 +103,7 @@ def delete_app_passwords(request: HttpRequest, username: str) -> dict[str, objec
 @decorate_view(audited(AuditAction.TRUSTED_DEVICES_FORGOTTEN))
 def restore_devices(request: HttpRequest, username: str) -> dict[str, object]:
     user, just_them = _subject(request, username)
-    admin.restore_remembered_devices(just_them, actor=None)
+    admin.restore_remembered_devices(just_them, actor=None, actor_label=_client(request))
     return user_detail(_fresh(user))
 
 
@@ -109,7 +117,9 @@ def restore_devices(request: HttpRequest, username: str) -> dict[str, object]:
 @decorate_view(audited(AuditAction.BYPASS_GRANTED))
 def bypass(request: HttpRequest, username: str, body: BypassIn) -> dict[str, object]:
     user, _just_them = _subject(request, username)
-    admin.grant_bypass(user, minutes=body.minutes, reason=body.reason, actor=None)
+    admin.grant_bypass(
+        user, minutes=body.minutes, reason=body.reason, actor=None, actor_label=_client(request)
+    )
     return user_detail(_fresh(user))
 
 
@@ -123,7 +133,7 @@ def bypass(request: HttpRequest, username: str, body: BypassIn) -> dict[str, obj
 @decorate_view(audited(AuditAction.USER_UNBLOCKED))
 def unblock(request: HttpRequest, username: str) -> dict[str, object]:
     user, _just_them = _subject(request, username)
-    admin.unblock(user, actor=None)
+    admin.unblock(user, actor=None, actor_label=_client(request))
     return user_detail(_fresh(user))
 
 
@@ -137,5 +147,5 @@ def unblock(request: HttpRequest, username: str) -> dict[str, object]:
 @decorate_view(audited(AuditAction.USER_UNLOCKED))
 def unlock(request: HttpRequest, username: str) -> dict[str, object]:
     user, _just_them = _subject(request, username)
-    admin.unlock(user, actor=None)
+    admin.unlock(user, actor=None, actor_label=_client(request))
     return user_detail(_fresh(user))

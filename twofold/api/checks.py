@@ -3,9 +3,10 @@
 The same rules as the browser sign-in, through the same functions: the password goes
 through ``accounts.services.check_password`` (its limits per user and per address, its
 audit), codes through ``methods.verification`` (lockout, replay, audit), and whether a
-second factor is needed follows ``signin.services.after_password``: two-step
-verification off, a trusted address range, a one-time bypass. Trusted-device cookies
-are a browser's and play no part here.
+second factor is needed is decided by ``signin.services.decide``, as for the pages and
+in the same order: two-step verification off, re-registration asked, a trusted address
+range, a one-time bypass, no method yet. Trusted-device cookies are a browser's and play
+no part here.
 
 App passwords (where the organisation allows them) stand in for password and second
 factor together. They are tried only after ``check_password`` has refused the password,
@@ -24,7 +25,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from twofold.accounts import services as accounts
-from twofold.accounts.models import MfaState, User, normalise_username
+from twofold.accounts.models import User, normalise_username
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base, verification
 from twofold.methods.app_passwords import services as app_passwords
@@ -84,35 +85,22 @@ def check(
     if isinstance(found, Decision):
         return found
     user = found
-    reason = skip_reason(request, user)
-    if reason:
-        return Decision(ACCEPT, user, reason)
-    options = base.options_for(user)  # once per call: each look costs a query per method
-    if user.must_reregister or not options:
+    step = signin.decide(request, user, devices=False)  # the browser's rule, in its order
+    if step.next is signin.Next.SIGNED_IN:
+        return Decision(ACCEPT, user, step.via)
+    if step.next is signin.Next.REGISTER:
         return _reject(
             user,
             "registration_required",
             _("The user has no verification method yet. They register one at their next "
               "sign-in in the browser."),
         )  # fmt: skip
+    options = step.options
     if challenge_id is not None:
         return _answer_challenge(user, challenge_id, code)
     if code is not None:
         return _held_code(user, code, method, options)
     return start(user, method, prefer_sending=prefer_sending, options=options)
-
-
-def skip_reason(request: HttpRequest, user: User) -> str:
-    """Why ``user`` needs no second factor now, or "": the rules of
-    ``signin.services.after_password`` before it looks at trusted devices."""
-    organisation = user.organisation
-    if user.mfa_state == MfaState.DISABLED and not organisation.require_mfa:
-        return "two-step verification off"
-    if signin._inside_trusted_range(request, organisation.trusted_ip_ranges):
-        return "trusted address"
-    if signin._take_bypass(user):
-        return "one-time bypass"
-    return ""
 
 
 def _password(

@@ -69,6 +69,7 @@ def create_user(
     display_name: str = "",
     email: str = "",
     mfa_state: str = MfaState.DISABLED,
+    actor_label: str = "",
 ) -> tuple[User, str]:
     """Create a user without a password; returns them and their one-time set-password link."""
     user = accounts.create_user(
@@ -78,6 +79,7 @@ def create_user(
         display_name=clean_display_name(display_name),
         email=clean_email(email),
         mfa_state=mfa_state,
+        actor_label=actor_label,
     )
     return user, accounts.password_link(user)
 
@@ -105,7 +107,9 @@ def update_user(
     if changed:
         user.save(update_fields=changed)
     if state is not None and state != user.mfa_state:
-        accounts.set_mfa_state(User.objects.filter(pk=user.pk), state, actor=actor)
+        accounts.set_mfa_state(
+            User.objects.filter(pk=user.pk), state, actor=actor, actor_label=actor_label
+        )
         changed.append("mfa_state")
     if changed:
         record(

@@ -136,6 +136,7 @@ def create_user(request: HttpRequest, body: UserCreateIn) -> Status:
         display_name=body.display_name,
         email=body.email,
         mfa_state=body.mfa_state,
+        actor_label=call.client.label,
     )
     call.subject = user
     return Status(201, {"user": user_detail(user), "password_link": link})

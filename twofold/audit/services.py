@@ -83,9 +83,12 @@ def record_for_users(
     users: QuerySet,
     *,
     actor: User | None = None,
+    actor_label: str = "",
     **details: Any,
 ) -> int:
     """One event per user in ``users``, written by the database in one INSERT … SELECT.
+
+    ``actor_label``: who acted when no user did (an API client's label); else "system".
 
     For bulk actions on very many users: nothing is loaded into Python. Call it before
     the change if the change alters what ``users`` selects.
@@ -106,7 +109,7 @@ def record_for_users(
     params = [
         timezone.now(),
         actor.pk if actor else None,
-        actor.username if actor else "system",
+        actor_label or (actor.username if actor else "system"),
         action.value,
         result.value,
         request_context.client_address,

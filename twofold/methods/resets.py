@@ -53,7 +53,9 @@ def needs_access_code(user: User) -> bool:
 
 
 @transaction.atomic
-def require_reregistration(users: QuerySet[User], *, actor: User | None = None) -> tuple[int, str]:
+def require_reregistration(
+    users: QuerySet[User], *, actor: User | None = None, actor_label: str = ""
+) -> tuple[int, str]:
     """Make ``users`` register new methods at their next sign-in; the old ones stop counting.
 
     Their registrations are removed, their trusted devices forgotten (epoch), one audit
@@ -80,7 +82,13 @@ def require_reregistration(users: QuerySet[User], *, actor: User | None = None) 
     for method in base.registry().values():
         if method.second_factor:
             method.forget(ids)
-    record_for_users(AuditAction.REREGISTRATION_REQUIRED, AuditResult.SUCCESS, marked, actor=actor)
+    record_for_users(
+        AuditAction.REREGISTRATION_REQUIRED,
+        AuditResult.SUCCESS,
+        marked,
+        actor=actor,
+        actor_label=actor_label,
+    )
     return changed, nonce
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from dataclasses import dataclass, field
 from enum import Enum
 
 from django.contrib import auth, messages
@@ -46,29 +47,48 @@ def amr_for(option_key: str) -> str:
     return _AMR.get(option_key) or {"text": "sms", "call": "tel"}.get(kind, "mfa")
 
 
-def after_password(request: HttpRequest, user: User) -> Next:
-    """Decide, and begin, what follows a right password."""
+@dataclass(frozen=True)
+class Step:
+    """What follows a right password, decided before anything is begun."""
+
+    next: Next
+    via: str = ""  # SIGNED_IN: why no second factor is asked ("trusted address")
+    amr: tuple[str, ...] = ("pwd",)
+    options: list[base.Option] = field(default_factory=list)  # CHALLENGE: the user's
+
+
+def decide(request: HttpRequest, user: User, *, devices: bool = True) -> Step:
+    """Skip the second factor, register a method, or challenge: the one rule for the pages
+    and the API. Uses up a one-time bypass if that is the reason; ``devices``: whether a
+    trusted-device cookie counts (a browser's only)."""
     organisation = user.organisation
     if user.mfa_state == MfaState.DISABLED and not organisation.require_mfa:
-        finish(request, user, amr=["pwd"], via="two-step verification off")
-        return Next.SIGNED_IN
+        return Step(Next.SIGNED_IN, "two-step verification off")
     if user.must_reregister:  # before any shortcut: re-registration needs the access code
-        hold(request, user)
-        return Next.REGISTER
+        return Step(Next.REGISTER)
     if _inside_trusted_range(request, organisation.trusted_ip_ranges):
-        finish(request, user, amr=["pwd"], via="trusted address")
-        return Next.SIGNED_IN
+        return Step(Next.SIGNED_IN, "trusted address")
     if _take_bypass(user):
-        finish(request, user, amr=["pwd"], via="one-time bypass")
-        return Next.SIGNED_IN
-    if trusted.recognises(request, user):
-        finish(request, user, amr=["pwd", "mfa"], via="trusted device", mfa=False)
+        return Step(Next.SIGNED_IN, "one-time bypass")
+    if devices and trusted.recognises(request, user):
+        return Step(Next.SIGNED_IN, "trusted device", amr=("pwd", "mfa"))
+    options = base.options_for(user)  # once: each look costs a query per method
+    if not options:
+        return Step(Next.REGISTER)
+    return Step(Next.CHALLENGE, options=options)
+
+
+def after_password(request: HttpRequest, user: User) -> Next:
+    """Decide, and begin, what follows a right password."""
+    step = decide(request, user)
+    if step.next is Next.SIGNED_IN:
+        # No second factor now: a later step-up still asks for one.
+        finish(request, user, amr=list(step.amr), via=step.via, mfa=False)
         return Next.SIGNED_IN
     hold(request, user)
-    options = base.options_for(user)  # once: each look costs a query per method
-    if user.must_reregister or not options:
+    if step.next is Next.REGISTER:
         return Next.REGISTER
-    preferred = base.preferred_option(user, options)
+    preferred = base.preferred_option(user, step.options)
     try:
         challenge = verification.open_challenge(user, preferred, ChallengePurpose.SIGNIN)
     except TwofoldError as refused:  # locked, capped, gateway down: the page explains

@@ -21,10 +21,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from twofold.accounts.models import User
+from twofold.core import context as request_context
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
 from twofold.methods import base, stepup, verification
 from twofold.methods.forms import CodeForm
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
+from twofold.oidc import services as oidc
 from twofold.signin import flow, services, trusted
 from twofold.web.views import too_many_requests
 
@@ -119,9 +121,21 @@ def _page(
     return render(request, "signin/challenge.html", context)
 
 
+def _application(request: HttpRequest, user: User, how: Flow) -> str:
+    """The application this verification is for, if any (a push names it on the phone):
+    the one the sign-in continues to, or the one that demanded the step-up."""
+    if how.purpose == ChallengePurpose.SIGNIN:
+        next_url = request.session.get(SIGNIN_NEXT)
+    else:
+        next_url = request.session.get(NEXT) if request.session.get(FOR_APPLICATION) else None
+    return oidc.application_named_in(next_url, user.organisation)
+
+
 def _start(request: HttpRequest, user: User, how: Flow) -> HttpResponse:
+    option = request.POST.get("option", "")
     try:
-        challenge = verification.start_challenge(user, request.POST.get("option", ""), how.purpose)
+        with request_context.for_application(_application(request, user, how)):
+            challenge = verification.start_challenge(user, option, how.purpose)
     except RateLimited as limited:
         return too_many_requests(request, limited)
     except TwofoldError as failed:

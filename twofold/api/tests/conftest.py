@@ -29,6 +29,13 @@ def _generous_caps(settings) -> None:
     }
 
 
+@pytest.fixture
+def gateway_down(settings) -> None:
+    """Every text and call fails at the gateway (the test gateway chosen by dotted path)."""
+    gateway = "twofold.delivery.tests.gateways.UnreachableGateway"
+    settings.TWOFOLD = {**settings.TWOFOLD, "gateway": gateway}
+
+
 @dataclass
 class Http:
     """Calls the API of the live server as an application would."""

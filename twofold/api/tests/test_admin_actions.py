@@ -54,6 +54,29 @@ def test_reregistering_is_audited_with_the_client(operator, texted) -> None:
     assert AuditEvent.objects.filter(actor_label__startswith="api:", subject=texted).exists()
 
 
+@pytest.mark.parametrize(
+    ("action", "body", "event"),
+    [
+        ("reregister", None, AuditAction.REREGISTRATION_REQUIRED),
+        ("delete-app-passwords", None, AuditAction.APP_PASSWORDS_DELETED_BY_ADMIN),
+        ("restore-devices", None, AuditAction.TRUSTED_DEVICES_FORGOTTEN),
+        ("bypass", {"minutes": 5, "reason": "lost phone"}, AuditAction.BYPASS_GRANTED),
+        ("unblock", None, AuditAction.USER_UNBLOCKED),
+        ("unlock", None, AuditAction.USER_UNLOCKED),
+    ],
+)
+def test_the_actions_own_event_names_the_client_as_its_actor(
+    http, make_token, texted, organisation, action, body, event
+) -> None:
+    organisation.allow_app_passwords = True
+    organisation.save()
+    app_passwords.create(texted, "Mail")
+    http.token = make_token("admin", name="Help desk")
+    assert http.post(f"{ALICE}/{action}", body).status_code == 200
+    written = AuditEvent.objects.get(action=event, subject=texted)
+    assert (written.actor_id, written.actor_label) == (None, "api:Help desk")
+
+
 def test_app_passwords_are_deleted(operator, texted, organisation) -> None:
     organisation.allow_app_passwords = True
     organisation.save()

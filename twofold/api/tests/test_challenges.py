@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from conftest import AUTH_NUMBER, STRONG_PASSWORD
 from twofold.accounts.models import MfaState
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.methods import verification
 from twofold.methods.models import Challenge, ChallengeState
 from twofold.methods.phone import services as phone_services
@@ -42,6 +43,15 @@ def test_a_wrong_password_starts_nothing(validator, texted, outbox) -> None:
     answer = start(validator, password="not the password").json()
     assert (answer["result"], answer["reason"]) == ("reject", "invalid_credentials")
     assert outbox.texts() == []
+
+
+def test_a_call_gateway_that_is_down_is_a_503_audited_as_a_failure(
+    validator, called, gateway_down
+) -> None:
+    response = start(validator)
+    assert (response.status_code, response.json()["error"]) == (503, "delivery_failed")
+    event = AuditEvent.objects.get(action=AuditAction.API_CALL)
+    assert (event.result, event.details["did"]) == (AuditResult.FAILURE, "challenge.started")
 
 
 def test_a_call_is_placed_and_its_state_polled_until_approved(validator, called, outbox) -> None:

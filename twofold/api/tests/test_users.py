@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from conftest import AUTH_NUMBER, OFFICE_NUMBER
 from twofold.accounts.models import MfaState, User
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.methods import verification
 from twofold.methods.app_passwords import services as app_passwords
 from twofold.methods.app_passwords.models import AppPassword
 from twofold.methods.phone import services as phone_services
@@ -59,6 +61,30 @@ class TestList:
         User.objects.filter(pk=staff[3].pk).update(mfa_state=MfaState.ENFORCED)
         page = reader.get("/users?mfa_state=enforced").json()
         assert [user["username"] for user in page["users"]] == ["user3@contoso.example"]
+
+    def test_filter_by_having_methods_or_not(self, reader, staff, admin) -> None:
+        phone_services.set_number(staff[1], "authentication", AUTH_NUMBER, mode="text")
+        with_methods = reader.get("/users?methods=yes").json()["users"]
+        without = reader.get("/users?methods=no").json()["users"]
+        assert [user["username"] for user in with_methods] == ["user1@contoso.example"]
+        assert "user1@contoso.example" not in [user["username"] for user in without]
+        assert len(without) == len(staff)  # the other four and the administrator
+
+    def test_filter_by_locked_second_factor(self, reader, staff) -> None:
+        for _attempt in range(staff[2].organisation.lockout_threshold):
+            verification.count_failure(staff[2], "text:authentication", "signin")
+        User.objects.filter(pk=staff[4].pk).update(mfa_locked_until=timezone.now())  # ran out
+        page = reader.get("/users?status=locked").json()
+        assert [user["username"] for user in page["users"]] == ["user2@contoso.example"]
+
+    def test_filter_by_blocked(self, reader, staff) -> None:
+        User.objects.filter(pk=staff[0].pk).update(is_blocked=True, blocked_reason="fraud")
+        page = reader.get("/users?status=blocked").json()
+        assert [user["username"] for user in page["users"]] == ["user0@contoso.example"]
+
+    @pytest.mark.parametrize("query", ["methods=maybe", "status=asleep"])
+    def test_an_unknown_methods_or_status_filter_is_400(self, reader, query) -> None:
+        assert reader.get(f"/users?{query}").status_code == 400
 
     def test_search_by_user_name_prefix(self, reader, staff) -> None:
         page = reader.get("/users?q=user4").json()
@@ -138,6 +164,14 @@ class TestCreate:
         assert event.details["kind"] == "POST api/v1/users"
         assert event.details["did"] == "user.created"
 
+    def test_the_users_creation_event_names_the_client(self, http, make_token) -> None:
+        http.token = make_token("users:read", "users:write", name="Directory sync")
+        http.post("/users", {"username": "dave@contoso.example"})
+        event = AuditEvent.objects.get(
+            action=AuditAction.USER_CREATED, subject_label="dave@contoso.example"
+        )
+        assert event.actor_label == "api:Directory sync"
+
     def test_a_user_name_of_another_organisations_domain_is_refused(self, writer) -> None:
         response = writer.post("/users", {"username": "eve@fabrikam.example"})
         assert response.status_code == 400
@@ -186,6 +220,12 @@ class TestChange:
         assert event.actor_label.startswith("api:")
         assert event.details["fields"] == "display_name"
         assert "Alice A." not in str(event.details)
+
+    def test_an_mfa_state_change_event_names_the_client(self, http, make_token, texted) -> None:
+        http.token = make_token("users:read", "users:write", name="Directory sync")
+        assert http.patch("/users/alice@contoso.example", {"mfa_state": "enforced"}).ok
+        event = AuditEvent.objects.get(action=AuditAction.MFA_STATE_CHANGED, subject=texted)
+        assert (event.details["kind"], event.actor_label) == ("enforced", "api:Directory sync")
 
     def test_another_organisations_user_cannot_be_changed(
         self, writer, make_user, other_organisation

@@ -189,6 +189,13 @@ class TestTexts:
         challenge = Challenge.objects.get(pk=answer["challenge_id"])
         assert challenge.purpose == ChallengePurpose.API
 
+    def test_a_text_gateway_that_is_down_is_a_503_and_leaves_no_open_challenge(
+        self, validator, texted, gateway_down
+    ) -> None:
+        response = check(validator)
+        assert (response.status_code, response.json()["error"]) == (503, "delivery_failed")
+        assert not Challenge.objects.filter(state=ChallengeState.PENDING).exists()
+
     def test_the_texted_code_answers_the_challenge_without_the_password_again(
         self, validator, texted, outbox
     ) -> None:
@@ -292,6 +299,30 @@ class TestRulesBeforeTheSecondFactor:
             User.objects.filter(pk=texted.pk), actor=admin, reregister=True
         )
         assert check(validator).json()["reason"] == "registration_required"
+
+    def test_reregistration_comes_before_a_trusted_address_range(
+        self, validator, texted, admin, organisation, outbox
+    ) -> None:
+        organisation.trusted_ip_ranges = ["127.0.0.0/8", "::1/128"]
+        organisation.save()
+        admin_services.manage_user_settings(
+            User.objects.filter(pk=texted.pk), actor=admin, reregister=True
+        )
+        answer = check(validator).json()
+        assert (answer["result"], answer["reason"]) == ("reject", "registration_required")
+        assert outbox.texts() == []
+
+    def test_reregistration_comes_before_a_one_time_bypass_which_is_kept(
+        self, validator, texted, admin
+    ) -> None:
+        admin_services.grant_bypass(texted, minutes=5, reason="lost phone", actor=admin)
+        admin_services.manage_user_settings(
+            User.objects.filter(pk=texted.pk), actor=admin, reregister=True
+        )
+        answer = check(validator).json()
+        assert (answer["result"], answer["reason"]) == ("reject", "registration_required")
+        texted.refresh_from_db()
+        assert texted.mfa_bypass_until is not None
 
     def test_a_user_with_two_step_verification_on_and_no_method_is_rejected(
         self, validator, make_user

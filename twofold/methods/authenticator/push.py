@@ -71,7 +71,13 @@ def _pushes(user: User) -> Limit:
 
 
 def refuse_start(user: User) -> None:
-    """MFA fatigue: one pending push per user, and at most K pushes an hour."""
+    """MFA fatigue: one pending push per user, and at most K pushes an hour.
+
+    Called inside the transaction that then creates the push: the user's row stays locked
+    until it commits, so of pushes started at once only the first finds none waiting.
+    """
+    # NO KEY: inserts that merely refer to the user (audit events) are not held up.
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").get()
     waiting = Challenge.objects.filter(
         user=user,
         option=APP_NOTIFICATION,

@@ -24,6 +24,9 @@ from conftest import AUTH_NUMBER, STRONG_PASSWORD
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
 from twofold.methods.authenticator import services as authenticator
+from twofold.methods.oath import importing
+from twofold.methods.oath import services as hardware_tokens
+from twofold.methods.oath.models import HardwareToken
 from twofold.methods.phone import services as phones
 from twofold.oidc import services
 from twofold.oidc.models import Application
@@ -113,6 +116,21 @@ def add_app(user: User) -> str:
     return authenticator.base32(secret)
 
 
+def add_hardware_token(user: User, admin: User) -> bytes:
+    """Hand the user a hardware token (through the import) and activate it with the
+    previous step's code, as the pages do; its seed."""
+    secret = crypto.random_otp_secret(20)
+    header = "user name,serial number,secret key,time interval,manufacturer,model"
+    line = f"{user.username},GALT00000001,{secret.hex()},30,Acme,TOTP-6"
+    report = importing.import_tokens(user.organisation, f"{header}\n{line}".encode(), admin)
+    assert len(report.imported) == 1, report.refused
+    token = HardwareToken.objects.get(organisation=user.organisation, serial="GALT00000001")
+    previous = crypto.hotp(secret, crypto.totp_step(hardware_tokens.clock()) - 1)
+    hardware_tokens.activate(user, token.pk, previous)
+    User.objects.filter(pk=user.pk).update(preferred_option="hardware_token")
+    return secret
+
+
 # --- Signing in, as the pages do -----------------------------------------------------------
 
 
@@ -141,6 +159,12 @@ def trusted_browser(outbox) -> Client:
     password_step(client, "alice@contoso.example")
     assert client.session["twofold.amr"] == ["pwd", "mfa"]
     return client
+
+
+def sign_in_with_hardware_token(client: Client, secret: bytes) -> None:
+    password_step(client, "alice@contoso.example")
+    client.get("/signin/verify")
+    client.post("/signin/verify", {"code": crypto.totp(secret, hardware_tokens.clock())})
 
 
 def step_up_with_text(client: Client, outbox) -> None:

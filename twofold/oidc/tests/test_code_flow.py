@@ -12,9 +12,11 @@ from twofold.oidc.claims import ACR_MFA, ACR_PWD
 
 from .conftest import (
     add_app,
+    add_hardware_token,
     follow_to_code,
     password_step,
     sign_in_with_app,
+    sign_in_with_hardware_token,
     sign_in_with_text,
     tokens_for,
     verified_claims,
@@ -72,6 +74,14 @@ class TestIdToken:
         sign_in_with_app(client, add_app(alice))
         claims = verified_claims(client, tokens_for(client, web_flow)["id_token"], web_flow)
         assert claims["amr"] == ["pwd", "mfa", "otp"]
+        assert claims["acr"] == ACR_MFA
+
+    def test_a_hardware_token_code_gives_amr_pwd_mfa_hwk(
+        self, client, alice, admin, web_flow
+    ) -> None:
+        sign_in_with_hardware_token(client, add_hardware_token(alice, admin))
+        claims = verified_claims(client, tokens_for(client, web_flow)["id_token"], web_flow)
+        assert claims["amr"] == ["pwd", "mfa", "hwk"]
         assert claims["acr"] == ACR_MFA
 
     def test_the_password_alone_gives_acr_pwd(self, client, bob, web_flow) -> None:

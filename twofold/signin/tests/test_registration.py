@@ -1,5 +1,7 @@
 """'More information required': registering a first method at sign-in."""
 
+from datetime import timedelta
+
 import pyotp
 import pytest
 from django.test import Client
@@ -168,8 +170,6 @@ class TestTheWizardIsOnlyForThoseWhoNeedIt:
         assert client.get("/signin/register")["Location"] == "/signin/verify"
 
     def test_a_locked_user_cannot_register(self, client, carol) -> None:
-        from datetime import timedelta
-
         start(client)
         User.objects.filter(pk=carol.pk).update(
             mfa_locked_until=timezone.now() + timedelta(minutes=5)
@@ -188,6 +188,19 @@ class TestTheWizardIsOnlyForThoseWhoNeedIt:
             password_step(client, username="alice@contoso.example")["Location"]
             == "/signin/register"
         )
+
+    def test_reregistration_comes_before_a_one_time_bypass_which_is_kept(
+        self, client, alice
+    ) -> None:
+        require_reregistration(User.objects.filter(pk=alice.pk))
+        until = timezone.now() + timedelta(minutes=5)
+        User.objects.filter(pk=alice.pk).update(mfa_bypass_until=until)
+        assert (
+            password_step(client, username="alice@contoso.example")["Location"]
+            == "/signin/register"
+        )
+        alice.refresh_from_db()
+        assert alice.mfa_bypass_until == until
 
     def test_a_signed_in_user_asked_to_reregister_cannot_add_methods(self, client, make_user):
         bob = make_user("bob@contoso.example")

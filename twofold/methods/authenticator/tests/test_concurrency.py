@@ -1,12 +1,15 @@
-"""Ten submissions of one valid code at the same moment: exactly one succeeds (SECURITY.md 7)."""
+"""Ten submissions of one valid code at the same moment: exactly one succeeds (SECURITY.md 7);
+ten push starts at the same moment: exactly one push (SECURITY.md 11)."""
 
 import pytest
 from django.db import transaction
 
 from conftest import at_once
-from twofold.core.errors import InvalidInput
+from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.methods import base
-from twofold.methods.models import ChallengePurpose
+from twofold.methods.authenticator import activation, push
+from twofold.methods.authenticator.tests.phone_app import PhoneApp
+from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.methods.verification import start_challenge, verify_code
 
 SUBMISSIONS = 10
@@ -47,3 +50,21 @@ def test_one_code_checked_ten_times_at_once_matches_once_whatever_the_challenge(
             return method.check(challenge, code)
 
     assert sorted(at_once(check)) == [False] * (SUBMISSIONS - 1) + [True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_push_starts_at_once_leave_exactly_one_pending_push(client, user) -> None:
+    # SECURITY.md 11: one pending push per user, however many sign-ins start one at once.
+    _issued, activation_code = activation.issue(user)
+    assert PhoneApp().activate(client, activation_code).status_code == 200
+
+    def start() -> bool:
+        try:
+            start_challenge(user, push.APP_NOTIFICATION, ChallengePurpose.SIGNIN)
+        except TwofoldError:
+            return False
+        return True
+
+    assert sorted(at_once(start)) == [False] * (SUBMISSIONS - 1) + [True]
+    pushes = Challenge.objects.filter(user=user, option=push.APP_NOTIFICATION)
+    assert pushes.filter(state=ChallengeState.PENDING).count() == pushes.count() == 1
