@@ -36,13 +36,20 @@ def verification_mode(phone: Phone) -> str:
 def set_number(user: User, role: str, number: str, extension: str = "", mode: str = "") -> Phone:
     """Put ``number`` in force for ``role`` at once (no proof needed for this change)."""
     phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
-    old = phone.number
+    changes = [
+        name
+        for name, before, after in (
+            ("number", phone.number, number),
+            ("extension", phone.extension, extension),
+        )
+        if before != after
+    ]
     phone.number, phone.extension = number, extension
     phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
     if mode:
         phone.mode = mode
     phone.save()
-    if old != number:
+    if changes:  # which parts changed, not the extension itself: it may be a long digit run
         record(
             AuditAction.PHONE_CHANGED,
             AuditResult.SUCCESS,
@@ -50,6 +57,7 @@ def set_number(user: User, role: str, number: str, extension: str = "", mode: st
             subject=user,
             kind=role,
             masked_number=phone.masked,
+            changes=changes,
         )
     return phone
 

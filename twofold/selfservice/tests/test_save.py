@@ -253,3 +253,20 @@ def test_a_refused_text_during_a_save_is_audited(with_phone, settings) -> None:
         services.save(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
     refused = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGE_PENDING, result="denied")
     assert refused.get().details["reason"] == "rate_limited"
+
+
+def test_changing_only_the_office_extension_is_audited(with_phone) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
+    services.save(with_phone, settings_with(office=PhoneEntry(OFFICE_NUMBER, "98765432")))
+    newest = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED, subject=with_phone).first()
+    assert newest.details["kind"] == "office"
+    assert newest.details["changes"] == ["extension"]
+    assert newest.details["masked_number"] == Phone.objects.get(role="office").masked
+    assert OFFICE_NUMBER not in str(newest.details)
+
+
+def test_saving_the_same_office_phone_again_writes_no_audit_event(with_phone) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
+    before = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count()
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
+    assert AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count() == before
