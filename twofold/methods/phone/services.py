@@ -84,16 +84,22 @@ def set_mode(user: User, mode: str) -> None:
 
 @transaction.atomic
 def remove(user: User, role: str) -> None:
-    deleted, _detail = Phone.objects.filter(user=user, role=role).delete()
-    if deleted:
-        record(
-            AuditAction.PHONE_CHANGED,
-            AuditResult.SUCCESS,
-            actor=user,
-            subject=user,
-            kind=role,
-            reason="removed",
-        )
+    """Delete the phone of ``role``; a removed authentication phone is told (after commit)."""
+    phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
+    if phone is None:
+        return
+    old = phone.number
+    phone.delete()
+    record(
+        AuditAction.PHONE_CHANGED,
+        AuditResult.SUCCESS,
+        actor=user,
+        subject=user,
+        kind=role,
+        reason="removed",
+    )
+    if old and role == PhoneRole.AUTHENTICATION:
+        transaction.on_commit(lambda: _tell_removed_number(user, old))
 
 
 @transaction.atomic
@@ -179,9 +185,22 @@ def _tell_old_number(user: User, old: str, new_masked: str) -> None:
             "Your authentication phone for %(organisation)s was changed to %(number)s. "
             "If you did not do this, contact your help desk."
         ) % {"organisation": user.organisation.shown_name, "number": new_masked}
+    _send_notice(user, old, body)
+
+
+def _tell_removed_number(user: User, old: str) -> None:
+    with languages.speaking_to(user):
+        body = _(
+            "This number was removed as your authentication phone for %(organisation)s. "
+            "If you did not do this, contact your help desk."
+        ) % {"organisation": user.organisation.shown_name}
+    _send_notice(user, old, body)
+
+
+def _send_notice(user: User, number: str, body: str) -> None:
     try:
         delivery.send_text(
-            old, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user
+            number, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user
         )
     except TwofoldError as failed:  # a notice must never undo the change it reports
         log.warning("could not notify the old authentication phone: %s", failed.code)

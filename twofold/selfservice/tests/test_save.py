@@ -270,3 +270,55 @@ def test_saving_the_same_office_phone_again_writes_no_audit_event(with_phone) ->
     before = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count()
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
     assert AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count() == before
+
+
+def _remove_authentication_phone(user) -> None:
+    phone_services.set_number(user, "office", OFFICE_NUMBER)
+    services.save(
+        user,
+        settings_with(
+            preferred_option="call:office",
+            authentication=PhoneEntry(),
+            office=PhoneEntry(OFFICE_NUMBER),
+        ),
+    )
+
+
+def test_removing_the_authentication_phone_tells_its_number(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        _remove_authentication_phone(with_phone)
+    notice = outbox.texts()[0]
+    assert notice.to == AUTH_NUMBER
+    assert "removed" in notice.body
+    assert "Contoso" in notice.body
+
+
+def test_the_removal_notice_is_sent_only_after_the_commit(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        _remove_authentication_phone(with_phone)
+    assert outbox.texts() == []
+    assert len(callbacks) == 1
+
+
+def test_a_failed_removal_notice_does_not_undo_the_removal(
+    with_phone, settings, django_capture_on_commit_callbacks
+) -> None:
+    dotted = "twofold.delivery.tests.gateways.UnreachableGateway"
+    with django_capture_on_commit_callbacks(execute=True):
+        settings.TWOFOLD = {**settings.TWOFOLD, "gateway": dotted}
+        _remove_authentication_phone(with_phone)
+    assert number_of(with_phone, "authentication") == ""
+
+
+def test_removing_another_phone_sends_no_notice(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save(with_phone, settings_with())
+    assert number_of(with_phone, "office") == ""
+    assert outbox.texts() == []

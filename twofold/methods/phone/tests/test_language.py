@@ -84,3 +84,15 @@ def test_english_stays_the_default_for_a_user_without_a_preference(with_phone, o
     body = outbox.texts()[0].body
     assert not HAN.search(body)
     assert text_parts(body) == 1
+
+
+def test_the_notice_to_a_removed_authentication_phone_is_in_the_users_language(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    _speaks(with_phone, "zh-hans")
+    with django_capture_on_commit_callbacks(execute=True):
+        phone_services.remove(with_phone, "authentication")
+    notice = outbox.texts()[0]
+    assert notice.to == AUTH_NUMBER
+    assert "身份验证电话" in notice.body
+    assert text_parts(notice.body) <= 2
