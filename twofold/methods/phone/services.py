@@ -206,17 +206,44 @@ def _send_notice(user: User, number: str, body: str) -> None:
         log.warning("could not notify the old authentication phone: %s", failed.code)
 
 
+def _discard_pending(phone: Phone) -> None:
+    """Forget the pending number: the number in force stays, a phone without one goes."""
+    if phone.in_force:
+        phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+        phone.save()
+    else:
+        phone.delete()
+
+
+@transaction.atomic
+def disown_pending(challenge: Challenge) -> None:
+    """The person a proof call reached reported fraud: discard the number it was proving
+    (only that one) and audit it, masked. Nobody is blocked: it may be a mistyped number."""
+    role = proven_role(challenge)
+    phone = Phone.objects.select_for_update().filter(user_id=challenge.user_id, role=role).first()
+    proving = phone is not None and phone.pending_number
+    masked_number = phone.masked_pending if proving else ""
+    if proving and challenge.subject == _proof_subject(role, phone):
+        _discard_pending(phone)
+    record(
+        AuditAction.FRAUD_REPORTED,
+        AuditResult.DENIED,
+        actor=challenge.user,
+        subject=challenge.user,
+        method=challenge.option,
+        kind=role,
+        masked_number=masked_number,
+        reason="new number disowned and discarded",
+    )
+
+
 @transaction.atomic
 def cancel_change(user: User, role: str) -> None:
     phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
     if phone is None or not phone.pending_number:
         return
     masked_number = phone.masked_pending
-    if phone.in_force:
-        phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
-        phone.save()
-    else:
-        phone.delete()
+    _discard_pending(phone)
     Challenge.objects.filter(
         user=user, purpose=ChallengePurpose.VERIFY_NUMBER, state=ChallengeState.PENDING
     ).update(state=ChallengeState.EXPIRED, completed_at=timezone.now())
