@@ -45,7 +45,7 @@ def set_number(user: User, role: str, number: str, extension: str = "", mode: st
         if before != after
     ]
     phone.number, phone.extension = number, extension
-    phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+    _clear_pending(phone)
     if mode:
         phone.mode = mode
     phone.save()
@@ -102,14 +102,29 @@ def remove(user: User, role: str) -> None:
         transaction.on_commit(lambda: _tell_removed_number(user, old))
 
 
+def _clear_pending(phone: Phone) -> None:
+    phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+    phone.pending_preferred_option = ""
+
+
 @transaction.atomic
 def request_change(
-    user: User, role: str, number: str, extension: str = "", mode: str = ""
+    user: User,
+    role: str,
+    number: str,
+    extension: str = "",
+    mode: str = "",
+    preferred_option: str = "",
 ) -> Challenge:
-    """Hold ``number`` as pending for ``role`` and send the proof (a text code or a call)."""
+    """Hold ``number`` as pending for ``role`` and send the proof (a text code or a call).
+
+    ``preferred_option``, if given, relies on the new number: it becomes the user's
+    preferred option only once the number is proven.
+    """
     phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
     phone.pending_number, phone.pending_extension = number, extension
     phone.pending_since = timezone.now()
+    phone.pending_preferred_option = preferred_option
     if mode:
         phone.mode = mode
     phone.save()
@@ -161,9 +176,9 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
         return phone  # already applied (a second tab, a repeated poll)
     if challenge.subject != _proof_subject(role, phone):
         raise InvalidInput(_("This number has not been verified yet."))
-    old = phone.number
+    old, preferred = phone.number, phone.pending_preferred_option
     phone.number, phone.extension = phone.pending_number, phone.pending_extension
-    phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+    _clear_pending(phone)
     phone.save()
     record(
         AuditAction.PHONE_CHANGED,
@@ -174,9 +189,29 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
         masked_number=phone.masked,
         via="verified",
     )
+    if preferred:
+        _prefer(user, preferred)
     if old and old != phone.number and phone.role == PhoneRole.AUTHENTICATION:
         transaction.on_commit(lambda: _tell_old_number(user, old, phone.masked))
     return phone
+
+
+def _prefer(user: User, option_key: str) -> None:
+    """Make the option that waited for this proof the user's preferred one (audited)."""
+    if (
+        User.objects.filter(pk=user.pk)
+        .exclude(preferred_option=option_key)
+        .update(preferred_option=option_key)
+    ):
+        user.preferred_option = option_key
+        record(
+            AuditAction.PREFERRED_OPTION_CHANGED,
+            AuditResult.SUCCESS,
+            actor=user,
+            subject=user,
+            method=option_key,
+            via="verified",
+        )
 
 
 def _tell_old_number(user: User, old: str, new_masked: str) -> None:
@@ -209,7 +244,7 @@ def _send_notice(user: User, number: str, body: str) -> None:
 def _discard_pending(phone: Phone) -> None:
     """Forget the pending number: the number in force stays, a phone without one goes."""
     if phone.in_force:
-        phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+        _clear_pending(phone)
         phone.save()
     else:
         phone.delete()

@@ -322,3 +322,70 @@ def test_removing_another_phone_sends_no_notice(
         services.save(with_phone, settings_with())
     assert number_of(with_phone, "office") == ""
     assert outbox.texts() == []
+
+
+def _prefer_office_with_a_new_number(user):
+    user.preferred_option = "text:authentication"
+    user.save()
+    phone_services.set_number(user, "office", OFFICE_NUMBER)
+    return services.save(
+        user, settings_with(preferred_option="call:office", office=PhoneEntry(NEW_NUMBER))
+    )
+
+
+def _answer(challenge) -> None:
+    verification.resolve_wait(challenge.pk, approved=True)
+
+
+def test_a_preferred_option_on_an_unproven_number_waits_for_the_proof(with_phone, outbox):
+    result = _prefer_office_with_a_new_number(with_phone)
+    assert result.verification is not None
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "text:authentication"
+    assert not AuditEvent.objects.filter(action=AuditAction.PREFERRED_OPTION_CHANGED).exists()
+
+
+def test_a_discarded_change_leaves_the_preferred_option_as_it_was(with_phone, outbox) -> None:
+    result = _prefer_office_with_a_new_number(with_phone)
+    phone_services.cancel_change(with_phone, "office")
+    _answer(result.verification)  # a late answer to the discarded proof changes nothing
+    with pytest.raises(InvalidInput):
+        phone_services.confirm_change(with_phone, result.verification)
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "text:authentication"
+    assert number_of(with_phone, "office") == OFFICE_NUMBER
+
+
+def test_once_proven_the_waiting_preferred_option_applies(with_phone, outbox) -> None:
+    result = _prefer_office_with_a_new_number(with_phone)
+    _answer(result.verification)
+    phone_services.confirm_change(with_phone, result.verification)
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "call:office"
+    assert number_of(with_phone, "office") == NEW_NUMBER
+    event = AuditEvent.objects.get(action=AuditAction.PREFERRED_OPTION_CHANGED)
+    assert (event.details["method"], event.details["via"]) == ("call:office", "verified")
+
+
+def test_a_preferred_text_with_a_new_authentication_number_waits_for_its_code(with_phone, outbox):
+    with_phone.preferred_option = "call:authentication"
+    with_phone.save()
+    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "call:authentication"
+    prove(with_phone, result, outbox)
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "text:authentication"
+
+
+def test_a_preferred_option_on_a_number_in_force_applies_at_once(with_phone, outbox) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
+    with_phone.preferred_option = "call:office"
+    with_phone.save()
+    result = services.save(
+        with_phone,
+        settings_with(preferred_option="call:authentication", office=PhoneEntry(NEW_NUMBER)),
+    )
+    assert result.verification is not None  # the office number the old option used
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "call:authentication"
