@@ -163,15 +163,22 @@ def _proof_subject(role: str, phone: Phone) -> str:
 
 @transaction.atomic
 def confirm_change(user: User, challenge: Challenge) -> Phone:
-    """Put the proven pending number in force and tell the old number about it."""
-    challenge = Challenge.objects.select_for_update().get(pk=challenge.pk, user=user)
+    """Put the proven pending number in force and tell the old number about it.
+
+    InvalidInput, changing nothing, if the challenge is not an approved proof or if its
+    phone went meanwhile (an administrator asked for contact methods again, say).
+    """
+    challenge = Challenge.objects.select_for_update().filter(pk=challenge.pk, user=user).first()
     if (
-        challenge.purpose != ChallengePurpose.VERIFY_NUMBER
+        challenge is None
+        or challenge.purpose != ChallengePurpose.VERIFY_NUMBER
         or challenge.state != ChallengeState.APPROVED
     ):
         raise InvalidInput(_("This number has not been verified yet."))
     role = proven_role(challenge)
-    phone = Phone.objects.select_for_update().get(user=user, role=role)
+    phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
+    if phone is None:
+        raise InvalidInput(_("This new number is no longer waiting. Enter it again to change it."))
     if not phone.pending_number:
         return phone  # already applied (a second tab, a repeated poll)
     if challenge.subject != _proof_subject(role, phone):

@@ -168,3 +168,55 @@ class TestStepUp:
         response = signed_in.post("/account/verify/start", {"option": "call:office"}, follow=True)
         assert "not available" in response.content.decode()
         assert not Challenge.objects.exists()
+
+
+class TestAChangeThatWentMeanwhile:
+    """The phones a proof was for went (an administrator's reset) or changed: no 500."""
+
+    VERIFY = "/account/security-verification/verify-phone"
+
+    def _office_proof(self, client):
+        client.post(
+            PAGE,
+            page_data(
+                authentication_number="425 555 0134",
+                office_number="425 555 0199",
+                preferred_option="call:office",
+            ),
+        )
+        challenge = Challenge.objects.get(purpose="verify_number")
+        call_answered.send(sender=None, reference=str(challenge.pk), digits="#")
+        return challenge
+
+    def test_completing_a_proof_whose_phones_were_removed_redirects_with_a_message(
+        self, stepped_up, with_phone
+    ) -> None:
+        from twofold.accounts.models import User
+        from twofold.methods import resets
+
+        self._office_proof(stepped_up)
+        resets.require_reregistration(User.objects.filter(pk=with_phone.pk))
+        response = stepped_up.post(f"{self.VERIFY}/complete", follow=True)
+        assert response.redirect_chain[0][0] == PAGE
+        assert "no longer waiting" in response.content.decode()
+        assert not Phone.objects.filter(user=with_phone).exists()
+
+    def test_a_typed_code_for_a_removed_phone_redirects_with_a_message(
+        self, stepped_up, with_phone, outbox
+    ) -> None:
+        stepped_up.post(PAGE, page_data(authentication_number="425 555 0188"))
+        Phone.objects.filter(user=with_phone).delete()
+        response = stepped_up.post(self.VERIFY, {"code": outbox.last_code()})
+        assert response.status_code == 302
+        assert response["Location"] == PAGE
+        assert not Phone.objects.filter(user=with_phone).exists()
+
+    def test_a_proof_for_a_number_changed_since_is_refused_and_changes_nothing(
+        self, stepped_up, with_phone
+    ) -> None:
+        self._office_proof(stepped_up)
+        Phone.objects.filter(user=with_phone, role="office").update(pending_number="+14255550111")
+        response = stepped_up.post(f"{self.VERIFY}/complete", follow=True)
+        assert "not been verified" in response.content.decode()
+        office = Phone.objects.get(user=with_phone, role="office")
+        assert (office.number, office.pending_number) == ("", "+14255550111")
