@@ -355,3 +355,37 @@ def expire_if_due(challenge: Challenge) -> Challenge:
         )
         challenge.refresh_from_db()
     return challenge
+
+
+@transaction.atomic
+def end_unreached(challenge_id: str | UUID) -> Challenge | None:
+    """The gateway could not deliver the challenge's text or call (it failed, the line
+    was busy, nobody answered): the challenge ends, so the waiting page can say so.
+
+    Returns None when the challenge is unknown or no longer open (a late report).
+    """
+    try:
+        challenge_id = UUID(str(challenge_id))
+    except ValueError:
+        return None  # a notice, say: not a challenge
+    challenge = (
+        Challenge.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(pk=challenge_id)
+        .first()
+    )
+    if challenge is None or not challenge.is_open:
+        return None
+    challenge.state = ChallengeState.UNREACHED
+    challenge.completed_at = timezone.now()
+    challenge.save(update_fields=["state", "completed_at"])
+    record(
+        AuditAction.CHALLENGE_STARTED,
+        AuditResult.FAILURE,
+        actor=challenge.user,
+        subject=challenge.user,
+        method=challenge.option,
+        via=challenge.purpose,
+        reason="undelivered",
+    )
+    return challenge
