@@ -220,3 +220,58 @@ class TestAChangeThatWentMeanwhile:
         assert "not been verified" in response.content.decode()
         office = Phone.objects.get(user=with_phone, role="office")
         assert (office.number, office.pending_number) == ("", "+14255550111")
+
+
+class TestRefusedSaves:
+    """A save that cannot send its proof: a clear answer, nothing saved."""
+
+    CHANGES = (AuditAction.PREFERRED_OPTION_CHANGED, AuditAction.PHONE_CHANGED)
+
+    def _post_new_number(self, client):
+        self.changes_before = AuditEvent.objects.filter(action__in=self.CHANGES).count()
+        return client.post(
+            PAGE,
+            page_data(authentication_number="425 555 0188", preferred_option="call:authentication"),
+        )
+
+    def _nothing_saved(self, user) -> None:
+        phone = Phone.objects.get(user=user, role="authentication")
+        assert (phone.number, phone.pending_number, phone.mode) == (AUTH_NUMBER, "", "text")
+        user.refresh_from_db()
+        assert user.preferred_option == ""
+        assert AuditEvent.objects.filter(action__in=self.CHANGES).count() == self.changes_before
+
+    def test_over_the_text_cap_the_page_answers_429_with_the_correlation_id(
+        self, stepped_up, with_phone, outbox, settings
+    ) -> None:
+        from twofold.core.tests.test_correlation import assert_shows_the_utc_time_now
+
+        settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 0}
+        response = self._post_new_number(stepped_up)
+        assert response.status_code == 429
+        body = response.content.decode()
+        assert response["X-Correlation-ID"] in body
+        assert_shows_the_utc_time_now(body)
+        assert outbox.texts() == []
+        self._nothing_saved(with_phone)
+
+    def test_with_the_gateway_down_the_page_shows_a_form_error(
+        self, stepped_up, with_phone, settings
+    ) -> None:
+        dotted = "twofold.delivery.tests.gateways.UnreachableGateway"
+        settings.TWOFOLD = {**settings.TWOFOLD, "gateway": dotted}
+        response = self._post_new_number(stepped_up)
+        assert response.status_code == 200
+        body = html.unescape(response.content.decode())
+        assert "We couldn't reach your phone just now" in body
+        assert 'value="425 555 0188"' in body  # what was typed stays
+        self._nothing_saved(with_phone)
+
+
+def test_the_page_says_phone_methods_are_restricted_and_offers_the_app(
+    signed_in, with_phone
+) -> None:
+    body = signed_in.get(PAGE).content.decode()
+    assert 'data-testid="phone-restricted-note"' in body
+    assert "weaker way to verify" in body
+    assert 'data-testid="authenticator-panel"' in body
