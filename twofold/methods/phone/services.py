@@ -203,6 +203,13 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
     return phone
 
 
+def drop_waiting_preference(user: User) -> None:
+    """The user chose a preferred option since: one still waiting for a proof is dropped."""
+    Phone.objects.filter(user=user).exclude(pending_preferred_option="").update(
+        pending_preferred_option=""
+    )
+
+
 def _prefer(user: User, option_key: str) -> None:
     """Make the option that waited for this proof the user's preferred one (audited)."""
     if (

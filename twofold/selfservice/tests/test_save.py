@@ -389,3 +389,16 @@ def test_a_preferred_option_on_a_number_in_force_applies_at_once(with_phone, out
     assert result.verification is not None  # the office number the old option used
     with_phone.refresh_from_db()
     assert with_phone.preferred_option == "call:authentication"
+
+
+def test_a_preferred_option_chosen_later_wins_over_one_waiting_for_proof(with_phone, outbox):
+    result = _prefer_office_with_a_new_number(with_phone)
+    services.save(
+        with_phone,
+        settings_with(preferred_option="call:authentication", office=PhoneEntry(OFFICE_NUMBER)),
+    )
+    _answer(result.verification)
+    phone_services.confirm_change(with_phone, result.verification)
+    with_phone.refresh_from_db()
+    assert number_of(with_phone, "office") == NEW_NUMBER
+    assert with_phone.preferred_option == "call:authentication"
