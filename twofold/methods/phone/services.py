@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,7 @@ from twofold.core import languages, phones
 from twofold.core.crypto import keyed_digest
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.delivery import services as delivery
+from twofold.delivery.base import text_parts
 from twofold.methods import verification
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.methods.phone.method import option_for
@@ -239,11 +241,31 @@ def _tell_old_number(user: User, old: str, new_masked: str) -> None:
 
 def _tell_removed_number(user: User, old: str) -> None:
     with languages.speaking_to(user):
-        body = _(
-            "This number was removed as your authentication phone for %(organisation)s. "
-            "If you did not do this, contact your help desk."
-        ) % {"organisation": user.organisation.shown_name}
+        body = removed_number_notice(user.organisation.shown_name)
     _send_notice(user, old, body)
+
+
+# Fewer letters of a name than this identify nobody: the notice leaves the name out then.
+_SHORTEST_NAME = 8
+
+
+def removed_number_notice(organisation: str) -> str:
+    """The notice to a removed authentication phone, in one SMS part (160 GSM-7 or 70
+    UCS-2 characters): a long organisation name is cut short, or left out."""
+    for name in _names_to_try(organisation):
+        body = _(
+            "%(organisation)s: this number is no longer your authentication phone. "
+            "Not you? Contact your help desk."
+        ) % {"organisation": name}
+        if text_parts(body) == 1:
+            return body
+    return _("This number is no longer your authentication phone. Not you? Contact your help desk.")
+
+
+def _names_to_try(name: str) -> Iterator[str]:
+    yield name
+    for cut in range(len(name) - 1, _SHORTEST_NAME - 1, -1):
+        yield name[:cut].rstrip() + "..."  # "..." keeps an English text in GSM-7
 
 
 def _send_notice(user: User, number: str, body: str) -> None:

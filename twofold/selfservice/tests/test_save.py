@@ -291,7 +291,7 @@ def test_removing_the_authentication_phone_tells_its_number(
         _remove_authentication_phone(with_phone)
     notice = outbox.texts()[0]
     assert notice.to == AUTH_NUMBER
-    assert "removed" in notice.body
+    assert "no longer your authentication phone" in notice.body
     assert "Contoso" in notice.body
 
 

@@ -95,4 +95,13 @@ def test_the_notice_to_a_removed_authentication_phone_is_in_the_users_language(
     notice = outbox.texts()[0]
     assert notice.to == AUTH_NUMBER
     assert "身份验证电话" in notice.body
-    assert text_parts(notice.body) <= 2
+    assert text_parts(notice.body) == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("name", ["Contoso", "Contoso Pharmaceuticals Europe " * 6])
+def test_the_removal_notice_fits_one_sms_part(language, name) -> None:
+    with translation.override(language):
+        body = phone_services.removed_number_notice(name)
+    assert text_parts(body) == 1
+    assert "help desk" in body or "服务台" in body
