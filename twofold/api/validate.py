@@ -91,7 +91,7 @@ class ResultOut(Schema):
 
 class ChallengeStateOut(Schema):
     challenge_id: UUID
-    state: Literal["pending", "approved", "denied", "expired", "fraud"]
+    state: Literal["pending", "approved", "denied", "expired", "fraud", "unreached"]
     expires_at: datetime
 
 

@@ -18,6 +18,7 @@ from twofold.delivery.base import (
     Receipt,
     Text,
     call_answered,
+    delivery_reported,
 )
 from twofold.delivery.models import OutboxKind, OutboxMessage
 
@@ -79,7 +80,8 @@ def answer_call(message_id: int, answer: Answer) -> OutboxMessage:
     """Answer a ringing outbox call: record the keys and tell whoever waits for the call.
 
     The keys are recorded and ``call_answered`` is sent in one transaction, so a receiver
-    that fails leaves the call ringing, to be answered again.
+    that fails leaves the call ringing, to be answered again. Declining presses no key:
+    it is reported as a call nobody answered (``delivery_reported``), as a phone would.
     """
     digits = KEYS[Answer(answer)]
     with transaction.atomic():
@@ -96,5 +98,10 @@ def answer_call(message_id: int, answer: Answer) -> OutboxMessage:
         message.answered_at = timezone.now()
         message.state = DeliveryState.ANSWERED if digits else DeliveryState.NO_ANSWER
         message.save(update_fields=["answered_digits", "answered_at", "state"])
-        call_answered.send(sender=OutboxGateway, reference=message.reference, digits=digits)
+        if digits:
+            call_answered.send(sender=OutboxGateway, reference=message.reference, digits=digits)
+        else:
+            delivery_reported.send(
+                sender=OutboxGateway, reference=message.reference, state=message.state
+            )
     return message

@@ -37,6 +37,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
+from twofold.core import context
+from twofold.core.ratelimit import Limit
 from twofold.delivery.base import (
     Call,
     DeliveryState,
@@ -48,6 +50,7 @@ from twofold.delivery.base import (
     delivery_reported,
 )
 
+log = logging.getLogger(__name__)
 TWILIO_API = "https://api.twilio.com"
 _TIMEOUT_SECONDS = 10  # a sign-in page is waiting on the answer
 _TEXT_VALIDITY_SECONDS = 300  # a code that arrives later than this has expired anyway
@@ -57,6 +60,8 @@ _SCRIPT_SECONDS = 15 * 60  # how long a placed call's script waits for Twilio to
 _REFERENCE = re.compile(r"[-a-zA-Z0-9_]{1,100}")  # what the URLs' <slug:reference> accepts
 _EXTENSION = re.compile(r"[0-9#*]{1,20}")
 _SAY_LANGUAGES = {"en": "en-US", "zh-hans": "zh-CN"}
+# Refused callbacks of one source address that are audited each hour.
+_AUDITED_REFUSALS = Limit("twilio-callback-refused", 30, 3600)
 # Anything the SDK raises when Twilio refuses, fails, or answers nonsense.
 _FAILURES = (TwilioException, requests.RequestException, ValueError)
 
@@ -229,6 +234,20 @@ def _signature_problem(request: HttpRequest) -> str:
     return ""
 
 
+def _audit_refusal(request: HttpRequest, kind: str, problem: str) -> None:
+    """Audit a refused callback, 30 times an hour per source address at most: beyond that
+    they are still refused, but a flood of forged callbacks cannot fill the audit log."""
+    source = context.current().client_address or "unknown"
+    count = _AUDITED_REFUSALS.hit(source)
+    if count > _AUDITED_REFUSALS.limit:
+        if count == _AUDITED_REFUSALS.limit + 1:  # once a window, for the operator
+            log.warning("refused Twilio callbacks from one address are no longer audited")
+        return
+    record(
+        AuditAction.CALLBACK_REJECTED, AuditResult.DENIED, via="twilio", kind=kind, reason=problem
+    )
+
+
 def _from_twilio(kind: str) -> Callable:
     """POST only, no CSRF token (Twilio has none): the signature is checked before all else."""
 
@@ -237,13 +256,7 @@ def _from_twilio(kind: str) -> Callable:
         def checked(request: HttpRequest, reference: str) -> HttpResponse:
             problem = _signature_problem(request)
             if problem:
-                record(
-                    AuditAction.CALLBACK_REJECTED,
-                    AuditResult.DENIED,
-                    via="twilio",
-                    kind=kind,
-                    reason=problem,
-                )
+                _audit_refusal(request, kind, problem)
                 return HttpResponse(status=403)
             return view(request, reference)
 

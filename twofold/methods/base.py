@@ -94,6 +94,12 @@ class Method(ABC):
         """
         return False
 
+    def disown(self, challenge: Challenge) -> None:
+        """Whoever a challenge proving something new reached said it is not theirs (fraud
+        reported): drop what it would have proven and audit it. Runs inside the transaction
+        that holds the challenge's row lock."""
+        return None
+
     def forget(self, user_ids: QuerySet) -> int:
         """Remove every registration of this method for these users, in one statement.
 

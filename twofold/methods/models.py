@@ -23,6 +23,7 @@ class ChallengeState(models.TextChoices):
     DENIED = "denied", _("Denied")
     EXPIRED = "expired", _("Expired")
     FRAUD = "fraud", _("Reported as fraud")
+    UNREACHED = "unreached", _("Could not reach the phone")  # failed, busy, unanswered
 
 
 class Challenge(models.Model):

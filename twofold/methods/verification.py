@@ -292,7 +292,8 @@ def resolve_wait(
     """A call was answered (or a push decided): approve, deny, or take a fraud report.
 
     A fraud report, where the organisation accepts them, fails the challenge and, if its
-    policy says so, blocks the user until an administrator unblocks them. Returns None
+    policy says so, blocks the user until an administrator unblocks them. On the proof of
+    a new number it fails the challenge and discards that number, whatever the policy. Returns None
     when the challenge is unknown or no longer open (a late or repeated callback).
     """
     try:
@@ -304,7 +305,8 @@ def resolve_wait(
         return None
     user = User.objects.select_related("organisation").get(pk=challenge.user_id)
     organisation = user.organisation
-    if fraud and organisation.fraud_report_enabled:
+    proof = challenge.purpose == ChallengePurpose.VERIFY_NUMBER
+    if fraud and (organisation.fraud_report_enabled or proof):
         challenge.state = ChallengeState.FRAUD
     elif approved and not fraud and locked_until(user) is None:
         challenge.state = ChallengeState.APPROVED
@@ -322,6 +324,11 @@ def resolve_wait(
 
 
 def _take_fraud_report(user: User, challenge: Challenge) -> None:
+    if challenge.purpose == ChallengePurpose.VERIFY_NUMBER:
+        # Whoever answers the proof of a new number may be a stranger reached by a typo:
+        # their report discards that number (the method audits it) and blocks nobody.
+        base.get(challenge.method).disown(challenge)
+        return
     blocks = user.organisation.fraud_report_blocks_user
     if blocks:  # and its trusted devices are forgotten: unblocking doesn't bring them back
         User.objects.filter(pk=user.pk).update(
@@ -347,4 +354,38 @@ def expire_if_due(challenge: Challenge) -> Challenge:
             state=ChallengeState.EXPIRED, completed_at=timezone.now()
         )
         challenge.refresh_from_db()
+    return challenge
+
+
+@transaction.atomic
+def end_unreached(challenge_id: str | UUID) -> Challenge | None:
+    """The gateway could not deliver the challenge's text or call (it failed, the line
+    was busy, nobody answered): the challenge ends, so the waiting page can say so.
+
+    Returns None when the challenge is unknown or no longer open (a late report).
+    """
+    try:
+        challenge_id = UUID(str(challenge_id))
+    except ValueError:
+        return None  # a notice, say: not a challenge
+    challenge = (
+        Challenge.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(pk=challenge_id)
+        .first()
+    )
+    if challenge is None or not challenge.is_open:
+        return None
+    challenge.state = ChallengeState.UNREACHED
+    challenge.completed_at = timezone.now()
+    challenge.save(update_fields=["state", "completed_at"])
+    record(
+        AuditAction.CHALLENGE_STARTED,
+        AuditResult.FAILURE,
+        actor=challenge.user,
+        subject=challenge.user,
+        method=challenge.option,
+        via=challenge.purpose,
+        reason="undelivered",
+    )
     return challenge

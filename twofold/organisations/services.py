@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -30,6 +31,16 @@ def find_by_username(username: str) -> Organisation | None:
     return found.organisation if found else None
 
 
+def _check_domain(domain: str) -> None:
+    """Refuse what no user name could end with (user names are e-mail-like)."""
+    try:
+        validate_email(f"user@{domain}")
+    except ValidationError:
+        raise InvalidInput(
+            _("“%(domain)s” is not a domain name such as contoso.example.") % {"domain": domain}
+        ) from None
+
+
 @transaction.atomic
 def create_organisation(
     name: str, domains: list[str], slug: str = "", **policy: object
@@ -38,6 +49,8 @@ def create_organisation(
     domains = [normalise_domain(domain) for domain in domains if domain.strip()]
     if not domains:
         raise InvalidInput(_("An organisation needs at least one domain."))
+    for domain in domains:
+        _check_domain(domain)
     taken = list(
         OrganisationDomain.objects.filter(domain__in=domains).values_list("domain", flat=True)
     )

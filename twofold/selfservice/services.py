@@ -166,18 +166,28 @@ def _save(user: User, settings: Settings) -> SaveResult:
         }
         plan = _plan(user, settings, current)
         _check(user, settings)
-        changed = _apply(user, settings, plan)
+        waiting = _preferred_waiting(user, settings, plan)
+        changed = _apply(user, settings, plan, apply_preferred=not waiting)
         challenge = None
         if plan.proven is not None:
             role, entry = plan.proven
             mode = settings.authentication_mode if role == PhoneRole.AUTHENTICATION else ""
             challenge = phone_services.request_change(
-                user, role, entry.number, entry.extension, mode
+                user, role, entry.number, entry.extension, mode, waiting
             )
     return SaveResult(changed=changed or challenge is not None, verification=challenge)
 
 
-def _apply(user: User, settings: Settings, plan: _Plan) -> bool:
+def _preferred_waiting(user: User, settings: Settings, plan: _Plan) -> str:
+    """The new preferred option, if it relies on the number still to be proven: it waits
+    for the proof (and is dropped with the number if the change is discarded)."""
+    if plan.proven is None or settings.preferred_option == user.preferred_option:
+        return ""
+    relies_on_proof = _ROLE_OF_OPTION.get(settings.preferred_option) == plan.proven[0]
+    return settings.preferred_option if relies_on_proof else ""
+
+
+def _apply(user: User, settings: Settings, plan: _Plan, *, apply_preferred: bool) -> bool:
     changed = bool(plan.direct)
     for role, entry in plan.direct.items():
         if entry.number:
@@ -187,8 +197,9 @@ def _apply(user: User, settings: Settings, plan: _Plan) -> bool:
             phone_services.remove(user, role)
     if PhoneRole.AUTHENTICATION not in plan.direct and settings.authentication.number:
         phone_services.set_mode(user, settings.authentication_mode)
-    if user.preferred_option != settings.preferred_option:
+    if apply_preferred and user.preferred_option != settings.preferred_option:
         User.objects.filter(pk=user.pk).update(preferred_option=settings.preferred_option)
+        phone_services.drop_waiting_preference(user)  # this newer choice wins over it
         record(
             AuditAction.PREFERRED_OPTION_CHANGED,
             AuditResult.SUCCESS,

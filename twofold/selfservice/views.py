@@ -109,7 +109,12 @@ def verify_phone(request: HttpRequest) -> HttpResponse:
 
 
 def _confirmed(request: HttpRequest, challenge) -> HttpResponse:
-    phone_services.confirm_change(request.user, challenge)
+    try:
+        phone_services.confirm_change(request.user, challenge)
+    except InvalidInput as refused:  # the change went meanwhile: nothing was changed
+        flow.forget(request)
+        messages.error(request, refused.message)
+        return redirect("security-verification")
     flow.forget(request)
     stepup.mark_verified(request)  # proving a number is a second factor just passed
     messages.success(request, _("Your new number is verified and in use."))

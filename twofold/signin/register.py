@@ -311,7 +311,12 @@ def register_phone_verify(request: HttpRequest, user: User) -> HttpResponse:
 
 
 def _phone_registered(request: HttpRequest, user: User, challenge) -> HttpResponse:
-    phone_services.confirm_change(user, challenge)
+    try:
+        phone_services.confirm_change(user, challenge)
+    except InvalidInput as refused:  # the number went meanwhile: nothing was registered
+        flow.forget(request)
+        messages.error(request, refused.message)
+        return redirect("signin-register-phone")
     mode = challenge.option.partition(":")[0]
     return _registered(request, user, services.amr_for(challenge.option), f"{mode}:authentication")
 

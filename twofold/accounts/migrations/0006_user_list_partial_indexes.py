@@ -4,19 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_user_time_zone'),
-        ('organisations', '0003_organisation_default_language_blank'),
+        ("accounts", "0005_user_time_zone"),
+        ("organisations", "0003_organisation_default_language_blank"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('is_blocked', True)), fields=['organisation', 'username'], name='user_org_username_blocked'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(("is_blocked", True)),
+                fields=["organisation", "username"],
+                name="user_org_username_blocked",
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(condition=models.Q(('mfa_locked_until__isnull', False)), fields=['organisation', 'username'], name='user_org_username_locked'),
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(("mfa_locked_until__isnull", False)),
+                fields=["organisation", "username"],
+                name="user_org_username_locked",
+            ),
         ),
     ]

@@ -1,7 +1,9 @@
 import io
 import json
 import logging
+import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client, override_settings
@@ -72,11 +74,23 @@ def test_the_request_log_line_names_the_route_not_the_path(client, log_lines) ->
     assert "token=abc" not in json.dumps(request_lines)
 
 
+def shown_utc_time(body: str) -> datetime:
+    """The time an error page shows for the help desk, read as UTC."""
+    found = re.search(r'data-testid="utc-time">([^<]+)<', body)
+    assert found, "the page shows no time"
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+
+
+def assert_shows_the_utc_time_now(body: str) -> None:
+    assert "Time (UTC)" in body
+    assert abs(shown_utc_time(body) - datetime.now(UTC)) < timedelta(minutes=1)
+
+
 def _assert_error_page(response, status: int) -> None:
     assert response.status_code == status
     body = response.content.decode()
     assert response["X-Correlation-ID"] in body
-    assert "Time (UTC)" in body
+    assert_shows_the_utc_time_now(body)
 
 
 @pytest.mark.django_db
@@ -112,3 +126,28 @@ def test_the_403_page_shows_the_correlation_id(rf) -> None:
     response = permission_denied(request)
     assert response.status_code == 403
     assert b"cid-403" in response.content
+    assert_shows_the_utc_time_now(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_the_429_page_shows_the_correlation_id_and_utc_time(rf) -> None:
+    from twofold.core.errors import RateLimited
+    from twofold.web.views import too_many_requests
+
+    request = rf.get("/")
+    request.correlation_id = "cid-429"
+    response = too_many_requests(request, RateLimited(retry_after=90))
+    assert (response.status_code, response["Retry-After"]) == (429, "90")
+    assert b"cid-429" in response.content
+    assert_shows_the_utc_time_now(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_the_error_pages_show_utc_even_in_another_time_zone(rf) -> None:
+    from django.utils import timezone
+
+    from twofold.web.views import permission_denied
+
+    with timezone.override("Asia/Shanghai"):  # UTC+8 all year
+        response = permission_denied(rf.get("/"))
+    assert_shows_the_utc_time_now(response.content.decode())

@@ -174,3 +174,38 @@ def test_the_webhooks_need_no_csrf_token(twilio_settings, reference, answered) -
     response = post_signed(client, f"/delivery/twilio/gather/{reference}", {"Digits": ""})
     assert response.status_code == 200
     assert len(answered.events) == 1
+
+
+def test_a_flood_of_forged_callbacks_is_refused_but_audited_only_so_often(
+    client, twilio_settings, reference, answered
+) -> None:
+    path = f"/delivery/twilio/gather/{reference}"
+    answers = [
+        post_signed(client, path, {"Digits": ""}, token="guessed-token").status_code
+        for _ in range(35)
+    ]
+    assert set(answers) == {403}
+    assert answered.events == []
+    assert len(rejections()) == 30
+
+
+def test_the_audit_cap_on_forged_callbacks_is_per_source_address(
+    client, twilio_settings, reference
+) -> None:
+    path = f"/delivery/twilio/status/{reference}"
+    for _ in range(31):
+        client.post(path, {"CallStatus": "busy"})
+    other = Client(REMOTE_ADDR="192.0.2.7")
+    assert other.post(path, {"CallStatus": "busy"}).status_code == 403
+    assert rejections()[0].client_address == "192.0.2.7"  # the newest
+    assert len(rejections()) == 31
+
+
+def test_a_signed_callback_is_taken_after_the_audit_cap_is_reached(
+    client, twilio_settings, reference, answered
+) -> None:
+    path = f"/delivery/twilio/gather/{reference}"
+    for _ in range(31):
+        client.post(path, {"Digits": ""})
+    assert post_signed(client, path, {"Digits": ""}).status_code == 200
+    assert len(answered.events) == 1

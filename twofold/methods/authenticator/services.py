@@ -68,8 +68,11 @@ def grouped(secret: bytes) -> str:
 
 
 def provisioning_uri(user: User, secret: bytes) -> str:
-    """The Key URI (otpauth://totp/Issuer:account?…) the QR code carries."""
-    issuer = user.organisation.shown_name
+    """The Key URI (otpauth://totp/Issuer:account?…) the QR code carries.
+
+    The issuer is the organisation's name, not its display name (branding that may
+    change): the entry in the app keeps the name it was set up with."""
+    issuer = user.organisation.name
     label = f"{quote(issuer, safe='')}:{quote(user.username, safe='@')}"
     query = urlencode(
         {

@@ -48,7 +48,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         "form": form,
         "qr_code": services.qr_code_svg(uri),
         "grouped_secret": services.grouped(secret),
-        "issuer": user.organisation.shown_name,
+        "issuer": user.organisation.name,  # as the key URI names it
         "may_activate": activation.may_activate(user),
     }
     return render(request, "authenticator/setup.html", context)

@@ -100,6 +100,11 @@ class PhoneMethod(Method):
     def check(self, challenge: Challenge, code: str) -> bool:
         return verification.sent_code_matches(challenge, code)
 
+    def disown(self, challenge: Challenge) -> None:
+        from twofold.methods.phone import services  # services build on this module
+
+        services.disown_pending(challenge)
+
     def registered_user_ids(self) -> QuerySet:
         return Phone.objects.exclude(number="").values("user_id")
 

@@ -38,6 +38,8 @@ class Phone(models.Model):
     pending_number = models.CharField(max_length=20, blank=True)
     pending_extension = models.CharField(max_length=10, blank=True)
     pending_since = models.DateTimeField(null=True, blank=True)
+    # The preferred option the user chose with the pending number: it waits for the proof.
+    pending_preferred_option = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -38,13 +38,20 @@ def verification_mode(phone: Phone) -> str:
 def set_number(user: User, role: str, number: str, extension: str = "", mode: str = "") -> Phone:
     """Put ``number`` in force for ``role`` at once (no proof needed for this change)."""
     phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
-    old = phone.number
+    changes = [
+        name
+        for name, before, after in (
+            ("number", phone.number, number),
+            ("extension", phone.extension, extension),
+        )
+        if before != after
+    ]
     phone.number, phone.extension = number, extension
-    phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+    _clear_pending(phone)
     if mode:
         phone.mode = mode
     phone.save()
-    if old != number:
+    if changes:  # which parts changed, not the extension itself: it may be a long digit run
         record(
             AuditAction.PHONE_CHANGED,
             AuditResult.SUCCESS,
@@ -52,6 +59,7 @@ def set_number(user: User, role: str, number: str, extension: str = "", mode: st
             subject=user,
             kind=role,
             masked_number=phone.masked,
+            changes=changes,
         )
     return phone
 
@@ -78,26 +86,47 @@ def set_mode(user: User, mode: str) -> None:
 
 @transaction.atomic
 def remove(user: User, role: str) -> None:
-    deleted, _detail = Phone.objects.filter(user=user, role=role).delete()
-    if deleted:
-        record(
-            AuditAction.PHONE_CHANGED,
-            AuditResult.SUCCESS,
-            actor=user,
-            subject=user,
-            kind=role,
-            reason="removed",
-        )
+    """Delete the phone of ``role``; a removed authentication phone is told (after commit)."""
+    phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
+    if phone is None:
+        return
+    old = phone.number
+    phone.delete()
+    record(
+        AuditAction.PHONE_CHANGED,
+        AuditResult.SUCCESS,
+        actor=user,
+        subject=user,
+        kind=role,
+        reason="removed",
+    )
+    if old and role == PhoneRole.AUTHENTICATION:
+        transaction.on_commit(lambda: _tell_removed_number(user, old))
+
+
+def _clear_pending(phone: Phone) -> None:
+    phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+    phone.pending_preferred_option = ""
 
 
 @transaction.atomic
 def request_change(
-    user: User, role: str, number: str, extension: str = "", mode: str = ""
+    user: User,
+    role: str,
+    number: str,
+    extension: str = "",
+    mode: str = "",
+    preferred_option: str = "",
 ) -> Challenge:
-    """Hold ``number`` as pending for ``role`` and send the proof (a text code or a call)."""
+    """Hold ``number`` as pending for ``role`` and send the proof (a text code or a call).
+
+    ``preferred_option``, if given, relies on the new number: it becomes the user's
+    preferred option only once the number is proven.
+    """
     phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
     phone.pending_number, phone.pending_extension = number, extension
     phone.pending_since = timezone.now()
+    phone.pending_preferred_option = preferred_option
     if mode:
         phone.mode = mode
     phone.save()
@@ -136,22 +165,29 @@ def _proof_subject(role: str, phone: Phone) -> str:
 
 @transaction.atomic
 def confirm_change(user: User, challenge: Challenge) -> Phone:
-    """Put the proven pending number in force and tell the old number about it."""
-    challenge = Challenge.objects.select_for_update().get(pk=challenge.pk, user=user)
+    """Put the proven pending number in force and tell the old number about it.
+
+    InvalidInput, changing nothing, if the challenge is not an approved proof or if its
+    phone went meanwhile (an administrator asked for contact methods again, say).
+    """
+    challenge = Challenge.objects.select_for_update().filter(pk=challenge.pk, user=user).first()
     if (
-        challenge.purpose != ChallengePurpose.VERIFY_NUMBER
+        challenge is None
+        or challenge.purpose != ChallengePurpose.VERIFY_NUMBER
         or challenge.state != ChallengeState.APPROVED
     ):
         raise InvalidInput(_("This number has not been verified yet."))
     role = proven_role(challenge)
-    phone = Phone.objects.select_for_update().get(user=user, role=role)
+    phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
+    if phone is None:
+        raise InvalidInput(_("This new number is no longer waiting. Enter it again to change it."))
     if not phone.pending_number:
         return phone  # already applied (a second tab, a repeated poll)
     if challenge.subject != _proof_subject(role, phone):
         raise InvalidInput(_("This number has not been verified yet."))
-    old = phone.number
+    old, preferred = phone.number, phone.pending_preferred_option
     phone.number, phone.extension = phone.pending_number, phone.pending_extension
-    phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
+    _clear_pending(phone)
     phone.save()
     record(
         AuditAction.PHONE_CHANGED,
@@ -162,17 +198,54 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
         masked_number=phone.masked,
         via="verified",
     )
+    if preferred:
+        _prefer(user, preferred)
     if old and old != phone.number and phone.role == PhoneRole.AUTHENTICATION:
         transaction.on_commit(lambda: _tell_old_number(user, old, phone.masked))
     return phone
 
 
+def drop_waiting_preference(user: User) -> None:
+    """The user chose a preferred option since: one still waiting for a proof is dropped."""
+    Phone.objects.filter(user=user).exclude(pending_preferred_option="").update(
+        pending_preferred_option=""
+    )
+
+
+def _prefer(user: User, option_key: str) -> None:
+    """Make the option that waited for this proof the user's preferred one (audited)."""
+    if (
+        User.objects.filter(pk=user.pk)
+        .exclude(preferred_option=option_key)
+        .update(preferred_option=option_key)
+    ):
+        user.preferred_option = option_key
+        record(
+            AuditAction.PREFERRED_OPTION_CHANGED,
+            AuditResult.SUCCESS,
+            actor=user,
+            subject=user,
+            method=option_key,
+            via="verified",
+        )
+
+
 def _tell_old_number(user: User, old: str, new_masked: str) -> None:
     with languages.speaking_to(user):
         body = old_number_notice(user.organisation.shown_name, new_masked)
+    _send_notice(user, old, body)
+
+
+def _tell_removed_number(user: User, old: str) -> None:
+    with languages.speaking_to(user):
+        body = removed_number_notice(user.organisation.shown_name)
+    _send_notice(user, old, body)
+
+
+def _send_notice(user: User, number: str, body: str) -> None:
     try:
         delivery.send_text(
-            old, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user
+            number, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user
         )
     except TwofoldError as failed:  # a notice must never undo the change it reports
         log.warning("could not notify the old authentication phone: %s", failed.code)
@@ -197,10 +270,54 @@ def old_number_notice(organisation: str, new_masked: str) -> str:
     ) % {"number": new_masked}
 
 
+def removed_number_notice(organisation: str) -> str:
+    """The notice to a removed authentication phone, in one SMS part (160 GSM-7 or 70
+    UCS-2 characters): a long organisation name is cut short, or left out."""
+    for name in _shortened(organisation):
+        body = _(
+            "%(organisation)s: this number is no longer your authentication phone. "
+            "Not you? Contact your help desk."
+        ) % {"organisation": name}
+        if text_parts(body) == 1:
+            return body
+    return _("This number is no longer your authentication phone. Not you? Contact your help desk.")
+
+
 def _shortened(name: str) -> Iterator[str]:
     yield name
     for cut in range(len(name) - 1, _SHORTEST_NAME - 1, -1):
         yield name[:cut].rstrip() + "..."  # "..." keeps an English text in GSM-7
+
+
+def _discard_pending(phone: Phone) -> None:
+    """Forget the pending number: the number in force stays, a phone without one goes."""
+    if phone.in_force:
+        _clear_pending(phone)
+        phone.save()
+    else:
+        phone.delete()
+
+
+@transaction.atomic
+def disown_pending(challenge: Challenge) -> None:
+    """The person a proof call reached reported fraud: discard the number it was proving
+    (only that one) and audit it, masked. Nobody is blocked: it may be a mistyped number."""
+    role = proven_role(challenge)
+    phone = Phone.objects.select_for_update().filter(user_id=challenge.user_id, role=role).first()
+    proving = phone is not None and phone.pending_number
+    masked_number = phone.masked_pending if proving else ""
+    if proving and challenge.subject == _proof_subject(role, phone):
+        _discard_pending(phone)
+    record(
+        AuditAction.FRAUD_REPORTED,
+        AuditResult.DENIED,
+        actor=challenge.user,
+        subject=challenge.user,
+        method=challenge.option,
+        kind=role,
+        masked_number=masked_number,
+        reason="new number disowned and discarded",
+    )
 
 
 @transaction.atomic
@@ -209,11 +326,7 @@ def cancel_change(user: User, role: str) -> None:
     if phone is None or not phone.pending_number:
         return
     masked_number = phone.masked_pending
-    if phone.in_force:
-        phone.pending_number, phone.pending_extension, phone.pending_since = "", "", None
-        phone.save()
-    else:
-        phone.delete()
+    _discard_pending(phone)
     Challenge.objects.filter(
         user=user, purpose=ChallengePurpose.VERIFY_NUMBER, state=ChallengeState.PENDING
     ).update(state=ChallengeState.EXPIRED, completed_at=timezone.now())

@@ -168,3 +168,110 @@ class TestStepUp:
         response = signed_in.post("/account/verify/start", {"option": "call:office"}, follow=True)
         assert "not available" in response.content.decode()
         assert not Challenge.objects.exists()
+
+
+class TestAChangeThatWentMeanwhile:
+    """The phones a proof was for went (an administrator's reset) or changed: no 500."""
+
+    VERIFY = "/account/security-verification/verify-phone"
+
+    def _office_proof(self, client):
+        client.post(
+            PAGE,
+            page_data(
+                authentication_number="425 555 0134",
+                office_number="425 555 0199",
+                preferred_option="call:office",
+            ),
+        )
+        challenge = Challenge.objects.get(purpose="verify_number")
+        call_answered.send(sender=None, reference=str(challenge.pk), digits="#")
+        return challenge
+
+    def test_completing_a_proof_whose_phones_were_removed_redirects_with_a_message(
+        self, stepped_up, with_phone
+    ) -> None:
+        from twofold.accounts.models import User
+        from twofold.methods import resets
+
+        self._office_proof(stepped_up)
+        resets.require_reregistration(User.objects.filter(pk=with_phone.pk))
+        response = stepped_up.post(f"{self.VERIFY}/complete", follow=True)
+        assert response.redirect_chain[0][0] == PAGE
+        assert "no longer waiting" in response.content.decode()
+        assert not Phone.objects.filter(user=with_phone).exists()
+
+    def test_a_typed_code_for_a_removed_phone_redirects_with_a_message(
+        self, stepped_up, with_phone, outbox
+    ) -> None:
+        stepped_up.post(PAGE, page_data(authentication_number="425 555 0188"))
+        Phone.objects.filter(user=with_phone).delete()
+        response = stepped_up.post(self.VERIFY, {"code": outbox.last_code()})
+        assert response.status_code == 302
+        assert response["Location"] == PAGE
+        assert not Phone.objects.filter(user=with_phone).exists()
+
+    def test_a_proof_for_a_number_changed_since_is_refused_and_changes_nothing(
+        self, stepped_up, with_phone
+    ) -> None:
+        self._office_proof(stepped_up)
+        Phone.objects.filter(user=with_phone, role="office").update(pending_number="+14255550111")
+        response = stepped_up.post(f"{self.VERIFY}/complete", follow=True)
+        assert "not been verified" in response.content.decode()
+        office = Phone.objects.get(user=with_phone, role="office")
+        assert (office.number, office.pending_number) == ("", "+14255550111")
+
+
+class TestRefusedSaves:
+    """A save that cannot send its proof: a clear answer, nothing saved."""
+
+    CHANGES = (AuditAction.PREFERRED_OPTION_CHANGED, AuditAction.PHONE_CHANGED)
+
+    def _post_new_number(self, client):
+        self.changes_before = AuditEvent.objects.filter(action__in=self.CHANGES).count()
+        return client.post(
+            PAGE,
+            page_data(authentication_number="425 555 0188", preferred_option="call:authentication"),
+        )
+
+    def _nothing_saved(self, user) -> None:
+        phone = Phone.objects.get(user=user, role="authentication")
+        assert (phone.number, phone.pending_number, phone.mode) == (AUTH_NUMBER, "", "text")
+        user.refresh_from_db()
+        assert user.preferred_option == ""
+        assert AuditEvent.objects.filter(action__in=self.CHANGES).count() == self.changes_before
+
+    def test_over_the_text_cap_the_page_answers_429_with_the_correlation_id(
+        self, stepped_up, with_phone, outbox, settings
+    ) -> None:
+        from twofold.core.tests.test_correlation import assert_shows_the_utc_time_now
+
+        settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 0}
+        response = self._post_new_number(stepped_up)
+        assert response.status_code == 429
+        body = response.content.decode()
+        assert response["X-Correlation-ID"] in body
+        assert_shows_the_utc_time_now(body)
+        assert outbox.texts() == []
+        self._nothing_saved(with_phone)
+
+    def test_with_the_gateway_down_the_page_shows_a_form_error(
+        self, stepped_up, with_phone, settings
+    ) -> None:
+        dotted = "twofold.delivery.tests.gateways.UnreachableGateway"
+        settings.TWOFOLD = {**settings.TWOFOLD, "gateway": dotted}
+        response = self._post_new_number(stepped_up)
+        assert response.status_code == 200
+        body = html.unescape(response.content.decode())
+        assert "We couldn't reach your phone just now" in body
+        assert 'value="425 555 0188"' in body  # what was typed stays
+        self._nothing_saved(with_phone)
+
+
+def test_the_page_says_phone_methods_are_restricted_and_offers_the_app(
+    signed_in, with_phone
+) -> None:
+    body = signed_in.get(PAGE).content.decode()
+    assert 'data-testid="phone-restricted-note"' in body
+    assert "weaker way to verify" in body
+    assert 'data-testid="authenticator-panel"' in body

@@ -253,3 +253,152 @@ def test_a_refused_text_during_a_save_is_audited(with_phone, settings) -> None:
         services.save(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
     refused = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGE_PENDING, result="denied")
     assert refused.get().details["reason"] == "rate_limited"
+
+
+def test_changing_only_the_office_extension_is_audited(with_phone) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
+    services.save(with_phone, settings_with(office=PhoneEntry(OFFICE_NUMBER, "98765432")))
+    newest = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED, subject=with_phone).first()
+    assert newest.details["kind"] == "office"
+    assert newest.details["changes"] == ["extension"]
+    assert newest.details["masked_number"] == Phone.objects.get(role="office").masked
+    assert OFFICE_NUMBER not in str(newest.details)
+
+
+def test_saving_the_same_office_phone_again_writes_no_audit_event(with_phone) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
+    before = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count()
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
+    assert AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count() == before
+
+
+def _remove_authentication_phone(user) -> None:
+    phone_services.set_number(user, "office", OFFICE_NUMBER)
+    services.save(
+        user,
+        settings_with(
+            preferred_option="call:office",
+            authentication=PhoneEntry(),
+            office=PhoneEntry(OFFICE_NUMBER),
+        ),
+    )
+
+
+def test_removing_the_authentication_phone_tells_its_number(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        _remove_authentication_phone(with_phone)
+    notice = outbox.texts()[0]
+    assert notice.to == AUTH_NUMBER
+    assert "no longer your authentication phone" in notice.body
+    assert "Contoso" in notice.body
+
+
+def test_the_removal_notice_is_sent_only_after_the_commit(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        _remove_authentication_phone(with_phone)
+    assert outbox.texts() == []
+    assert len(callbacks) == 1
+
+
+def test_a_failed_removal_notice_does_not_undo_the_removal(
+    with_phone, settings, django_capture_on_commit_callbacks
+) -> None:
+    dotted = "twofold.delivery.tests.gateways.UnreachableGateway"
+    with django_capture_on_commit_callbacks(execute=True):
+        settings.TWOFOLD = {**settings.TWOFOLD, "gateway": dotted}
+        _remove_authentication_phone(with_phone)
+    assert number_of(with_phone, "authentication") == ""
+
+
+def test_removing_another_phone_sends_no_notice(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save(with_phone, settings_with())
+    assert number_of(with_phone, "office") == ""
+    assert outbox.texts() == []
+
+
+def _prefer_office_with_a_new_number(user):
+    user.preferred_option = "text:authentication"
+    user.save()
+    phone_services.set_number(user, "office", OFFICE_NUMBER)
+    return services.save(
+        user, settings_with(preferred_option="call:office", office=PhoneEntry(NEW_NUMBER))
+    )
+
+
+def _answer(challenge) -> None:
+    verification.resolve_wait(challenge.pk, approved=True)
+
+
+def test_a_preferred_option_on_an_unproven_number_waits_for_the_proof(with_phone, outbox):
+    result = _prefer_office_with_a_new_number(with_phone)
+    assert result.verification is not None
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "text:authentication"
+    assert not AuditEvent.objects.filter(action=AuditAction.PREFERRED_OPTION_CHANGED).exists()
+
+
+def test_a_discarded_change_leaves_the_preferred_option_as_it_was(with_phone, outbox) -> None:
+    result = _prefer_office_with_a_new_number(with_phone)
+    phone_services.cancel_change(with_phone, "office")
+    _answer(result.verification)  # a late answer to the discarded proof changes nothing
+    with pytest.raises(InvalidInput):
+        phone_services.confirm_change(with_phone, result.verification)
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "text:authentication"
+    assert number_of(with_phone, "office") == OFFICE_NUMBER
+
+
+def test_once_proven_the_waiting_preferred_option_applies(with_phone, outbox) -> None:
+    result = _prefer_office_with_a_new_number(with_phone)
+    _answer(result.verification)
+    phone_services.confirm_change(with_phone, result.verification)
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "call:office"
+    assert number_of(with_phone, "office") == NEW_NUMBER
+    event = AuditEvent.objects.get(action=AuditAction.PREFERRED_OPTION_CHANGED)
+    assert (event.details["method"], event.details["via"]) == ("call:office", "verified")
+
+
+def test_a_preferred_text_with_a_new_authentication_number_waits_for_its_code(with_phone, outbox):
+    with_phone.preferred_option = "call:authentication"
+    with_phone.save()
+    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "call:authentication"
+    prove(with_phone, result, outbox)
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "text:authentication"
+
+
+def test_a_preferred_option_on_a_number_in_force_applies_at_once(with_phone, outbox) -> None:
+    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
+    with_phone.preferred_option = "call:office"
+    with_phone.save()
+    result = services.save(
+        with_phone,
+        settings_with(preferred_option="call:authentication", office=PhoneEntry(NEW_NUMBER)),
+    )
+    assert result.verification is not None  # the office number the old option used
+    with_phone.refresh_from_db()
+    assert with_phone.preferred_option == "call:authentication"
+
+
+def test_a_preferred_option_chosen_later_wins_over_one_waiting_for_proof(with_phone, outbox):
+    result = _prefer_office_with_a_new_number(with_phone)
+    services.save(
+        with_phone,
+        settings_with(preferred_option="call:authentication", office=PhoneEntry(OFFICE_NUMBER)),
+    )
+    _answer(result.verification)
+    phone_services.confirm_change(with_phone, result.verification)
+    with_phone.refresh_from_db()
+    assert number_of(with_phone, "office") == NEW_NUMBER
+    assert with_phone.preferred_option == "call:authentication"

@@ -216,3 +216,18 @@ def test_the_phone_step_lists_countries_in_the_readers_language(carol) -> None:
     page = client.get("/signin/register/phone").content.decode()
     assert "美国 (+1)" in page
     assert "United States (+1)" not in page
+
+
+def test_a_proof_whose_number_went_meanwhile_asks_for_the_number_again(
+    client, carol, outbox
+) -> None:
+    start(client)
+    client.post(
+        "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+    )
+    Phone.objects.filter(user=carol).delete()  # an administrator's reset, say
+    response = client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+    assert response.status_code == 302
+    assert response["Location"] == "/signin/register/phone"
+    assert "_auth_user_id" not in client.session
+    assert not Phone.objects.filter(user=carol).exists()

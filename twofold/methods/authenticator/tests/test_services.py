@@ -34,7 +34,7 @@ def test_each_enrolment_gets_a_fresh_160_bit_seed() -> None:
 
 
 def test_the_key_uri_names_the_issuer_and_account_and_carries_base32_without_padding(user):
-    user.organisation.display_name = "Contoso: IT & Co"
+    user.organisation.name = "Contoso: IT & Co"
     user.organisation.save()
     secret = services.new_secret()
     uri = services.provisioning_uri(user, secret)
@@ -46,6 +46,14 @@ def test_the_key_uri_names_the_issuer_and_account_and_carries_base32_without_pad
     assert "=" not in query["secret"][0]
     assert query["issuer"] == ["Contoso: IT & Co"]
     assert (query["algorithm"], query["digits"], query["period"]) == (["SHA1"], ["6"], ["30"])
+
+
+def test_the_issuer_is_the_organisations_name_not_its_display_name(user) -> None:
+    user.organisation.display_name = "Contoso Help Desk"
+    user.organisation.save()
+    parsed = pyotp.parse_uri(services.provisioning_uri(user, services.new_secret()))
+    assert parsed.issuer == user.organisation.name == "Contoso"
+    assert parsed.name == user.username
 
 
 def test_an_authenticator_library_reads_the_key_uri_back(user) -> None:

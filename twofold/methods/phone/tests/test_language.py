@@ -126,3 +126,24 @@ def test_the_name_is_left_out_when_too_little_of_it_would_fit() -> None:
         notice = phone_services.old_number_notice(LONG_NAME, crowded)
     assert text_parts(notice) == 1
     assert notice.startswith("你的身份验证电话已更改为")
+
+
+def test_the_notice_to_a_removed_authentication_phone_is_in_the_users_language(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    _speaks(with_phone, "zh-hans")
+    with django_capture_on_commit_callbacks(execute=True):
+        phone_services.remove(with_phone, "authentication")
+    notice = outbox.texts()[0]
+    assert notice.to == AUTH_NUMBER
+    assert "身份验证电话" in notice.body
+    assert text_parts(notice.body) == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("name", ["Contoso", "Contoso Pharmaceuticals Europe " * 6])
+def test_the_removal_notice_fits_one_sms_part(language, name) -> None:
+    with translation.override(language):
+        body = phone_services.removed_number_notice(name)
+    assert text_parts(body) == 1
+    assert "help desk" in body or "服务台" in body
