@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,8 +32,6 @@ from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 CODE_LIFETIME = timedelta(minutes=5)
 WAIT_LIFETIME = timedelta(minutes=2)
 _SIX_DIGITS = re.compile(r"^\d{6}$")
-# Second-factor failures per client address, across users (spraying one code at many).
-_BY_ADDRESS = Limit("mfa-fail-address", 50, 15 * 60)
 
 
 class SecondFactorLocked(RateLimited):
@@ -68,6 +67,16 @@ def refuse_if_locked(user: User) -> None:
             % {"time": date_format(timezone.localtime(until), "H:i T")},
             retry_after=seconds,
         )
+
+
+def by_address() -> Limit:
+    """Second-factor failures per client address, across users (one code sprayed at many)."""
+    options = settings.TWOFOLD
+    return Limit(
+        "mfa-fail-address",
+        options["mfa_failures_per_address"],
+        options["mfa_failures_window_seconds"],
+    )
 
 
 def _failures(user: User) -> Limit:
@@ -215,8 +224,9 @@ def _check(
     try:
         refuse_if_locked(user)
         address = context.current().client_address or "unknown"
-        if _BY_ADDRESS.exceeded(address):
-            raise RateLimited()
+        per_address = by_address()
+        if per_address.exceeded(address):
+            raise RateLimited(retry_after=per_address.retry_after())
     except RateLimited as refused:
         _audit_check(user, challenge, AuditResult.DENIED, "locked")
         return _Outcome(None, refused)
@@ -246,7 +256,7 @@ def count_failure(user: User, option_key: str, purpose: str) -> Exception:
     Every place that checks a code a person typed calls this on failure: sign-in,
     step-up, proving a number, activating a hardware token, the API.
     """
-    _BY_ADDRESS.hit(context.current().client_address or "unknown")
+    by_address().hit(context.current().client_address or "unknown")
     failures = _failures(user)
     count = failures.hit(str(user.pk))
     record(
