@@ -1,8 +1,12 @@
 """Phones as a verification method: texted codes, calls answered with # or 0#, lockout."""
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache.backends import base as cache_base
+from django.core.cache.backends import locmem
 from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent
@@ -15,6 +19,31 @@ from .conftest import AUTH_NUMBER, OFFICE_NUMBER
 
 pytestmark = pytest.mark.django_db
 SIGNIN = ChallengePurpose.SIGNIN
+ON_LOCAL_MEMORY = "locmem" in django_settings.CACHES["default"]["BACKEND"]
+
+
+class CacheClock:
+    """The local-memory cache's clock, moved by hand: a counter's window is its key's
+    expiry, so moving this clock past the window ends the count (and nothing else)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def cache_clock(monkeypatch) -> CacheClock:
+    if not ON_LOCAL_MEMORY:
+        pytest.skip("only the local-memory cache's clock can be moved in a test")
+    clock = CacheClock()
+    monkeypatch.setattr(locmem, "time", clock)
+    monkeypatch.setattr(cache_base, "time", clock)
+    return clock
 
 
 def answer(challenge: Challenge, digits: str) -> None:
@@ -211,6 +240,38 @@ class TestLockout:
         strict.refresh_from_db()
         assert strict.mfa_locked_until > timezone.now()
         assert AuditEvent.objects.filter(action=AuditAction.MFA_LOCKED).count() == 1
+
+    def test_the_lock_lasts_the_organisations_lockout_duration(self, strict, outbox) -> None:
+        organisation = strict.organisation
+        organisation.lockout_duration_minutes = 17
+        organisation.save()
+        challenge = verification.start_challenge(strict, "text:authentication", SIGNIN)
+        self._fail(strict, challenge, 3, outbox.wrong_code())
+        strict.refresh_from_db()
+        expected = timezone.now() + timedelta(minutes=17)
+        assert abs(strict.mfa_locked_until - expected) < timedelta(seconds=5)
+
+    def test_failures_spaced_beyond_the_window_do_not_lock(
+        self, strict, outbox, cache_clock
+    ) -> None:
+        challenge = verification.start_challenge(strict, "text:authentication", SIGNIN)
+        wrong = outbox.wrong_code()
+        self._fail(strict, challenge, 2, wrong)
+        cache_clock.advance(strict.organisation.lockout_window_minutes * 60 + 1)
+        with pytest.raises(verification.WrongCode):
+            verification.verify_code(strict, challenge.pk, wrong)
+        strict.refresh_from_db()
+        assert strict.mfa_locked_until is None
+
+    def test_failures_within_the_window_lock_however_slowly_they_come(
+        self, strict, outbox, cache_clock
+    ) -> None:
+        challenge = verification.start_challenge(strict, "text:authentication", SIGNIN)
+        wrong = outbox.wrong_code()
+        self._fail(strict, challenge, 2, wrong)
+        cache_clock.advance(strict.organisation.lockout_window_minutes * 60 - 5)
+        with pytest.raises(verification.SecondFactorLocked):
+            verification.verify_code(strict, challenge.pk, wrong)
 
     def test_a_correct_code_is_refused_while_locked(self, strict, outbox) -> None:
         challenge = verification.start_challenge(strict, "text:authentication", SIGNIN)
