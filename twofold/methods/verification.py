@@ -155,6 +155,7 @@ def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: s
         option=option.key,
         purpose=purpose,
         subject=subject,
+        created_at=now,  # the same instant: a code lives exactly its lifetime
         expires_at=now + lifetime,
         correlation_id=request.correlation_id,
         client_address=request.client_address,

@@ -123,6 +123,32 @@ class TestTextedCodes:
         with pytest.raises(verification.ChallengeExpired):
             verification.verify_code(with_phone, challenge.pk, outbox.last_code())
 
+    def test_a_texted_code_is_valid_for_five_minutes(self, with_phone, outbox) -> None:
+        challenge = verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+        assert challenge.expires_at - challenge.created_at == timedelta(minutes=5)
+        challenge.refresh_from_db()
+        assert challenge.expires_at - challenge.created_at == timedelta(minutes=5)
+
+    @pytest.mark.parametrize(
+        ("age", "accepted"),
+        [(timedelta(minutes=4, seconds=50), True), (timedelta(minutes=5), False)],
+    )
+    def test_a_code_is_accepted_until_five_minutes_after_it_was_sent(
+        self, with_phone, outbox, age, accepted
+    ) -> None:
+        challenge = verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+        sent_at = timezone.now() - age  # as if the text had gone out ``age`` ago
+        Challenge.objects.filter(pk=challenge.pk).update(
+            created_at=sent_at, expires_at=sent_at + verification.CODE_LIFETIME
+        )
+        if accepted:
+            assert verification.verify_code(with_phone, challenge.pk, outbox.last_code())
+        else:
+            with pytest.raises(verification.ChallengeExpired):
+                verification.verify_code(with_phone, challenge.pk, outbox.last_code())
+            challenge.refresh_from_db()
+            assert challenge.state == ChallengeState.EXPIRED
+
     def test_a_newer_text_makes_the_older_code_useless(self, with_phone, outbox, settings) -> None:
         settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
         first = verification.start_challenge(with_phone, "text:authentication", SIGNIN)
