@@ -8,7 +8,7 @@ as an app on their phone would compute them.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pyotp
 import pytest
@@ -272,6 +272,11 @@ def test_a_declined_call_says_so_on_the_waiting_page(live_server, page: Page, al
         "The call was declined. Try again, or use another way.", timeout=POLLED
     )
     expect(page.get_by_role("button", name="I've answered the call")).to_be_hidden()
+    declined = Challenge.objects.get(user=alice, option="call:office")
+    expect(page.get_by_test_id("correlation-id")).to_have_text(declined.correlation_id)
+    expect(page.get_by_test_id("utc-time")).to_have_text(
+        declined.completed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    )
     screenshot(page, "1-declined")
 
     page.reload()
