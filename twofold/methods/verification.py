@@ -7,6 +7,7 @@ and record the result. Wrong, malformed and empty codes all count towards the lo
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,9 @@ from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldErro
 from twofold.core.ratelimit import Limit
 from twofold.methods import base
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
+
+# Alerts an operator routes to whoever must act at once (SECURITY.md 12: fraud reports).
+alerts = logging.getLogger("twofold.alerts")
 
 CODE_LIFETIME = timedelta(minutes=5)
 WAIT_LIFETIME = timedelta(minutes=2)
@@ -348,6 +352,25 @@ def _take_fraud_report(user: User, challenge: Challenge) -> None:
         method=challenge.option,
         reason="user blocked" if blocks else "reported",
         severity="high",
+    )
+    _alert_fraud(user, challenge, blocked=blocks)
+
+
+def _alert_fraud(user: User, challenge: Challenge, *, blocked: bool) -> None:
+    """One WARNING line per fraud report: who and how, never the number or a code."""
+    alerts.warning(
+        "fraud_reported",
+        extra={
+            "event": "fraud_reported",
+            "severity": "high",
+            "organisation": user.organisation.slug,
+            "user_id": user.pk,
+            "method": challenge.option,  # e.g. call:office, app_notification
+            "method_kind": challenge.option.partition(":")[0],  # the policy's MethodKind
+            "blocked": blocked,
+            "correlation_id": context.current().correlation_id,  # the audit event's
+            "challenge_correlation_id": challenge.correlation_id,  # the sign-in's
+        },
     )
 
 

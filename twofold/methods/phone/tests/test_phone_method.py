@@ -1,5 +1,6 @@
 """Phones as a verification method: texted codes, calls answered with # or 0#, lockout."""
 
+import logging
 import time
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from django.core.cache.backends import locmem
 from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent
+from twofold.core.logging import JsonFormatter
 from twofold.delivery.base import call_answered
 from twofold.methods import base, verification
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
@@ -210,6 +212,34 @@ class TestCalls:
         assert office_call.user.is_blocked
         event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
         assert event.details["severity"] == "high"
+
+    def test_a_fraud_report_raises_one_warning_alert_without_the_number(
+        self, office_call, caplog
+    ) -> None:
+        with caplog.at_level(logging.INFO, logger="twofold.alerts"):
+            answer(office_call, "0#")
+        alerts = [r for r in caplog.records if r.name == "twofold.alerts"]
+        assert [(r.levelno, r.getMessage()) for r in alerts] == [
+            (logging.WARNING, "fraud_reported")
+        ]
+        alert = alerts[0]
+        event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
+        assert (alert.event, alert.organisation, alert.user_id) == (
+            "fraud_reported",
+            "contoso",
+            office_call.user_id,
+        )
+        assert (alert.method, alert.method_kind, alert.blocked) == ("call:office", "call", True)
+        assert alert.correlation_id == event.correlation_id
+        assert alert.challenge_correlation_id == office_call.correlation_id
+        line = JsonFormatter().format(alert)
+        assert OFFICE_NUMBER not in line
+        assert OFFICE_NUMBER[-4:] not in line
+
+    def test_the_fraud_audit_event_carries_a_high_severity(self, office_call) -> None:
+        answer(office_call, "0#")
+        event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
+        assert (event.result, event.details["severity"]) == ("denied", "high")
 
     def test_fraud_reports_block_nobody_when_the_policy_says_so(self, office_call) -> None:
         organisation = office_call.user.organisation
