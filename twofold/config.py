@@ -135,6 +135,8 @@ class Config:
     signin_attempts_per_user: int
     signin_attempts_per_address: int
     signin_window_seconds: int
+    mfa_failures_per_address: int
+    mfa_failures_window_seconds: int
     log_level: str
     gateway: str
     twilio_account_sid: str
@@ -205,6 +207,12 @@ def load(env: dict[str, str] | None = None) -> Config:
             env, "TWOFOLD_SIGNIN_ATTEMPTS_PER_ADDRESS", 100, 1, 100000
         ),
         signin_window_seconds=_integer(env, "TWOFOLD_SIGNIN_WINDOW_SECONDS", 900, 10, 86400),
+        # Wrong second factors from one client address across all users (one code sprayed
+        # at many accounts); the per-user lockout is the organisation's own setting.
+        mfa_failures_per_address=_integer(env, "TWOFOLD_MFA_FAILURES_PER_ADDRESS", 50, 1, 100000),
+        mfa_failures_window_seconds=_integer(
+            env, "TWOFOLD_MFA_FAILURES_WINDOW_SECONDS", 900, 10, 86400
+        ),
         log_level=env.get("TWOFOLD_LOG_LEVEL", "INFO").upper(),
         # Texts and calls: the outbox stores them locally unless a real gateway is chosen.
         gateway=env.get("TWOFOLD_GATEWAY", "outbox"),

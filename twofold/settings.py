@@ -194,6 +194,8 @@ TWOFOLD = {
     "signin_attempts_per_user": CONFIG.signin_attempts_per_user,
     "signin_attempts_per_address": CONFIG.signin_attempts_per_address,
     "signin_window_seconds": CONFIG.signin_window_seconds,
+    "mfa_failures_per_address": CONFIG.mfa_failures_per_address,
+    "mfa_failures_window_seconds": CONFIG.mfa_failures_window_seconds,
     "trusted_proxies": CONFIG.trusted_proxies,
     "encryption_keys": CONFIG.encryption_keys,
     "argon2": (CONFIG.argon2_time_cost, CONFIG.argon2_memory_kib, CONFIG.argon2_parallelism),

@@ -8,7 +8,7 @@ as an app on their phone would compute them.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pyotp
 import pytest
@@ -258,6 +258,30 @@ def test_reporting_fraud_on_the_call_stops_the_sign_in_and_blocks_the_user(
         screenshot(again, "2-sign-in-refused")
     finally:
         again.context.close()
+
+
+def test_a_declined_call_says_so_on_the_waiting_page(live_server, page: Page, alice, screenshot):
+    with_office_phone(alice, preferred="call:office")
+    enter_password(page, live_server.url)
+    expect(page.get_by_test_id("waiting")).to_be_visible()
+
+    answer_call(open_phone(page, live_server.url), "outbox-call-decline")
+
+    message = page.locator("[data-state-message]")
+    expect(message).to_have_text(
+        "The call was declined. Try again, or use another way.", timeout=POLLED
+    )
+    expect(page.get_by_role("button", name="I've answered the call")).to_be_hidden()
+    declined = Challenge.objects.get(user=alice, option="call:office")
+    expect(page.get_by_test_id("correlation-id")).to_have_text(declined.correlation_id)
+    expect(page.get_by_test_id("utc-time")).to_have_text(
+        declined.completed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    )
+    screenshot(page, "1-declined")
+
+    page.reload()
+    expect(page.get_by_test_id("challenge-ended")).to_contain_text("declined")
+    screenshot(page, "2-after-reload")
 
 
 def test_a_call_nobody_answers_in_time_says_so_on_the_waiting_page(

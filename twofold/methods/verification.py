@@ -7,11 +7,13 @@ and record the result. Wrong, malformed and empty codes all count towards the lo
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,11 +30,12 @@ from twofold.core.ratelimit import Limit
 from twofold.methods import base
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 
+# Alerts an operator routes to whoever must act at once (SECURITY.md 12: fraud reports).
+alerts = logging.getLogger("twofold.alerts")
+
 CODE_LIFETIME = timedelta(minutes=5)
 WAIT_LIFETIME = timedelta(minutes=2)
 _SIX_DIGITS = re.compile(r"^\d{6}$")
-# Second-factor failures per client address, across users (spraying one code at many).
-_BY_ADDRESS = Limit("mfa-fail-address", 50, 15 * 60)
 
 
 class SecondFactorLocked(RateLimited):
@@ -68,6 +71,16 @@ def refuse_if_locked(user: User) -> None:
             % {"time": date_format(timezone.localtime(until), "H:i T")},
             retry_after=seconds,
         )
+
+
+def by_address() -> Limit:
+    """Second-factor failures per client address, across users (one code sprayed at many)."""
+    options = settings.TWOFOLD
+    return Limit(
+        "mfa-fail-address",
+        options["mfa_failures_per_address"],
+        options["mfa_failures_window_seconds"],
+    )
 
 
 def _failures(user: User) -> Limit:
@@ -146,6 +159,7 @@ def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: s
         option=option.key,
         purpose=purpose,
         subject=subject,
+        created_at=now,  # the same instant: a code lives exactly its lifetime
         expires_at=now + lifetime,
         correlation_id=request.correlation_id,
         client_address=request.client_address,
@@ -215,8 +229,9 @@ def _check(
     try:
         refuse_if_locked(user)
         address = context.current().client_address or "unknown"
-        if _BY_ADDRESS.exceeded(address):
-            raise RateLimited()
+        per_address = by_address()
+        if per_address.exceeded(address):
+            raise RateLimited(retry_after=per_address.retry_after())
     except RateLimited as refused:
         _audit_check(user, challenge, AuditResult.DENIED, "locked")
         return _Outcome(None, refused)
@@ -246,7 +261,7 @@ def count_failure(user: User, option_key: str, purpose: str) -> Exception:
     Every place that checks a code a person typed calls this on failure: sign-in,
     step-up, proving a number, activating a hardware token, the API.
     """
-    _BY_ADDRESS.hit(context.current().client_address or "unknown")
+    by_address().hit(context.current().client_address or "unknown")
     failures = _failures(user)
     count = failures.hit(str(user.pk))
     record(
@@ -344,6 +359,25 @@ def _take_fraud_report(user: User, challenge: Challenge) -> None:
         method=challenge.option,
         reason="user blocked" if blocks else "reported",
         severity="high",
+    )
+    _alert_fraud(user, challenge, blocked=blocks)
+
+
+def _alert_fraud(user: User, challenge: Challenge, *, blocked: bool) -> None:
+    """One WARNING line per fraud report: who and how, never the number or a code."""
+    alerts.warning(
+        "fraud_reported",
+        extra={
+            "event": "fraud_reported",
+            "severity": "high",
+            "organisation": user.organisation.slug,
+            "user_id": user.pk,
+            "method": challenge.option,  # e.g. call:office, app_notification
+            "method_kind": challenge.option.partition(":")[0],  # the policy's MethodKind
+            "blocked": blocked,
+            "correlation_id": context.current().correlation_id,  # the audit event's
+            "challenge_correlation_id": challenge.correlation_id,  # the sign-in's
+        },
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -216,9 +217,10 @@ def _pending_or_restart(view: Callable[..., HttpResponse]) -> Callable[..., Http
         if user is None:
             blocked = services.pending_user(request, even_blocked=True)
             # Only this session, which already gave the right password, learns of the block.
-            messages.info(
-                request, services.blocked_message() if blocked else services.expired_message()
-            )
+            if blocked:  # a failure notice: with the details the help desk will ask for
+                messages.info(request, services.blocked_message(), extra_tags="support")
+            else:
+                messages.info(request, services.expired_message())
             return redirect("signin")
         return view(request, user)
 
@@ -278,4 +280,12 @@ def challenge_status(request: HttpRequest, challenge_id: str) -> JsonResponse:
     except NotFound:
         return JsonResponse({"error": "not_found"}, status=404)
     challenge = verification.expire_if_due(challenge)
-    return JsonResponse({"state": challenge.state})
+    answer = {"state": challenge.state}
+    if challenge.state not in (ChallengeState.PENDING, ChallengeState.APPROVED):
+        # For the failure notice's help-desk details: when it ended, in UTC.
+        answer["ended_at"] = _utc(challenge.completed_at)
+    return JsonResponse(answer)
+
+
+def _utc(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else ""

@@ -385,3 +385,35 @@ class TestAppPasswords:
         used = AuditEvent.objects.filter(action=AuditAction.APP_PASSWORD_USED).latest("id")
         assert (used.result, used.subject_id) == (AuditResult.SUCCESS, texted.pk)
         assert call_event(subject=texted).details["via"] == "app password"
+
+
+class TestOneLockout:
+    """SECURITY.md 9: failures on the sign-in page and through the API are one count."""
+
+    @staticmethod
+    def _wrong(outbox) -> str:
+        sent = {text.body for text in outbox.texts()}
+        return next(
+            code for code in ("000000", "111111", "222222") if not any(code in b for b in sent)
+        )
+
+    def test_page_and_api_failures_add_to_one_lockout_count(
+        self, validator, texted, outbox, organisation
+    ) -> None:
+        organisation.lockout_threshold = 4
+        organisation.save()
+        browser = Client()
+        browser.post("/signin", {"username": ALICE})
+        browser.post("/signin/password", {"password": STRONG_PASSWORD})
+        for _attempt in range(2):
+            assert browser.post("/signin/verify", {"code": self._wrong(outbox)}).status_code == 200
+        started = check(validator).json()
+        challenge_id = started["challenge_id"]
+        third = check(validator, password=None, challenge_id=challenge_id, code=self._wrong(outbox))
+        assert third.json()["reason"] == "wrong_code"
+        fourth = check(
+            validator, password=None, challenge_id=challenge_id, code=self._wrong(outbox)
+        )
+        assert (fourth.status_code, fourth.json()["error"]) == (429, "locked")
+        texted.refresh_from_db()
+        assert texted.mfa_locked_until is not None

@@ -5,6 +5,7 @@ import sys
 import pytest
 from django.conf import settings
 
+from conftest import AUTH_NUMBER
 from twofold.core.ratelimit import Limit
 
 ON_REDIS = "redis" in settings.CACHES["default"]["BACKEND"]
@@ -66,3 +67,77 @@ def with_redis_user(user, outbox, settings):
     phone_services.set_number(user, "authentication", "+14255550134")
     challenge = verification.start_challenge(user, "text:authentication", ChallengePurpose.SIGNIN)
     return user, challenge, outbox.wrong_code()
+
+
+ATTACKER = "198.51.100.7"
+
+
+@pytest.fixture
+def texting_user(user):
+    from twofold.methods.phone import services as phone_services
+
+    phone_services.set_number(user, "authentication", AUTH_NUMBER, mode="text")
+    return user
+
+
+@pytest.mark.skipif(not ON_REDIS, reason="counters are shared between processes only on Redis")
+@pytest.mark.django_db
+def test_the_address_limit_counts_failures_from_every_server_process(
+    texting_user, outbox, settings
+) -> None:
+    from twofold.core import context
+    from twofold.core.errors import RateLimited
+    from twofold.methods import verification
+    from twofold.methods.models import ChallengePurpose
+
+    settings.TWOFOLD = {**settings.TWOFOLD, "mfa_failures_per_address": 3}
+    window = settings.TWOFOLD["mfa_failures_window_seconds"]
+    challenge = verification.start_challenge(
+        texting_user, "text:authentication", ChallengePurpose.SIGNIN
+    )
+    _hit_in_another_process("mfa-fail-address", 3, window, ATTACKER, 3)
+    token = context.activate(context.RequestContext(client_address=ATTACKER))
+    try:
+        with pytest.raises(RateLimited) as refused:
+            verification.verify_code(texting_user, challenge.pk, outbox.last_code())
+    finally:
+        context.deactivate(token)
+    assert not isinstance(refused.value, verification.SecondFactorLocked)
+
+
+def _text_caps(user, settings) -> dict[str, tuple[str, int, int, str]]:
+    """Each delivery counter: (scope, limit, window, subject) as the delivery service keys it."""
+    config = settings.TWOFOLD
+    return {
+        "cooldown": (
+            "delivery-cooldown",
+            1,
+            config["resend_cooldown_seconds"],
+            f"{user.pk}\n{AUTH_NUMBER}",
+        ),
+        "per-user": ("delivery-user", config["texts_per_user_per_hour"], 3600, str(user.pk)),
+        "per-number": ("delivery-number", config["texts_per_number_per_hour"], 3600, AUTH_NUMBER),
+    }
+
+
+@pytest.mark.skipif(not ON_REDIS, reason="counters are shared between processes only on Redis")
+@pytest.mark.django_db
+@pytest.mark.parametrize("cap", ["cooldown", "per-user", "per-number"])
+def test_texts_sent_by_another_server_process_count_towards_the_caps(
+    texting_user, outbox, settings, cap
+) -> None:
+    from twofold.core.errors import RateLimited
+    from twofold.methods import verification
+    from twofold.methods.models import ChallengePurpose
+
+    settings.TWOFOLD = {
+        **settings.TWOFOLD,
+        "resend_cooldown_seconds": 30,
+        "texts_per_user_per_hour": 3,
+        "texts_per_number_per_hour": 3,
+    }
+    scope, limit, window, subject = _text_caps(texting_user, settings)[cap]
+    _hit_in_another_process(scope, limit, window, subject, limit)
+    with pytest.raises(RateLimited):
+        verification.start_challenge(texting_user, "text:authentication", ChallengePurpose.SIGNIN)
+    assert outbox.texts() == []

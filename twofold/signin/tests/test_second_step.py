@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent
+from twofold.delivery import outbox as outbox_gateway
 from twofold.delivery.base import call_answered
 from twofold.methods.models import Challenge, ChallengeState
 from twofold.methods.phone import services as phone_services
@@ -136,19 +137,32 @@ class TestAnotherWay:
         client.post("/signin/verify/start", {"option": "call:office"})
         reference = outbox.calls()[0].reference
         call_answered.send(sender=None, reference=reference, digits="0#")
-        assert client.get(f"/challenges/{reference}/status").json() == {"state": "fraud"}
+        assert client.get(f"/challenges/{reference}/status").json()["state"] == "fraud"
         with_office.refresh_from_db()
         assert with_office.is_blocked
         assert client.post("/signin/verify/complete")["Location"] == "/signin"
         again = password_step(Client())
         assert "incorrect" in again.content.decode()
 
+    def test_a_declined_call_says_so_on_the_waiting_page(self, client, with_office, outbox):
+        password_step(client)
+        client.post("/signin/verify/start", {"option": "call:office"})
+        waiting = client.get("/signin/verify").content.decode()
+        assert 'data-state="denied">The call was declined.' in waiting  # shown when polled
+        call = outbox.calls()[0]
+        outbox_gateway.answer_call(call.pk, outbox_gateway.Answer.DECLINE)
+        assert client.get(f"/challenges/{call.reference}/status").json()["state"] == "denied"
+        page = client.get("/signin/verify").content.decode()
+        assert "The verification was declined. Try again, or use another way." in page
+        assert client.post("/signin/verify/complete")["Location"] == "/signin/verify"
+        assert not signed_in(client)
+
     def test_an_unanswered_call_times_out_with_a_message(self, client, with_office, outbox):
         password_step(client)
         client.post("/signin/verify/start", {"option": "call:office"})
         reference = outbox.calls()[0].reference
         Challenge.objects.filter(pk=reference).update(expires_at=timezone.now())
-        assert client.get(f"/challenges/{reference}/status").json() == {"state": "expired"}
+        assert client.get(f"/challenges/{reference}/status").json()["state"] == "expired"
         page = client.get("/signin/verify").content.decode()
         assert "expired before it was finished" in page
 

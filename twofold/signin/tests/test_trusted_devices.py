@@ -11,11 +11,12 @@ from twofold.accounts.services import set_mfa_state
 from twofold.adminportal.services import restore_remembered_devices_everywhere
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.crypto import digest
+from twofold.methods.resets import require_reregistration
 from twofold.selfservice.services import restore_trusted_devices
 from twofold.signin.models import TrustedDevice
-from twofold.signin.trusted import cookie_name
+from twofold.signin.trusted import cookie_name, recognises
 
-from .conftest import password_step
+from .conftest import STRONG_PASSWORD, password_step
 
 pytestmark = pytest.mark.django_db
 COOKIE = "twofold-trusted"
@@ -69,6 +70,33 @@ def test_the_name_gets_the_host_prefix_and_secure_on_https(rf) -> None:
     assert cookie_name(rf.get("/")) == COOKIE
 
 
+def https_password_step(client: Client):
+    client.post("/signin", {"username": "alice@contoso.example"}, secure=True)
+    return client.post("/signin/password", {"password": STRONG_PASSWORD}, secure=True)
+
+
+def test_on_https_the_cookie_is_host_prefixed_secure_and_still_recognised(
+    alice, outbox, settings
+) -> None:
+    settings.TWOFOLD_BASE_URL = "https://twofold.contoso.example"
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    client = Client()
+    https_password_step(client)
+    response = client.post(
+        "/signin/verify", {"code": outbox.last_code(), "remember": "on"}, secure=True
+    )
+    assert COOKIE not in response.cookies
+    cookie = response.cookies["__Host-twofold-trusted"]
+    assert (cookie["secure"], cookie["httponly"], cookie["path"], cookie["domain"]) == (
+        True,
+        True,
+        "/",
+        "",
+    )
+    client.post("/signout", secure=True)
+    assert https_password_step(client)["Location"] == "/account"
+
+
 def test_a_trusted_browser_skips_the_second_step(trusted_client) -> None:
     assert password_step(trusted_client)["Location"] == "/account"
 
@@ -108,10 +136,28 @@ def test_turning_two_step_verification_off_and_on_forgets_it(trusted_client, ali
     assert asks_again(trusted_client)
 
 
-def test_a_blocked_user_gets_nothing_from_it(trusted_client, alice) -> None:
-    User.objects.filter(pk=alice.pk).update(is_blocked=True)
-    response = password_step(trusted_client)
-    assert response.status_code == 200
+def _request_with(rf, client: Client, name: str = COOKIE):
+    """A request carrying the trusted-device cookie that ``client`` holds."""
+    request = rf.get("/signin/password")
+    request.COOKIES[name] = client.cookies[name].value
+    return request
+
+
+def test_a_blocked_user_gets_nothing_from_it(trusted_client, alice, rf) -> None:
+    # The password step refuses blocked users first; the device check refuses them too.
+    request = _request_with(rf, trusted_client)
+    assert recognises(request, User.objects.get(pk=alice.pk))
+    User.objects.filter(pk=alice.pk).update(is_blocked=True)  # the epoch left as it was
+    assert not recognises(request, User.objects.get(pk=alice.pk))
+
+
+def test_requiring_contact_methods_again_makes_the_browser_ask_again(
+    trusted_client, alice, rf
+) -> None:
+    request = _request_with(rf, trusted_client)
+    require_reregistration(User.objects.filter(pk=alice.pk))
+    assert not recognises(request, User.objects.get(pk=alice.pk))
+    assert password_step(trusted_client)["Location"] != "/account"
     assert "_auth_user_id" not in trusted_client.session
 
 

@@ -4,6 +4,7 @@ MFA-fatigue caps, deleted devices and audit events (SECURITY.md 11, 12, 23)."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -217,6 +218,21 @@ class TestDecisions:
         user.refresh_from_db()
         assert user.is_blocked
         assert AuditEvent.objects.filter(action=AuditAction.FRAUD_REPORTED).exists()
+
+    def test_a_fraud_report_from_the_app_raises_a_warning_alert(
+        self, client, phone, pushed, user, caplog
+    ) -> None:
+        with caplog.at_level(logging.INFO, logger="twofold.alerts"):
+            phone.decide(client, pushed.pk, "fraud")
+        (alert,) = [r for r in caplog.records if r.name == "twofold.alerts"]
+        assert (alert.levelno, alert.event, alert.user_id) == (
+            logging.WARNING,
+            "fraud_reported",
+            user.pk,
+        )
+        assert (alert.method, alert.method_kind) == ("app_notification", "app_notification")
+        event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
+        assert event.details["severity"] == "high"
 
     def test_a_decision_signed_by_another_key_is_refused(self, client, phone, pushed) -> None:
         stranger = PhoneApp()

@@ -82,6 +82,21 @@ def test_two_steps_away_is_refused(enrolled, clock, steps) -> None:
         sign_in_with(enrolled.user, clock.code(enrolled.secret, steps))
 
 
+def test_a_code_typed_after_it_left_the_window_has_expired(enrolled, clock) -> None:
+    clock.advance(5)
+    shown = clock.code(enrolled.secret)
+    clock.advance(2)  # a minute later: outside the current step and one either side
+    with pytest.raises(WrongCode):
+        sign_in_with(enrolled.user, shown)
+
+
+def test_a_code_typed_one_step_late_is_still_accepted(enrolled, clock) -> None:
+    clock.advance(5)
+    shown = clock.code(enrolled.secret)
+    clock.advance(1)
+    assert sign_in_with(enrolled.user, shown).state == ChallengeState.APPROVED
+
+
 def test_success_records_when_the_app_was_last_used(enrolled, clock) -> None:
     clock.advance()
     sign_in_with(enrolled.user, clock.code(enrolled.secret))

@@ -201,6 +201,36 @@ def test_a_code_two_steps_away_is_refused(activated, clock, steps: int) -> None:
         sign_in_with(activated.token.user, clock.code(activated.secret, steps))
 
 
+def test_a_code_read_off_the_token_and_typed_too_late_has_expired(activated, clock) -> None:
+    clock.advance(3)
+    shown = clock.code(activated.secret)
+    clock.advance(2)  # a minute later the shown step is two behind the server's
+    with pytest.raises(WrongCode):
+        sign_in_with(activated.token.user, shown)
+
+
+def test_wrong_codes_at_sign_in_lock_the_token_out_and_then_refuse_its_right_code(
+    activated, clock
+) -> None:
+    from twofold.methods.verification import SecondFactorLocked
+
+    user = activated.token.user
+    organisation = user.organisation
+    organisation.lockout_threshold = 3
+    organisation.save()
+    clock.advance(3)
+    right = clock.code(activated.secret)
+    challenge = start_challenge(user, "hardware_token", ChallengePurpose.SIGNIN)
+    for _ in range(2):
+        with pytest.raises(WrongCode):
+            verify_code(user, challenge.pk, another(right))
+    with pytest.raises(SecondFactorLocked):
+        verify_code(user, challenge.pk, another(right))
+    with pytest.raises(SecondFactorLocked):
+        verify_code(user, challenge.pk, right)
+    assert AuditEvent.objects.filter(action=AuditAction.MFA_LOCKED, subject=user).count() == 1
+
+
 def test_a_60_second_token_counts_in_60_second_steps(user, give_token, activate, clock) -> None:
     held = activate(give_token(user, period=60))
     clock.advance(period=60)

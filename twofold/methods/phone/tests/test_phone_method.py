@@ -1,11 +1,17 @@
 """Phones as a verification method: texted codes, calls answered with # or 0#, lockout."""
 
+import logging
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache.backends import base as cache_base
+from django.core.cache.backends import locmem
 from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent
+from twofold.core.logging import JsonFormatter
 from twofold.delivery.base import call_answered
 from twofold.methods import base, verification
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
@@ -15,6 +21,31 @@ from .conftest import AUTH_NUMBER, OFFICE_NUMBER
 
 pytestmark = pytest.mark.django_db
 SIGNIN = ChallengePurpose.SIGNIN
+ON_LOCAL_MEMORY = "locmem" in django_settings.CACHES["default"]["BACKEND"]
+
+
+class CacheClock:
+    """The local-memory cache's clock, moved by hand: a counter's window is its key's
+    expiry, so moving this clock past the window ends the count (and nothing else)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def cache_clock(monkeypatch) -> CacheClock:
+    if not ON_LOCAL_MEMORY:
+        pytest.skip("only the local-memory cache's clock can be moved in a test")
+    clock = CacheClock()
+    monkeypatch.setattr(locmem, "time", clock)
+    monkeypatch.setattr(cache_base, "time", clock)
+    return clock
 
 
 def answer(challenge: Challenge, digits: str) -> None:
@@ -94,6 +125,32 @@ class TestTextedCodes:
         with pytest.raises(verification.ChallengeExpired):
             verification.verify_code(with_phone, challenge.pk, outbox.last_code())
 
+    def test_a_texted_code_is_valid_for_five_minutes(self, with_phone, outbox) -> None:
+        challenge = verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+        assert challenge.expires_at - challenge.created_at == timedelta(minutes=5)
+        challenge.refresh_from_db()
+        assert challenge.expires_at - challenge.created_at == timedelta(minutes=5)
+
+    @pytest.mark.parametrize(
+        ("age", "accepted"),
+        [(timedelta(minutes=4, seconds=50), True), (timedelta(minutes=5), False)],
+    )
+    def test_a_code_is_accepted_until_five_minutes_after_it_was_sent(
+        self, with_phone, outbox, age, accepted
+    ) -> None:
+        challenge = verification.start_challenge(with_phone, "text:authentication", SIGNIN)
+        sent_at = timezone.now() - age  # as if the text had gone out ``age`` ago
+        Challenge.objects.filter(pk=challenge.pk).update(
+            created_at=sent_at, expires_at=sent_at + verification.CODE_LIFETIME
+        )
+        if accepted:
+            assert verification.verify_code(with_phone, challenge.pk, outbox.last_code())
+        else:
+            with pytest.raises(verification.ChallengeExpired):
+                verification.verify_code(with_phone, challenge.pk, outbox.last_code())
+            challenge.refresh_from_db()
+            assert challenge.state == ChallengeState.EXPIRED
+
     def test_a_newer_text_makes_the_older_code_useless(self, with_phone, outbox, settings) -> None:
         settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
         first = verification.start_challenge(with_phone, "text:authentication", SIGNIN)
@@ -156,6 +213,34 @@ class TestCalls:
         event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
         assert event.details["severity"] == "high"
 
+    def test_a_fraud_report_raises_one_warning_alert_without_the_number(
+        self, office_call, caplog
+    ) -> None:
+        with caplog.at_level(logging.INFO, logger="twofold.alerts"):
+            answer(office_call, "0#")
+        alerts = [r for r in caplog.records if r.name == "twofold.alerts"]
+        assert [(r.levelno, r.getMessage()) for r in alerts] == [
+            (logging.WARNING, "fraud_reported")
+        ]
+        alert = alerts[0]
+        event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
+        assert (alert.event, alert.organisation, alert.user_id) == (
+            "fraud_reported",
+            "contoso",
+            office_call.user_id,
+        )
+        assert (alert.method, alert.method_kind, alert.blocked) == ("call:office", "call", True)
+        assert alert.correlation_id == event.correlation_id
+        assert alert.challenge_correlation_id == office_call.correlation_id
+        line = JsonFormatter().format(alert)
+        assert OFFICE_NUMBER not in line
+        assert OFFICE_NUMBER[-4:] not in line
+
+    def test_the_fraud_audit_event_carries_a_high_severity(self, office_call) -> None:
+        answer(office_call, "0#")
+        event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
+        assert (event.result, event.details["severity"]) == ("denied", "high")
+
     def test_fraud_reports_block_nobody_when_the_policy_says_so(self, office_call) -> None:
         organisation = office_call.user.organisation
         organisation.fraud_report_blocks_user = False
@@ -211,6 +296,38 @@ class TestLockout:
         strict.refresh_from_db()
         assert strict.mfa_locked_until > timezone.now()
         assert AuditEvent.objects.filter(action=AuditAction.MFA_LOCKED).count() == 1
+
+    def test_the_lock_lasts_the_organisations_lockout_duration(self, strict, outbox) -> None:
+        organisation = strict.organisation
+        organisation.lockout_duration_minutes = 17
+        organisation.save()
+        challenge = verification.start_challenge(strict, "text:authentication", SIGNIN)
+        self._fail(strict, challenge, 3, outbox.wrong_code())
+        strict.refresh_from_db()
+        expected = timezone.now() + timedelta(minutes=17)
+        assert abs(strict.mfa_locked_until - expected) < timedelta(seconds=5)
+
+    def test_failures_spaced_beyond_the_window_do_not_lock(
+        self, strict, outbox, cache_clock
+    ) -> None:
+        challenge = verification.start_challenge(strict, "text:authentication", SIGNIN)
+        wrong = outbox.wrong_code()
+        self._fail(strict, challenge, 2, wrong)
+        cache_clock.advance(strict.organisation.lockout_window_minutes * 60 + 1)
+        with pytest.raises(verification.WrongCode):
+            verification.verify_code(strict, challenge.pk, wrong)
+        strict.refresh_from_db()
+        assert strict.mfa_locked_until is None
+
+    def test_failures_within_the_window_lock_however_slowly_they_come(
+        self, strict, outbox, cache_clock
+    ) -> None:
+        challenge = verification.start_challenge(strict, "text:authentication", SIGNIN)
+        wrong = outbox.wrong_code()
+        self._fail(strict, challenge, 2, wrong)
+        cache_clock.advance(strict.organisation.lockout_window_minutes * 60 - 5)
+        with pytest.raises(verification.SecondFactorLocked):
+            verification.verify_code(strict, challenge.pk, wrong)
 
     def test_a_correct_code_is_refused_while_locked(self, strict, outbox) -> None:
         challenge = verification.start_challenge(strict, "text:authentication", SIGNIN)

@@ -7,6 +7,15 @@ function messageFor(state) {
   return span ? span.textContent : "";
 }
 
+// What the help desk needs: the challenge's correlation ID (already on the page) and when
+// it ended, in UTC as the server reports it.
+function showSupportDetails(waiting, endedAt) {
+  const details = waiting.querySelector("[data-support-details]");
+  if (!details) return;
+  details.querySelector("[data-utc-time]").textContent = endedAt || "";
+  details.hidden = false;
+}
+
 async function poll(waiting) {
   const form = document.getElementById(waiting.dataset.completeForm);
   const status = waiting.querySelector("[data-state-message]");
@@ -17,7 +26,7 @@ async function poll(waiting) {
       cache: "no-store",
     });
     if (response.ok) {
-      const { state } = await response.json();
+      const { state, ended_at: endedAt } = await response.json();
       if (state === "approved") {
         form.submit();
         return;
@@ -26,6 +35,7 @@ async function poll(waiting) {
         waiting.classList.add("ended");
         status.textContent = messageFor(state);
         status.hidden = false;
+        showSupportDetails(waiting, endedAt);
         form.hidden = true;
         const another = document.querySelector(".another-way");
         if (state === "fraud") {
