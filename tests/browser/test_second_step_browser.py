@@ -308,21 +308,6 @@ def test_a_call_nobody_answers_in_time_says_so_on_the_waiting_page(
     screenshot(page, "2-after-reload")
 
 
-def test_a_declined_call_says_it_could_not_be_completed_on_the_waiting_page(
-    live_server, page: Page, alice, screenshot
-):
-    with_office_phone(alice, preferred="call:office")
-    enter_password(page, live_server.url)
-    expect(page.get_by_test_id("waiting")).to_be_visible()
-
-    answer_call(open_phone(page, live_server.url), "outbox-call-decline")
-
-    message = page.locator("[data-state-message]")
-    expect(message).to_contain_text("The call could not be completed", timeout=POLLED)
-    expect(page.get_by_test_id("option-text:authentication")).to_be_visible()
-    screenshot(page, "1-call-not-completed")
-
-
 # --- Sign in another way ------------------------------------------------------------------
 
 

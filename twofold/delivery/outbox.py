@@ -18,7 +18,6 @@ from twofold.delivery.base import (
     Receipt,
     Text,
     call_answered,
-    delivery_reported,
 )
 from twofold.delivery.models import OutboxKind, OutboxMessage
 
@@ -81,7 +80,8 @@ def answer_call(message_id: int, answer: Answer) -> OutboxMessage:
 
     The keys are recorded and ``call_answered`` is sent in one transaction, so a receiver
     that fails leaves the call ringing, to be answered again. Declining presses no key:
-    it is reported as a call nobody answered (``delivery_reported``), as a phone would.
+    the person refused the verification ("declined"); a call that never got through is
+    what a gateway's delivery report says (``delivery_reported``).
     """
     digits = KEYS[Answer(answer)]
     with transaction.atomic():
@@ -98,10 +98,5 @@ def answer_call(message_id: int, answer: Answer) -> OutboxMessage:
         message.answered_at = timezone.now()
         message.state = DeliveryState.ANSWERED if digits else DeliveryState.NO_ANSWER
         message.save(update_fields=["answered_digits", "answered_at", "state"])
-        if digits:
-            call_answered.send(sender=OutboxGateway, reference=message.reference, digits=digits)
-        else:
-            delivery_reported.send(
-                sender=OutboxGateway, reference=message.reference, state=message.state
-            )
+        call_answered.send(sender=OutboxGateway, reference=message.reference, digits=digits)
     return message

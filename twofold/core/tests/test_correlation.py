@@ -76,7 +76,7 @@ def test_the_request_log_line_names_the_route_not_the_path(client, log_lines) ->
 
 def shown_utc_time(body: str) -> datetime:
     """The time an error page shows for the help desk, read as UTC."""
-    found = re.search(r'data-testid="utc-time">([^<]+)<', body)
+    found = re.search(r'data-testid="utc-time"[^>]*>([^<]+)<', body)
     assert found, "the page shows no time"
     return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
 
