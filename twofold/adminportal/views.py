@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
 from twofold.adminportal import services
-from twofold.adminportal.access import admin_required, subject_or_404, users_of
+from twofold.adminportal.access import admin_required, subject_or_404, users_of, users_or_404
 from twofold.adminportal.users import UserFilter, page_of
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.errors import InvalidInput, NotFound
@@ -89,11 +89,11 @@ def _is_id(value: object) -> bool:
 
 
 def _selection(admin: User, form: BulkForm, data: QueryDict):
-    """The users a bulk action reaches: the ticked ones, or all that match the filter."""
-    users = users_of(admin)
+    """The users a bulk action reaches: the ticked ones (all of them the organisation's,
+    else 404), or all that match the filter."""
     if form.cleaned_data["all_matching"]:
-        return UserFilter(data).apply(users)
-    return users.filter(pk__in=form.cleaned_data["selected"])
+        return UserFilter(data).apply(users_of(admin))
+    return users_or_404(admin, form.cleaned_data["selected"])
 
 
 @never_cache
