@@ -16,10 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
-from twofold.adminportal import services
+from twofold.adminportal import activity, services
 from twofold.adminportal.access import admin_required, subject_or_404, users_of, users_or_404
 from twofold.adminportal.users import UserFilter, page_of
-from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base, resets
 from twofold.methods.app_passwords.models import AppPassword
@@ -179,7 +178,6 @@ def _codes_csv(codes: list[tuple[str, str]]) -> HttpResponse:
 @require_GET
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     subject = subject_or_404(request.user, user_id)
-    events = AuditEvent.objects.filter(subject_id=subject.pk).order_by("-at", "-id")
     context = {
         "subject": subject,
         "options": base.options_for(subject) if not subject.must_reregister else [],
@@ -188,8 +186,8 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "trusted_devices": TrustedDevice.objects.filter(
             user=subject, user_epoch=subject.trusted_device_epoch
         ).count(),
-        "signins": events.filter(action=AuditAction.SIGNIN_COMPLETED)[:10],
-        "events": events[:25],
+        "signins": activity.recent_signins(subject),
+        "events": activity.recent_events(subject),
         "states": MfaState.choices,
     }
     return render(request, "adminportal/user.html", context)

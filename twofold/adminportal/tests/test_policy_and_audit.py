@@ -152,6 +152,18 @@ class TestAuditLog:
         assert "cid-a" in body
         assert "cid-b" not in body
 
+    def test_filtering_by_a_user_lists_organisation_wide_events_labelled(
+        self, admin_client, admin, staff, organisation
+    ) -> None:
+        from twofold.adminportal import services
+
+        services.restore_remembered_devices_everywhere(organisation, actor=admin)
+        self._event(staff[1], "cid-someone-else")
+        body = admin_client.get("/admin-portal/audit?user=user00@contoso.example").content.decode()
+        assert "Remembered devices forgotten" in body
+        assert 'data-testid="organisation-wide"' in body
+        assert "cid-someone-else" not in body
+
     def test_pages_go_back_in_time(self, admin_client, staff) -> None:
         from twofold.adminportal import auditlog
 

@@ -2,18 +2,28 @@
 
 import csv
 import io
+import re
+import zoneinfo
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from twofold.accounts.models import MfaState, User
-from twofold.audit.models import AuditAction, AuditEvent
+from twofold.adminportal import services
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.audit.services import record
+from twofold.core import context
 from twofold.methods import resets
 from twofold.methods.app_passwords import services as app_passwords
 from twofold.methods.phone import services as phone_services
 
 pytestmark = pytest.mark.django_db
+
+
+def _rows(body: str, testid: str) -> list[str]:
+    """The table rows marked ``data-testid=testid`` in a page."""
+    return re.findall(rf'<tr data-testid="{testid}">(.*?)</tr>', body, re.DOTALL)
 
 
 class TestList:
@@ -233,6 +243,57 @@ class TestOneUser:
         assert 'data-testid="action-confirm"' in response.content.decode()
         staff[0].refresh_from_db()
         assert staff[0].is_blocked
+
+    def test_recent_sign_ins_show_time_in_the_admins_zone_result_address_and_method(
+        self, admin_client, admin, staff
+    ) -> None:
+        User.objects.filter(pk=admin.pk).update(time_zone="Asia/Shanghai")
+        token = context.activate(context.RequestContext("cid-signin", "203.0.113.9"))
+        try:
+            event = record(
+                AuditAction.SIGNIN_COMPLETED, AuditResult.SUCCESS, actor=staff[0],
+                subject=staff[0], via="second factor", method="text:authentication",
+            )  # fmt: skip
+        finally:
+            context.deactivate(token)
+        local = event.at.astimezone(zoneinfo.ZoneInfo("Asia/Shanghai"))
+        response = admin_client.get(f"/admin-portal/users/{staff[0].pk}")
+        [row] = _rows(response.content.decode(), "subject-signin")
+        assert local.strftime("%Y-%m-%d %H:%M:%S") in row
+        assert "Success" in row
+        assert "203.0.113.9" in row
+        assert "Text message" in row
+
+    def test_a_sign_in_by_a_remembered_device_says_so(self, admin_client, staff) -> None:
+        record(AuditAction.SIGNIN_COMPLETED, AuditResult.SUCCESS, actor=staff[0],
+               subject=staff[0], via="trusted device")  # fmt: skip
+        record(AuditAction.SIGNOUT, AuditResult.SUCCESS, actor=staff[0], subject=staff[0])
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        [row] = _rows(body, "subject-signin")
+        assert "Remembered device" in row
+
+    def test_a_user_without_sign_ins_says_so(self, admin_client, staff) -> None:
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        assert _rows(body, "subject-signin") == []
+        assert "No sign-ins yet." in body
+
+    def test_organisation_wide_events_are_listed_and_labelled_on_each_users_page(
+        self, admin_client, admin, staff, organisation
+    ) -> None:
+        services.restore_remembered_devices_everywhere(organisation, actor=admin)
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        assert "Remembered devices forgotten" in body
+        assert 'data-testid="organisation-wide"' in body
+        assert "Every user of the organisation" in body
+
+    def test_organisation_wide_events_before_the_user_existed_are_not_theirs(
+        self, admin_client, admin, make_user, organisation
+    ) -> None:
+        services.restore_remembered_devices_everywhere(organisation, actor=admin)
+        newcomer = make_user("new@contoso.example")
+        User.objects.filter(pk=newcomer.pk).update(created_at=timezone.now() + timedelta(1))
+        body = admin_client.get(f"/admin-portal/users/{newcomer.pk}").content.decode()
+        assert 'data-testid="organisation-wide"' not in body
 
     def test_an_unknown_action_is_refused(self, admin_client, staff) -> None:
         response = admin_client.post(
