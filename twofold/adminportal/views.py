@@ -154,6 +154,8 @@ def _manage(request: HttpRequest, users, form: BulkForm) -> HttpResponse:
 
 def _access_codes(nonce: str) -> list[tuple[str, str]]:
     """The codes of the users one re-registration action reached (marked by its nonce)."""
+    if not nonce:  # "" is every user never asked to register again: never a selection
+        return []
     marked = User.objects.filter(reregister_nonce=nonce).select_related("organisation")
     first = marked.first()
     if first is None or first.organisation.reregistration_grace_days:
@@ -222,7 +224,7 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
     try:
         if action == "reregister":
             result = services.manage_user_settings(just_them, actor=admin, reregister=True)
-            codes = _access_codes(result.nonce)
+            codes = _access_codes(result.nonce) if result.nonce else []
             return render(
                 request,
                 "adminportal/manage_result.html",

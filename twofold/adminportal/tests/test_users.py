@@ -119,6 +119,16 @@ class TestBulk:
         assert states["user02@contoso.example"] == MfaState.DISABLED
         assert AuditEvent.objects.filter(action=AuditAction.MFA_STATE_CHANGED).count() == 2
 
+    def test_disabling_the_selection(self, admin_client, staff) -> None:
+        User.objects.filter(pk__in=[each.pk for each in staff]).update(mfa_state=MfaState.ENFORCED)
+        data = {"action": "disable", "selected": [staff[0].pk, staff[1].pk], "confirmed": "on"}
+        admin_client.post("/admin-portal/users/bulk", data)
+        states = dict(User.objects.values_list("username", "mfa_state"))
+        assert states["user00@contoso.example"] == MfaState.DISABLED
+        assert states["user01@contoso.example"] == MfaState.DISABLED
+        assert states["user02@contoso.example"] == MfaState.ENFORCED
+        assert AuditEvent.objects.filter(action=AuditAction.MFA_STATE_CHANGED).count() == 2
+
     def test_all_that_match_the_filter(self, admin_client, staff, admin) -> None:
         data = {"action": "enable", "all_matching": "on", "q": "user0", "confirmed": "on"}
         admin_client.post("/admin-portal/users/bulk", data)
@@ -314,6 +324,62 @@ class TestOneUser:
         User.objects.filter(pk=newcomer.pk).update(created_at=timezone.now() + timedelta(1))
         body = admin_client.get(f"/admin-portal/users/{newcomer.pk}").content.decode()
         assert 'data-testid="organisation-wide"' not in body
+
+    def test_requiring_contact_methods_again_shows_the_one_time_code(
+        self, admin_client, staff
+    ) -> None:
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        body = admin_client.post(url, {"confirmed": "on"}).content.decode()
+        staff[0].refresh_from_db()
+        assert staff[0].must_reregister
+        assert not staff[0].phones.exists()
+        assert body.count('data-testid="access-code"') == 1
+        assert resets.access_code(staff[0].pk, staff[0].reregister_nonce) in body
+        event = AuditEvent.objects.get(action=AuditAction.REREGISTRATION_REQUIRED)
+        assert event.subject == staff[0]
+
+    def test_access_codes_of_no_action_select_nobody(self, staff) -> None:
+        from twofold.adminportal import views
+
+        assert User.objects.filter(reregister_nonce="").count() >= len(staff)
+        assert views._access_codes("") == []
+
+    def test_deleting_a_users_app_passwords(self, admin_client, staff, organisation) -> None:
+        organisation.allow_app_passwords = True
+        organisation.save()
+        app_passwords.create(staff[0], "Mail")
+        app_passwords.create(staff[1], "Mail")
+        url = f"/admin-portal/users/{staff[0].pk}/app-passwords"
+        response = admin_client.post(url, {"confirmed": "on"}, follow=True)
+        assert "Their app passwords are deleted." in response.content.decode()
+        assert not staff[0].app_passwords.exists()
+        assert staff[1].app_passwords.exists()
+        event = AuditEvent.objects.get(action=AuditAction.APP_PASSWORDS_DELETED_BY_ADMIN)
+        assert event.subject == staff[0]
+
+    def test_forgetting_a_users_remembered_devices(self, admin_client, staff) -> None:
+        url = f"/admin-portal/users/{staff[0].pk}/restore"
+        admin_client.post(url, {"confirmed": "on"})
+        epochs = dict(User.objects.values_list("pk", "trusted_device_epoch"))
+        assert (epochs[staff[0].pk], epochs[staff[1].pk]) == (1, 0)
+        event = AuditEvent.objects.get(action=AuditAction.TRUSTED_DEVICES_FORGOTTEN)
+        assert event.subject == staff[0]
+
+    def test_changing_a_users_mfa_state(self, admin_client, staff) -> None:
+        url = f"/admin-portal/users/{staff[0].pk}/mfa-state"
+        admin_client.post(url, {"state": MfaState.ENFORCED, "confirmed": "on"})
+        states = dict(User.objects.values_list("pk", "mfa_state"))
+        assert (states[staff[0].pk], states[staff[1].pk]) == (MfaState.ENFORCED, MfaState.DISABLED)
+        event = AuditEvent.objects.get(action=AuditAction.MFA_STATE_CHANGED)
+        assert event.subject == staff[0]
+
+    def test_an_unknown_mfa_state_changes_nothing(self, admin_client, staff) -> None:
+        url = f"/admin-portal/users/{staff[0].pk}/mfa-state"
+        response = admin_client.post(url, {"state": "sideways", "confirmed": "on"})
+        assert response.status_code in (200, 302)
+        staff[0].refresh_from_db()
+        assert staff[0].mfa_state == MfaState.DISABLED
 
     def test_an_unknown_action_is_refused(self, admin_client, staff) -> None:
         response = admin_client.post(
