@@ -33,6 +33,9 @@ SENT_AT_ONCE = 10  # up to this many notices go out in the request that queued t
 MAX_ATTEMPTS = 3  # gateway failures before a notice is given up (and logged)
 RETRY_AFTER = timedelta(minutes=5)
 MAX_SETBACKS_IN_A_ROW = 20  # a gateway down or a country cap reached: stop, try later
+# Notices fill at most half of a country's hourly cap on texts: a bulk reset of 100,000
+# people must not leave no room for the sign-in codes of everyone else.
+COUNTRY_SHARE = 0.5
 
 
 def queue(numbers: QuerySet) -> int:
@@ -131,7 +134,12 @@ def _send(notice: ResetNotice) -> None:
             "methods again. If you did not expect this, contact your help desk."
         ) % {"organisation": user.organisation.shown_name}
     delivery.send_text(
-        notice.number, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user
+        notice.number,
+        body,
+        reference=f"notice-{user.pk}",
+        user_key=str(user.pk),
+        subject=user,
+        country_share=COUNTRY_SHARE,
     )
 
 

@@ -127,6 +127,22 @@ def test_a_notice_over_the_caps_waits_and_nothing_is_sent(user, outbox, settings
     assert ResetNotice.objects.get().not_before > ResetNotice.objects.get().created_at
 
 
+def test_notices_leave_half_a_countrys_hourly_texts_to_sign_in_codes(
+    make_user, outbox, settings
+) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_country_per_hour": 4}
+    users = [
+        _with_phone(make_user(f"user{index}@contoso.example"), f"+1425555010{index}")
+        for index in range(4)
+    ]
+    require_reregistration(User.objects.filter(pk__in=[each.pk for each in users]))
+    assert reset_notices.send_due() == 2
+    assert ResetNotice.objects.count() == 2  # waiting for the next hour
+    waiting = _with_phone(make_user("bob@contoso.example"), "+14255550188")
+    verification.start_challenge(waiting, "text:authentication", ChallengePurpose.SIGNIN)
+    assert outbox.texts()[0].to == "+14255550188"
+
+
 def test_the_command_sends_what_a_restart_left_queued(user, outbox) -> None:
     # No commit callback ran (the server stopped): the queued notice is still there.
     require_reregistration(User.objects.filter(pk=_with_phone(user).pk))
