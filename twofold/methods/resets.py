@@ -90,7 +90,8 @@ def require_reregistration(users: QuerySet[User], *, actor: User | None = None) 
         state=ChallengeState.EXPIRED, completed_at=timezone.now()
     )
     record_for_users(AuditAction.REREGISTRATION_REQUIRED, AuditResult.SUCCESS, marked, actor=actor)
-    transaction.on_commit(lambda: reset_notices.send_soon(queued))
+    # robust: whatever happens to the notices, the reset is done and the page says so.
+    transaction.on_commit(lambda: reset_notices.send_soon(queued), robust=True)
     return changed, nonce
 
 

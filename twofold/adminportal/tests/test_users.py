@@ -339,6 +339,29 @@ class TestOneUser:
         event = AuditEvent.objects.get(action=AuditAction.REREGISTRATION_REQUIRED)
         assert event.subject == staff[0]
 
+    def test_requiring_contact_methods_again_texts_the_old_number(
+        self, admin_client, staff, outbox, django_capture_on_commit_callbacks
+    ) -> None:
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(url, {"confirmed": "on"})
+        [text] = outbox.texts()
+        assert text.to == "+14255550134"
+        assert "register your verification methods again" in text.body
+
+    def test_a_broken_gateway_setting_does_not_break_the_reset_page(
+        self, admin_client, staff, settings, django_capture_on_commit_callbacks
+    ) -> None:
+        settings.TWOFOLD = {**settings.TWOFOLD, "gateway": "twofold.delivery.base.Text"}
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(url, {"confirmed": "on"})
+        assert response.status_code == 200
+        staff[0].refresh_from_db()
+        assert staff[0].must_reregister
+
     def test_access_codes_of_no_action_select_nobody(self, staff) -> None:
         from twofold.adminportal import views
 
