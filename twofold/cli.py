@@ -1,4 +1,5 @@
-"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, demo, manage."""
+"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, demo,
+manage."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ commands:
   createuser  create a user                  USERNAME [--admin] [--password-stdin]
   users       import users from a CSV file   import FILE.csv [--org SLUG] [--links OUT.csv]
   seed-demo   create the demo organisation "Contoso" and its users (idempotent)
+  notices     send the queued texts that tell users an administrator reset their methods
   manage      any Django management command  (twofold manage help)
 """
 
@@ -25,6 +27,7 @@ _MANAGEMENT = {
     "createuser": "createuser",
     "users": "users",
     "seed-demo": "seed_demo",
+    "notices": "send_reset_notices",
     "serve": "serve",
 }
 

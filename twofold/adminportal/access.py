@@ -1,7 +1,8 @@
 """Who may use the admin portal, and on whom: administrators, within their organisation only.
 
-Every view takes its subjects through ``subject_or_404``: a user of another organisation
-is "not found", exactly like a user who doesn't exist, and the attempt is audited.
+Every view takes its subjects through ``subject_or_404`` (or ``users_or_404``): a user of
+another organisation is "not found", exactly like a user who doesn't exist, and the attempt
+is audited.
 Actions (POST) also need a second factor verified in the last few minutes.
 """
 
@@ -67,3 +68,20 @@ def subject_or_404(admin: User, user_id: int) -> User:
         )
         raise Http404
     return subject
+
+
+def users_or_404(admin: User, user_ids: list[int]):
+    """Exactly these users, all of the administrator's organisation; if any is not (of
+    another organisation, or gone), the whole selection is "not found" (and audited)."""
+    wanted = set(user_ids)
+    users = users_of(admin).filter(pk__in=wanted)
+    if users.count() == len(wanted):
+        return users
+    if User.objects.filter(pk__in=wanted).exclude(organisation_id=admin.organisation_id).exists():
+        record(
+            AuditAction.ADMIN_ACCESS_DENIED,
+            AuditResult.DENIED,
+            actor=admin,
+            reason="user of another organisation",
+        )
+    raise Http404

@@ -13,8 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from twofold.accounts.models import User
 from twofold.adminportal.access import admin_required
-from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult, organisation_wide
 from twofold.audit.services import record
 from twofold.core.spreadsheet import escape_cell
 
@@ -48,8 +49,7 @@ class AuditFilter(forms.Form):
         if data["correlation_id"]:
             events = events.filter(correlation_id=data["correlation_id"].strip())
         if data["user"]:
-            name = data["user"].strip().lower()
-            events = events.filter(Q(subject_label=name) | Q(actor_label=name))
+            events = events.filter(_concerning(data["user"].strip().lower()))
         if data["action"]:
             events = events.filter(action=data["action"])
         if data["result"]:
@@ -59,6 +59,18 @@ class AuditFilter(forms.Form):
         if data["until"]:
             events = events.filter(at__lte=data["until"])
         return events
+
+
+def _concerning(name: str) -> Q:
+    """Events naming ``name`` as actor or subject, and those that applied to every user of
+    their organisation while that user existed (one event stands for them all)."""
+    named = Q(subject_label=name) | Q(actor_label=name)
+    user = User.objects.filter(username=name).only("organisation_id", "created_at").first()
+    if user is None:
+        return named
+    return named | Q(
+        organisation_wide(), organisation_id=user.organisation_id, at__gte=user.created_at
+    )
 
 
 def _events(request: HttpRequest) -> tuple[AuditFilter, QuerySet[AuditEvent]]:

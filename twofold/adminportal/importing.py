@@ -181,13 +181,16 @@ def _records(
     return header, numbered
 
 
+def too_large_message() -> str:
+    return _("The file is larger than %(limit)d MB. Split it into smaller files.") % {
+        "limit": MAX_BYTES // (1024 * 1024)
+    }
+
+
 def _text(source: bytes | str | IO[Any]) -> str:
     data = source.read(MAX_BYTES + 1) if hasattr(source, "read") else source
     if len(data) > MAX_BYTES:
-        raise ImportFileError(
-            _("The file is larger than %(limit)d MB. Split it into smaller files.")
-            % {"limit": MAX_BYTES // (1024 * 1024)}
-        )
+        raise ImportFileError(too_large_message())
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
     try:

@@ -13,12 +13,11 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from twofold.adminportal import importing
+from twofold.adminportal import importing, uploads
 from twofold.adminportal.access import admin_required
 
 MAX_LINKS_ON_PAGE = 500  # more created users than this: the results always download
@@ -41,16 +40,19 @@ class ImportForm(forms.Form):
     def clean_file(self) -> object:
         upload = self.cleaned_data["file"]
         if upload.size > importing.MAX_BYTES:
-            raise forms.ValidationError(
-                _("The file is larger than %(limit)d MB. Split it into smaller files.")
-                % {"limit": importing.MAX_BYTES // (1024 * 1024)}
-            )
+            raise forms.ValidationError(importing.too_large_message())
         return upload
+
+
+def _too_large(request: HttpRequest) -> HttpResponse:
+    form = uploads.refused_form(ImportForm, "file", importing.too_large_message())
+    return _form_page(request, form, status=413)
 
 
 @never_cache
 @admin_required
 @require_http_methods(["GET", "POST"])
+@uploads.refuse_large_uploads(lambda: importing.MAX_BYTES, _too_large)
 def import_users(request: HttpRequest) -> HttpResponse:
     """Import into the administrator's own organisation, and hand over the links once."""
     if request.method == "GET":

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from twofold.accounts.models import User
+from twofold.adminportal import uploads
 from twofold.adminportal.access import admin_required
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
@@ -63,7 +64,7 @@ def token_or_404(admin: User, token_id: int) -> HardwareToken:
     return token
 
 
-def _list_page(request: HttpRequest, upload_form: UploadForm) -> HttpResponse:
+def _list_page(request: HttpRequest, upload_form: UploadForm, status: int = 200) -> HttpResponse:
     admin = request.user
     query = request.GET.get("q", "")[:64]
     page = services.page_of(
@@ -72,7 +73,7 @@ def _list_page(request: HttpRequest, upload_form: UploadForm) -> HttpResponse:
         before=request.GET.get("before", "")[:64],
     )
     context = {"page": page, "q": query, "upload_form": upload_form}
-    return render(request, "adminportal/tokens.html", context)
+    return render(request, "adminportal/tokens.html", context, status=status)
 
 
 @never_cache
@@ -82,9 +83,15 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return _list_page(request, UploadForm())
 
 
+def _too_large(request: HttpRequest) -> HttpResponse:
+    form = uploads.refused_form(UploadForm, "file", importing.too_large_message())
+    return _list_page(request, form, status=413)
+
+
 @never_cache
 @admin_required
 @require_POST
+@uploads.refuse_large_uploads(lambda: importing.MAX_BYTES, _too_large)
 def upload(request: HttpRequest) -> HttpResponse:
     """Import a vendor's CSV file; show which rows were added and why others were refused."""
     form = UploadForm(request.POST, request.FILES)
@@ -146,9 +153,14 @@ def assign(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @never_cache
 @admin_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def unassign(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Ask, then take the token back from its user into the stock."""
     token = token_or_404(request.user, token_id)
+    if request.method == "GET":
+        if token.user is None:
+            return redirect("admin-hardware-token", token_id=token.pk)
+        return render(request, "adminportal/tokens_unassign.html", {"token": token})
     try:
         services.unassign(token, actor=request.user)
     except NotFound:

@@ -16,10 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
-from twofold.adminportal import services
-from twofold.adminportal.access import admin_required, subject_or_404, users_of
+from twofold.adminportal import activity, services
+from twofold.adminportal.access import admin_required, subject_or_404, users_of, users_or_404
 from twofold.adminportal.users import UserFilter, page_of
-from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base, resets
 from twofold.methods.app_passwords.models import AppPassword
@@ -89,11 +88,11 @@ def _is_id(value: object) -> bool:
 
 
 def _selection(admin: User, form: BulkForm, data: QueryDict):
-    """The users a bulk action reaches: the ticked ones, or all that match the filter."""
-    users = users_of(admin)
+    """The users a bulk action reaches: the ticked ones (all of them the organisation's,
+    else 404), or all that match the filter."""
     if form.cleaned_data["all_matching"]:
-        return UserFilter(data).apply(users)
-    return users.filter(pk__in=form.cleaned_data["selected"])
+        return UserFilter(data).apply(users_of(admin))
+    return users_or_404(admin, form.cleaned_data["selected"])
 
 
 @never_cache
@@ -155,6 +154,8 @@ def _manage(request: HttpRequest, users, form: BulkForm) -> HttpResponse:
 
 def _access_codes(nonce: str) -> list[tuple[str, str]]:
     """The codes of the users one re-registration action reached (marked by its nonce)."""
+    if not nonce:  # "" is every user never asked to register again: never a selection
+        return []
     marked = User.objects.filter(reregister_nonce=nonce).select_related("organisation")
     first = marked.first()
     if first is None or first.organisation.reregistration_grace_days:
@@ -179,7 +180,6 @@ def _codes_csv(codes: list[tuple[str, str]]) -> HttpResponse:
 @require_GET
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     subject = subject_or_404(request.user, user_id)
-    events = AuditEvent.objects.filter(subject_id=subject.pk).order_by("-at", "-id")
     context = {
         "subject": subject,
         "options": base.options_for(subject) if not subject.must_reregister else [],
@@ -188,8 +188,8 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "trusted_devices": TrustedDevice.objects.filter(
             user=subject, user_epoch=subject.trusted_device_epoch
         ).count(),
-        "signins": events.filter(action=AuditAction.SIGNIN_COMPLETED)[:10],
-        "events": events[:25],
+        "signins": activity.recent_signins(subject),
+        "events": activity.recent_events(subject),
         "states": MfaState.choices,
     }
     return render(request, "adminportal/user.html", context)
@@ -224,7 +224,7 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
     try:
         if action == "reregister":
             result = services.manage_user_settings(just_them, actor=admin, reregister=True)
-            codes = _access_codes(result.nonce)
+            codes = _access_codes(result.nonce) if result.nonce else []
             return render(
                 request,
                 "adminportal/manage_result.html",

@@ -83,6 +83,19 @@ class AuditAction(models.TextChoices):
     API_CALL = "api.call", _("API call")
 
 
+#: Actions that, recorded without a subject, applied to every user of the organisation at
+#: once (forgetting everyone's remembered devices by the organisation's epoch): one event
+#: stands for each of its users, and their pages list it with their own.
+ORGANISATION_WIDE_ACTIONS = (AuditAction.TRUSTED_DEVICES_FORGOTTEN,)
+
+
+def organisation_wide() -> models.Q:
+    """The events that applied to every user of their organisation."""
+    return models.Q(
+        subject__isnull=True, action__in=[action.value for action in ORGANISATION_WIDE_ACTIONS]
+    )
+
+
 class AuditResult(models.TextChoices):
     SUCCESS = "success", _("Success")
     FAILURE = "failure", _("Failure")
@@ -146,6 +159,12 @@ class AuditEvent(models.Model):
             models.Index(fields=["correlation_id"], name="audit_correlation_id"),
             models.Index(fields=["organisation", "-at"], name="audit_org_time"),
             models.Index(fields=["subject", "-at"], name="audit_subject_time"),
+            # A user's page lists these with their own events: found without a scan.
+            models.Index(
+                fields=["organisation", "-at"],
+                condition=organisation_wide(),
+                name="audit_org_wide_time",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -158,6 +177,10 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events are never deleted")
+
+    @property
+    def is_organisation_wide(self) -> bool:
+        return self.subject_id is None and self.action in ORGANISATION_WIDE_ACTIONS
 
     @property
     def action_label(self) -> str:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from django.core.exceptions import BadRequest
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 
 from twofold.core import context
 
@@ -94,25 +94,35 @@ class RefuseNulMiddleware:
     No field takes one, forms already refuse them, and PostgreSQL refuses NUL in text, so
     a raw query parameter (a search, a paging cursor) holding one would otherwise end in a
     database error. The REST API answers the same in its own JSON shape (api.errors).
+    A view marked ``reads_body_late`` (an upload that first refuses an over-size body from
+    its Content-Length) calls ``refuse_nul_in_form`` itself, after that check.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith("/api/") and _holds_nul(request):
+        if not request.path.startswith("/api/") and _holds_nul(request.path, request.GET):
             raise BadRequest("a NUL character in the request")
         return self.get_response(request)
 
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., HttpResponse], *args: object
+    ) -> None:
+        if not request.path.startswith("/api/") and not getattr(view, "reads_body_late", False):
+            refuse_nul_in_form(request)
 
-def _holds_nul(request: HttpRequest) -> bool:
-    if "\x00" in request.path:
-        return True
-    fields = [request.GET]
-    if request.method == "POST" and request.content_type in _FORM_TYPES:
-        fields.append(request.POST)
-    return any(
-        "\x00" in value for data in fields for _key, values in data.lists() for value in values
+
+def refuse_nul_in_form(request: HttpRequest) -> None:
+    """BadRequest if a posted form field holds a NUL (this reads, and parses, the body)."""
+    posted = request.method == "POST" and request.content_type in _FORM_TYPES
+    if posted and _holds_nul("", request.POST):
+        raise BadRequest("a NUL character in the request")
+
+
+def _holds_nul(path: str, data: QueryDict) -> bool:
+    return "\x00" in path or any(
+        "\x00" in value for _key, values in data.lists() for value in values
     )
 
 

@@ -66,16 +66,29 @@ def _gateway(choice: str) -> Gateway:
 
 
 def send_text(
-    to: str, body: str, *, reference: str, user_key: str, subject: User | None = None
+    to: str,
+    body: str,
+    *,
+    reference: str,
+    user_key: str,
+    subject: User | None = None,
+    country_share: float = 1.0,
 ) -> Receipt:
     """Text ``body`` to ``to`` (E.164) within the caps; RateLimited or DeliveryFailed if not.
 
     ``reference`` comes back with any later delivery report; ``user_key`` is whom the caps
-    count against; ``subject``, when given, is named in the audit event.
+    count against; ``subject``, when given, is named in the audit event. Texts sent in
+    bulk (notices) pass a ``country_share`` below 1: they stop at that share of the
+    country's hourly cap, leaving the rest to codes people are waiting for.
     """
     text = Text(to=to, body=body, reference=reference)
     return _deliver(
-        AuditAction.TEXT_SENT, to, user_key, subject, lambda gateway: gateway.send_text(text)
+        AuditAction.TEXT_SENT,
+        to,
+        user_key,
+        subject,
+        lambda gateway: gateway.send_text(text),
+        country_share=country_share,
     )
 
 
@@ -106,6 +119,8 @@ def _deliver(
     user_key: str,
     subject: User | None,
     send: Callable[[Gateway], Receipt],
+    *,
+    country_share: float = 1.0,
 ) -> Receipt:
     _check_number(to)
     gateway = get_gateway()
@@ -118,7 +133,8 @@ def _deliver(
         "kind": kind,
     }
     cooldown = _cooldown(to, user_key)
-    refused = _spend([cap for cap in (cooldown, *_hourly_caps(to, user_key)) if cap])
+    caps = (cooldown, *_hourly_caps(to, user_key, country_share))
+    refused = _spend([cap for cap in caps if cap])
     if refused is not None:
         record(action, AuditResult.DENIED, reason=f"over the {refused.name} cap", **audit)
         raise refused.refusal()
@@ -172,9 +188,11 @@ def _cooldown(to: str, user_key: str) -> _Cap | None:
     return _Cap("cooldown", Limit("delivery-cooldown", 1, seconds), f"{user_key}\n{to}", refusal)
 
 
-def _hourly_caps(to: str, user_key: str) -> list[_Cap]:
-    """Texts and calls together in each hour: per user, per number, per country code."""
+def _hourly_caps(to: str, user_key: str, country_share: float = 1.0) -> list[_Cap]:
+    """Texts and calls together in each hour: per user, per number, per country code
+    (one counter per country, which a bulk send may fill only to ``country_share``)."""
     config = settings.TWOFOLD
+    per_country = max(1, int(config["texts_per_country_per_hour"] * country_share))
     return [
         _Cap(
             "per-user",
@@ -200,7 +218,7 @@ def _hourly_caps(to: str, user_key: str) -> list[_Cap]:
         ),
         _Cap(
             "per-country",
-            Limit("delivery-country", config["texts_per_country_per_hour"], _HOUR),
+            Limit("delivery-country", per_country, _HOUR),
             f"+{phones.calling_code_of(to)}",
             lambda: _over(
                 _(

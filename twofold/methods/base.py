@@ -108,6 +108,12 @@ class Method(ABC):
         """
         return 0
 
+    def notice_numbers(self, user_ids: QuerySet) -> QuerySet | None:
+        """Where to tell these users that an administrator removed their registrations: a
+        query of ``(user_id, number)`` rows, one per user at most (None: no phone to tell).
+        Read before ``forget``; resets.py queues one text per row in the same statement."""
+        return None
+
     def registered_user_ids(self) -> QuerySet | None:
         """A subquery of the ids of users with a usable registration (None: not a method
         one registers, e.g. app passwords). The admin portal filters on it."""

@@ -1,4 +1,4 @@
-"""Challenges: one attempt to verify a user, whatever the method."""
+"""Challenges (one attempt to verify a user, whatever the method) and reset notices."""
 
 from __future__ import annotations
 
@@ -58,3 +58,24 @@ class Challenge(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == ChallengeState.PENDING and self.expires_at > timezone.now()
+
+
+class ResetNotice(models.Model):
+    """A text still owed to a user whose methods an administrator reset (resets.py).
+
+    Queued in the reset's own transaction, before the phone it names is deleted, and sent
+    after the commit (reset_notices.py): a restart between the two loses nothing.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(max_length=20)  # E.164: the authentication phone the reset removed
+    language = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+    not_before = models.DateTimeField(default=timezone.now)  # later after a refusal
+    attempts = models.PositiveSmallIntegerField(default=0)  # gateway failures so far
+
+    class Meta:
+        indexes = [models.Index(fields=["not_before"], name="reset_notice_due")]
+
+    def __str__(self) -> str:
+        return f"reset notice {self.pk} attempt {self.attempts}"

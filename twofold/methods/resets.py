@@ -23,7 +23,8 @@ from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record_for_users
 from twofold.core.crypto import constant_time_equals, keyed_digest, random_token
-from twofold.methods import base
+from twofold.methods import base, reset_notices
+from twofold.methods.models import Challenge, ChallengeState
 
 CODE_VALIDITY = timedelta(days=7)
 
@@ -58,9 +59,11 @@ def require_reregistration(
 ) -> tuple[int, str]:
     """Make ``users`` register new methods at their next sign-in; the old ones stop counting.
 
-    Their registrations are removed, their trusted devices forgotten (epoch), one audit
-    event per user is written. Returns how many users changed and the nonce their access
-    codes derive from (``access_code(user_id, nonce)``), to show the administrator once.
+    Their registrations are removed, their open challenges expired, their trusted devices
+    forgotten (epoch), one audit event per user is written, and each user with an
+    authentication phone is texted there after the commit (reset_notices). Returns how
+    many users changed and the nonce their access codes derive from
+    (``access_code(user_id, nonce)``), to show the administrator once.
     """
     # Mark the selection first, with this action's nonce: removing methods may change
     # what ``users`` selects (a "has methods" filter), so everything after works on the
@@ -79,9 +82,15 @@ def require_reregistration(
     window = timedelta(days=grace_days) if grace_days else CODE_VALIDITY
     marked.update(reregister_until=timezone.now() + window)
     ids = marked.values("pk")
+    queued = _queue_notices(ids)
     for method in base.registry().values():
         if method.second_factor:
             method.forget(ids)
+    # A code already sent, a call ringing, a new number waiting for its proof: none of
+    # them may complete once the methods they belong to are gone.
+    Challenge.objects.filter(user_id__in=ids, state=ChallengeState.PENDING).update(
+        state=ChallengeState.EXPIRED, completed_at=timezone.now()
+    )
     record_for_users(
         AuditAction.REREGISTRATION_REQUIRED,
         AuditResult.SUCCESS,
@@ -89,7 +98,19 @@ def require_reregistration(
         actor=actor,
         actor_label=actor_label,
     )
+    # robust: whatever happens to the notices, the reset is done and the page says so.
+    transaction.on_commit(lambda: reset_notices.send_soon(queued), robust=True)
     return changed, nonce
+
+
+def _queue_notices(ids: QuerySet) -> int:
+    """Queue the texts that tell these users (SECURITY.md 16), before their phones go."""
+    queued = 0
+    for method in base.registry().values():
+        numbers = method.notice_numbers(ids)
+        if numbers is not None:
+            queued += reset_notices.queue(numbers)
+    return queued
 
 
 def complete(user: User) -> None:

@@ -64,8 +64,12 @@ def _check_svg(data: bytes) -> None:
             raise InvalidInput(
                 _("SVG logos may not contain scripts or embedded content."), field="logo"
             )
+        if _local(element.tag) == "style":
+            _check_css("".join(element.itertext()))
         for name, value in element.attrib.items():
             attribute = _local(name)
+            if attribute == "style":
+                _check_css(value)
             if attribute.startswith("on"):
                 raise InvalidInput(
                     _("SVG logos may not contain scripts or event handlers."), field="logo"
@@ -81,3 +85,19 @@ def _check_svg(data: bytes) -> None:
                 raise InvalidInput(
                     _("SVG logos may not refer to other files or addresses."), field="logo"
                 )
+
+
+def _check_css(text: str) -> None:
+    """Style sheets and style attributes: no import, no address, no escape to hide one.
+
+    CSS escapes (``\\75 rl(``) spell any word, so a backslash is refused outright; so is
+    anything that loads from elsewhere (``@import``, ``url(`` other than ``url(#…)``,
+    ``image-set(``, ``@font-face``) and IE's ``expression(``.
+    """
+    css = "".join(text.lower().split())  # "url ( x )" and "url(x)" alike
+    loads = css.replace('"', "").replace("'", "").replace("url(#", "")  # url("#a") is local
+    if "\\" in css or any(word in loads for word in _CSS_LOADS):
+        raise InvalidInput(_("SVG logos may not refer to other files or addresses."), field="logo")
+
+
+_CSS_LOADS = ("@import", "url(", "image-set(", "image(", "@font-face", "expression(", "src(")

@@ -135,7 +135,7 @@ def _registered(request: HttpRequest, user: User, amr: str, preferred: str) -> H
     resets.complete(user)
     request.session.pop(ACCESS_OK, None)
     User.objects.filter(pk=user.pk).update(preferred_option=preferred)
-    services.finish(request, user, amr=["pwd", amr], via="registration")
+    services.finish(request, user, amr=["pwd", amr], via="registration", option=preferred)
     messages.success(request, _("You're all set. We'll ask for this each time you sign in."))
     return redirect(_safe(request, request.session.pop(SIGNIN_NEXT, None), "my-account"))
 

@@ -141,9 +141,16 @@ def pending_user(request: HttpRequest, *, even_blocked: bool = False) -> User | 
 
 
 def finish(
-    request: HttpRequest, user: User, *, amr: list[str], via: str, mfa: bool | None = None
+    request: HttpRequest,
+    user: User,
+    *,
+    amr: list[str],
+    via: str,
+    mfa: bool | None = None,
+    option: str = "",
 ) -> None:
-    """Sign ``user`` in under a new session ID, remember how, and record it."""
+    """Sign ``user`` in under a new session ID, remember how (``option``: the key of the
+    second factor's option, if one was used), and record it."""
     warn_about_failures(request, user)
     request.session.pop(PENDING, None)
     flow.forget(request)
@@ -154,7 +161,10 @@ def finish(
     if (len(amr) > 1) if mfa is None else mfa:
         stepup.mark_verified(request)
     with transaction.atomic():
-        record(AuditAction.SIGNIN_COMPLETED, AuditResult.SUCCESS, actor=user, subject=user, via=via)
+        details = {"via": via, **({"method": option} if option else {})}
+        record(
+            AuditAction.SIGNIN_COMPLETED, AuditResult.SUCCESS, actor=user, subject=user, **details
+        )
 
 
 def warn_about_failures(request: HttpRequest, user: User) -> None:

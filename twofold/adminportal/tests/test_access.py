@@ -49,7 +49,7 @@ def test_another_organisations_users_are_not_listed(other_admin_client, staff) -
 
 
 def test_a_bulk_action_never_reaches_another_organisations_users(other_admin_client, staff):
-    data = {"action": "disable", "selected": [u.pk for u in staff], "confirmed": "on"}
+    data = {"action": "enforce", "selected": [u.pk for u in staff], "confirmed": "on"}
     other_admin_client.post("/admin-portal/users/bulk", data)
     data = {"action": "enforce", "all_matching": "on", "confirmed": "on"}
     other_admin_client.post("/admin-portal/users/bulk", data)
@@ -57,6 +57,29 @@ def test_a_bulk_action_never_reaches_another_organisations_users(other_admin_cli
     for user in staff:
         user.refresh_from_db()
         assert user.mfa_state == "disabled"
+
+
+@pytest.mark.parametrize("confirmed", ["", "on"])
+def test_a_bulk_selection_with_a_foreign_user_is_refused_whole_and_audited(
+    admin_client, staff, other_organisation, make_user, confirmed
+) -> None:
+    stranger = make_user("fred@fabrikam.example", organisation=other_organisation)
+    selected = [staff[0].pk, stranger.pk]
+    data = {"action": "enforce", "selected": selected, "confirmed": confirmed}
+    response = admin_client.post("/admin-portal/users/bulk", data)
+    assert response.status_code == 404
+    denied = AuditEvent.objects.get(action=AuditAction.ADMIN_ACCESS_DENIED)
+    assert denied.details["reason"] == "user of another organisation"
+    for user in (staff[0], stranger):
+        user.refresh_from_db()
+        assert user.mfa_state == "disabled"
+
+
+def test_a_bulk_selection_with_a_user_that_does_not_exist_is_not_found(admin_client, staff) -> None:
+    data = {"action": "enforce", "selected": [staff[0].pk, 2**40], "confirmed": "on"}
+    assert admin_client.post("/admin-portal/users/bulk", data).status_code == 404
+    staff[0].refresh_from_db()
+    assert staff[0].mfa_state == "disabled"
 
 
 def test_the_audit_log_shows_only_the_organisations_events(other_admin_client, staff) -> None:

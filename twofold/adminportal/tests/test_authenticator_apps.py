@@ -59,3 +59,5 @@ def test_another_organisations_admin_cannot_delete_it(other_admin_client, alice_
     alice, app = alice_phone
     assert delete(other_admin_client, alice.pk, app.device).status_code == 404
     assert AuthenticatorDevice.objects.filter(pk=app.device).exists()
+    denied = AuditEvent.objects.get(action=AuditAction.ADMIN_ACCESS_DENIED)
+    assert denied.details["reason"] == "user of another organisation"

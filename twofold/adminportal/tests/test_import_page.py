@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import AUTH_NUMBER, STRONG_PASSWORD
 from twofold.accounts.models import User
-from twofold.adminportal import importing, imports
+from twofold.adminportal import importing, imports, uploads
 from twofold.methods.phone import services as phone_services
 
 from .conftest import signed_in_admin
@@ -110,6 +110,33 @@ def test_a_file_over_the_upload_limit_is_refused(admin_client, monkeypatch) -> N
     response = admin_client.post(URL, {"file": upload(*GOOD, "x" * 100)})
     assert response.status_code == 400
     assert "The file is larger than" in response.content.decode()
+    assert imported() == []
+
+
+def test_a_file_declared_over_the_limit_is_refused_before_its_body_is_read(
+    admin_client, monkeypatch
+) -> None:
+    monkeypatch.setattr(importing, "MAX_BYTES", 100)
+    big = upload(*GOOD, "x" * (uploads.ENVELOPE_BYTES + 1000))
+    response = admin_client.post(URL, {"file": big})
+    assert response.status_code == 413
+    assert "The file is larger than 0 MB. Split it into smaller files." in (
+        response.content.decode()
+    )
+    assert "_files" not in vars(response.wsgi_request)  # the multipart body was never parsed
+    assert imported() == []
+
+
+def test_a_nul_in_an_upload_form_is_still_400(admin_client) -> None:
+    response = admin_client.post(URL, {"file": upload(*GOOD), "download": "on\x00"})
+    assert response.status_code == 400
+    assert imported() == []
+
+
+def test_an_upload_still_needs_its_csrf_token(admin_client) -> None:
+    admin_client.handler.enforce_csrf_checks = True
+    response = admin_client.post(URL, {"file": upload(*GOOD)})
+    assert response.status_code == 403
     assert imported() == []
 
 

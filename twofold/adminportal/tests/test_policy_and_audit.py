@@ -3,11 +3,15 @@
 import csv
 import io
 import struct
+import time
 import zlib
+import zoneinfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.audit.services import record
 from twofold.core import context
@@ -15,6 +19,7 @@ from twofold.core.spreadsheet import escape_cell
 from twofold.organisations.models import Organisation
 
 pytestmark = pytest.mark.django_db
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg">'
 
 
 def policy_data(organisation: Organisation, **changes) -> dict[str, object]:
@@ -69,6 +74,9 @@ class TestPolicy:
         ("changes", "message"),
         [
             ({"trusted_ip_ranges": "10.0.0.0/33"}, "is not an IPv4 or IPv6 range"),
+            ({"trusted_ip_ranges": "2001:db8::/129"}, "2001:db8::/129 is not an IPv4 or IPv6"),
+            ({"trusted_ip_ranges": "2001:db8:::/32"}, "2001:db8:::/32 is not an IPv4 or IPv6"),
+            ({"trusted_ip_ranges": "10.0.0.0/8\n2001:db8::/129"}, "is not an IPv4 or IPv6"),
             ({"remember_device_days": 366}, "less than or equal to 365"),
             ({"lockout_threshold": 101}, "less than or equal to 100"),
             ({"accent_colour": "red"}, "Enter a colour"),
@@ -100,6 +108,16 @@ class TestPolicy:
             (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>', "event handlers"),
             (b'<svg xmlns="http://www.w3.org/2000/svg"><image href="https://evil.example/x.png"/></svg>',
              "refer to other files"),
+            (SVG + b'<style>@import url(https://evil.example/a.css);</style></svg>',
+             "refer to other files"),
+            (SVG + b'<style>rect { fill: url(http://evil.example/p) }</style></svg>',
+             "refer to other files"),
+            (SVG + b'<style><![CDATA[@IMPORT "https://evil.example/a.css";]]></style></svg>',
+             "refer to other files"),
+            (SVG + b'<style>rect { fill: \\75 rl(http://evil.example/p) }</style></svg>',
+             "refer to other files"),
+            (SVG + b'<rect style="fill: url ( \'http://evil.example/p\' )"/></svg>',
+             "refer to other files"),
             (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "a">]><svg></svg>', "DTD"),
             (b"GIF89a....", "PNG or SVG"),
             (png(5000, 10), "2048 pixels"),
@@ -116,6 +134,19 @@ class TestPolicy:
         assert message in response.content.decode()
         organisation.refresh_from_db()
         assert not organisation.logo
+
+    def test_an_svg_logo_whose_style_refers_only_to_itself_is_accepted(
+        self, admin_client, organisation
+    ) -> None:
+        svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+               b'<defs><linearGradient id="g"/></defs><style>rect { fill: url(#g) }</style>'
+               b'<rect width="10" height="10" style="stroke: url(#g)"/></svg>')  # fmt: skip
+        upload = SimpleUploadedFile("logo.svg", svg)
+        admin_client.post(
+            "/admin-portal/policy", {**policy_data(organisation), "logo_file": upload}
+        )
+        organisation.refresh_from_db()
+        assert organisation.logo_content_type == "image/svg+xml"
 
     def test_a_plain_svg_logo_is_accepted(self, admin_client, organisation) -> None:
         svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
@@ -151,6 +182,64 @@ class TestAuditLog:
         ).content.decode()
         assert "cid-a" in body
         assert "cid-b" not in body
+
+    def test_filtering_by_a_user_lists_organisation_wide_events_labelled(
+        self, admin_client, admin, staff, organisation
+    ) -> None:
+        from twofold.adminportal import services
+
+        services.restore_remembered_devices_everywhere(organisation, actor=admin)
+        self._event(staff[1], "cid-someone-else")
+        body = admin_client.get("/admin-portal/audit?user=user00@contoso.example").content.decode()
+        assert "Remembered devices forgotten" in body
+        assert 'data-testid="organisation-wide"' in body
+        assert "cid-someone-else" not in body
+
+    def test_filters_by_action(self, admin_client, staff) -> None:
+        self._event(staff[0], "cid-signout")
+        token = context.activate(context.RequestContext("cid-unlocked"))
+        try:
+            record(AuditAction.USER_UNLOCKED, AuditResult.SUCCESS, subject=staff[0])
+        finally:
+            context.deactivate(token)
+        body = admin_client.get("/admin-portal/audit?action=user.unlocked").content.decode()
+        assert "cid-unlocked" in body
+        assert "cid-signout" not in body
+
+    def test_an_unknown_action_filter_shows_nothing_and_no_error(self, admin_client, staff):
+        self._event(staff[0], "cid-any")
+        response = admin_client.get("/admin-portal/audit?action=no.such.action")
+        assert response.status_code == 200
+        assert "cid-any" not in response.content.decode()
+
+    def _before_and_after(self, staff) -> str:
+        """An event, a moment (in Shanghai time, the administrator's zone), another event."""
+        self._event(staff[0], "cid-earlier")
+        time.sleep(0.01)
+        moment = timezone.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai"))
+        time.sleep(0.01)
+        self._event(staff[0], "cid-later")
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+    def test_since_and_until_filter_in_the_administrators_time_zone(
+        self, admin_client, admin, staff
+    ) -> None:
+        User.objects.filter(pk=admin.pk).update(time_zone="Asia/Shanghai")
+        moment = self._before_and_after(staff)
+        since = admin_client.get(f"/admin-portal/audit?since={moment}").content.decode()
+        assert ("cid-later" in since, "cid-earlier" in since) == (True, False)
+        until = admin_client.get(f"/admin-portal/audit?until={moment}").content.decode()
+        assert ("cid-later" in until, "cid-earlier" in until) == (False, True)
+
+    def test_the_csv_export_holds_only_the_filtered_rows(self, admin_client, admin, staff):
+        User.objects.filter(pk=admin.pk).update(time_zone="Asia/Shanghai")
+        moment = self._before_and_after(staff)
+        self._event(staff[1], "cid-someone-else")
+        response = admin_client.get(
+            f"/admin-portal/audit.csv?since={moment}&user=user00@contoso.example&action=signout"
+        )
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert [row[6] for row in rows[1:]] == ["cid-later"]
 
     def test_pages_go_back_in_time(self, admin_client, staff) -> None:
         from twofold.adminportal import auditlog

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from conftest import STRONG_PASSWORD
+from twofold.adminportal import uploads
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import crypto
 from twofold.methods import base
@@ -188,6 +189,26 @@ def test_an_upload_over_the_size_limit_gets_a_clear_message(admin_browser) -> No
     assert not HardwareToken.objects.exists()
 
 
+def test_an_upload_declared_over_the_limit_is_refused_before_its_body_is_read(
+    admin_browser,
+) -> None:
+    data = csv_bytes(row("", "T-0001", SECRET)).ljust(
+        importing.MAX_BYTES + uploads.ENVELOPE_BYTES + 10, b"\n"
+    )
+    response = upload(admin_browser, data)
+    assert response.status_code == 413
+    assert "The file is larger than 5 MB" in response.content.decode()
+    assert "_files" not in vars(response.wsgi_request)  # the multipart body was never parsed
+    assert not HardwareToken.objects.exists()
+
+
+def test_an_upload_still_needs_its_csrf_token(admin_browser) -> None:
+    admin_browser.handler.enforce_csrf_checks = True
+    response = upload(admin_browser, csv_bytes(row("", "T-0001", SECRET)))
+    assert response.status_code == 403
+    assert not HardwareToken.objects.exists()
+
+
 def test_an_upload_that_is_not_utf8_gets_a_clear_message(admin_browser) -> None:
     data = csv_bytes(row("", "T-0001", SECRET, "30", "Société")).decode().encode("latin-1")
     page = upload(admin_browser, data).content.decode()
@@ -290,6 +311,22 @@ def test_unassigning_puts_the_token_back_in_stock_and_its_codes_stop_counting(
     assert (event.subject, event.details["changes"]) == (user, "unassigned")
 
 
+def test_unassign_asks_for_confirmation_first(admin_browser, token, user, admin) -> None:
+    services.assign(token, user.username, actor=admin)
+    detail = admin_browser.get(token_url(token)).content.decode()
+    assert f'href="{token_url(token, "unassign")}" data-testid="token-unassign"' in detail
+    page = admin_browser.get(token_url(token, "unassign")).content.decode()
+    assert 'data-testid="token-unassign-confirm"' in page
+    assert user.username in page
+    token.refresh_from_db()
+    assert token.user == user
+
+
+def test_the_unassign_page_of_a_token_in_stock_goes_back_to_the_token(admin_browser, token) -> None:
+    response = admin_browser.get(token_url(token, "unassign"))
+    assert response["Location"] == token_url(token)
+
+
 def test_delete_asks_for_confirmation_first(admin_browser, token) -> None:
     page = admin_browser.get(token_url(token, "delete")).content.decode()
     assert 'data-testid="token-delete-confirm"' in page
@@ -317,7 +354,9 @@ def test_actions_need_a_recent_second_factor(admin, token, user) -> None:
 # --- Another organisation's administrator ------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "action"), [("get", ""), ("get", "delete")])
+@pytest.mark.parametrize(
+    ("method", "action"), [("get", ""), ("get", "delete"), ("get", "unassign")]
+)
 def test_another_organisations_admin_cannot_see_a_token(
     rival_browser, token, method: str, action: str
 ) -> None:

@@ -2,18 +2,32 @@
 
 import csv
 import io
+import re
+import zoneinfo
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from twofold.accounts.models import MfaState, User
-from twofold.audit.models import AuditAction, AuditEvent
+from twofold.adminportal import services
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.audit.services import record
+from twofold.core import context
 from twofold.methods import resets
 from twofold.methods.app_passwords import services as app_passwords
 from twofold.methods.phone import services as phone_services
 
 pytestmark = pytest.mark.django_db
+# Session, administrator, organisation, the page of users, its kinds of methods (one a method).
+MAX_QUERIES_PER_USERS_PAGE = 7
+
+
+def _rows(body: str, testid: str) -> list[str]:
+    """The table rows marked ``data-testid=testid`` in a page."""
+    return re.findall(rf'<tr data-testid="{testid}">(.*?)</tr>', body, re.DOTALL)
 
 
 class TestList:
@@ -51,9 +65,7 @@ class TestList:
         assert f"{shown}@contoso.example" in body
         assert f"{hidden}@contoso.example" not in body
 
-    def test_pages_follow_user_names_without_counting(
-        self, admin_client, make_user, django_assert_max_num_queries, settings
-    ) -> None:
+    def test_pages_follow_user_names(self, admin_client, make_user) -> None:
         from twofold.adminportal import users
 
         users.PAGE_SIZE, saved = 2, users.PAGE_SIZE
@@ -72,6 +84,24 @@ class TestList:
         finally:
             users.PAGE_SIZE = saved
 
+    @pytest.mark.parametrize(
+        "query",
+        ["", "q=user", "mfa_state=enabled", "methods=yes", "methods=no", "status=locked",
+         "q=user&after=user01@contoso.example", "before=user03@contoso.example"],
+    )  # fmt: skip
+    def test_a_users_page_never_counts_and_needs_a_fixed_few_queries(
+        self, admin_client, staff, query
+    ) -> None:
+        for person in staff[:3]:
+            phone_services.set_number(person, "authentication", "+14255550134")
+        admin_client.get("/admin-portal/users")  # the session's first read is not the page's
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(f"/admin-portal/users?{query}")
+        assert response.status_code == 200
+        statements = [query["sql"] for query in queries.captured_queries]
+        assert not [sql for sql in statements if "COUNT(" in sql.upper()], statements
+        assert len(statements) <= MAX_QUERIES_PER_USERS_PAGE, statements
+
 
 class TestBulk:
     def test_a_change_of_state_asks_for_confirmation_first(self, admin_client, staff) -> None:
@@ -87,6 +117,16 @@ class TestBulk:
         states = dict(User.objects.values_list("username", "mfa_state"))
         assert states["user00@contoso.example"] == MfaState.ENFORCED
         assert states["user02@contoso.example"] == MfaState.DISABLED
+        assert AuditEvent.objects.filter(action=AuditAction.MFA_STATE_CHANGED).count() == 2
+
+    def test_disabling_the_selection(self, admin_client, staff) -> None:
+        User.objects.filter(pk__in=[each.pk for each in staff]).update(mfa_state=MfaState.ENFORCED)
+        data = {"action": "disable", "selected": [staff[0].pk, staff[1].pk], "confirmed": "on"}
+        admin_client.post("/admin-portal/users/bulk", data)
+        states = dict(User.objects.values_list("username", "mfa_state"))
+        assert states["user00@contoso.example"] == MfaState.DISABLED
+        assert states["user01@contoso.example"] == MfaState.DISABLED
+        assert states["user02@contoso.example"] == MfaState.ENFORCED
         assert AuditEvent.objects.filter(action=AuditAction.MFA_STATE_CHANGED).count() == 2
 
     def test_all_that_match_the_filter(self, admin_client, staff, admin) -> None:
@@ -233,6 +273,136 @@ class TestOneUser:
         assert 'data-testid="action-confirm"' in response.content.decode()
         staff[0].refresh_from_db()
         assert staff[0].is_blocked
+
+    def test_recent_sign_ins_show_time_in_the_admins_zone_result_address_and_method(
+        self, admin_client, admin, staff
+    ) -> None:
+        User.objects.filter(pk=admin.pk).update(time_zone="Asia/Shanghai")
+        token = context.activate(context.RequestContext("cid-signin", "203.0.113.9"))
+        try:
+            event = record(
+                AuditAction.SIGNIN_COMPLETED, AuditResult.SUCCESS, actor=staff[0],
+                subject=staff[0], via="second factor", method="text:authentication",
+            )  # fmt: skip
+        finally:
+            context.deactivate(token)
+        local = event.at.astimezone(zoneinfo.ZoneInfo("Asia/Shanghai"))
+        response = admin_client.get(f"/admin-portal/users/{staff[0].pk}")
+        [row] = _rows(response.content.decode(), "subject-signin")
+        assert local.strftime("%Y-%m-%d %H:%M:%S") in row
+        assert "Success" in row
+        assert "203.0.113.9" in row
+        assert "Text message" in row
+
+    def test_a_sign_in_by_a_remembered_device_says_so(self, admin_client, staff) -> None:
+        record(AuditAction.SIGNIN_COMPLETED, AuditResult.SUCCESS, actor=staff[0],
+               subject=staff[0], via="trusted device")  # fmt: skip
+        record(AuditAction.SIGNOUT, AuditResult.SUCCESS, actor=staff[0], subject=staff[0])
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        [row] = _rows(body, "subject-signin")
+        assert "Remembered device" in row
+
+    def test_a_user_without_sign_ins_says_so(self, admin_client, staff) -> None:
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        assert _rows(body, "subject-signin") == []
+        assert "No sign-ins yet." in body
+
+    def test_organisation_wide_events_are_listed_and_labelled_on_each_users_page(
+        self, admin_client, admin, staff, organisation
+    ) -> None:
+        services.restore_remembered_devices_everywhere(organisation, actor=admin)
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        assert "Remembered devices forgotten" in body
+        assert 'data-testid="organisation-wide"' in body
+        assert "Every user of the organisation" in body
+
+    def test_organisation_wide_events_before_the_user_existed_are_not_theirs(
+        self, admin_client, admin, make_user, organisation
+    ) -> None:
+        services.restore_remembered_devices_everywhere(organisation, actor=admin)
+        newcomer = make_user("new@contoso.example")
+        User.objects.filter(pk=newcomer.pk).update(created_at=timezone.now() + timedelta(1))
+        body = admin_client.get(f"/admin-portal/users/{newcomer.pk}").content.decode()
+        assert 'data-testid="organisation-wide"' not in body
+
+    def test_requiring_contact_methods_again_shows_the_one_time_code(
+        self, admin_client, staff
+    ) -> None:
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        body = admin_client.post(url, {"confirmed": "on"}).content.decode()
+        staff[0].refresh_from_db()
+        assert staff[0].must_reregister
+        assert not staff[0].phones.exists()
+        assert body.count('data-testid="access-code"') == 1
+        assert resets.access_code(staff[0].pk, staff[0].reregister_nonce) in body
+        event = AuditEvent.objects.get(action=AuditAction.REREGISTRATION_REQUIRED)
+        assert event.subject == staff[0]
+
+    def test_requiring_contact_methods_again_texts_the_old_number(
+        self, admin_client, staff, outbox, django_capture_on_commit_callbacks
+    ) -> None:
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(url, {"confirmed": "on"})
+        [text] = outbox.texts()
+        assert text.to == "+14255550134"
+        assert "register your verification methods again" in text.body
+
+    def test_a_broken_gateway_setting_does_not_break_the_reset_page(
+        self, admin_client, staff, settings, django_capture_on_commit_callbacks
+    ) -> None:
+        settings.TWOFOLD = {**settings.TWOFOLD, "gateway": "twofold.delivery.base.Text"}
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(url, {"confirmed": "on"})
+        assert response.status_code == 200
+        staff[0].refresh_from_db()
+        assert staff[0].must_reregister
+
+    def test_access_codes_of_no_action_select_nobody(self, staff) -> None:
+        from twofold.adminportal import views
+
+        assert User.objects.filter(reregister_nonce="").count() >= len(staff)
+        assert views._access_codes("") == []
+
+    def test_deleting_a_users_app_passwords(self, admin_client, staff, organisation) -> None:
+        organisation.allow_app_passwords = True
+        organisation.save()
+        app_passwords.create(staff[0], "Mail")
+        app_passwords.create(staff[1], "Mail")
+        url = f"/admin-portal/users/{staff[0].pk}/app-passwords"
+        response = admin_client.post(url, {"confirmed": "on"}, follow=True)
+        assert "Their app passwords are deleted." in response.content.decode()
+        assert not staff[0].app_passwords.exists()
+        assert staff[1].app_passwords.exists()
+        event = AuditEvent.objects.get(action=AuditAction.APP_PASSWORDS_DELETED_BY_ADMIN)
+        assert event.subject == staff[0]
+
+    def test_forgetting_a_users_remembered_devices(self, admin_client, staff) -> None:
+        url = f"/admin-portal/users/{staff[0].pk}/restore"
+        admin_client.post(url, {"confirmed": "on"})
+        epochs = dict(User.objects.values_list("pk", "trusted_device_epoch"))
+        assert (epochs[staff[0].pk], epochs[staff[1].pk]) == (1, 0)
+        event = AuditEvent.objects.get(action=AuditAction.TRUSTED_DEVICES_FORGOTTEN)
+        assert event.subject == staff[0]
+
+    def test_changing_a_users_mfa_state(self, admin_client, staff) -> None:
+        url = f"/admin-portal/users/{staff[0].pk}/mfa-state"
+        admin_client.post(url, {"state": MfaState.ENFORCED, "confirmed": "on"})
+        states = dict(User.objects.values_list("pk", "mfa_state"))
+        assert (states[staff[0].pk], states[staff[1].pk]) == (MfaState.ENFORCED, MfaState.DISABLED)
+        event = AuditEvent.objects.get(action=AuditAction.MFA_STATE_CHANGED)
+        assert event.subject == staff[0]
+
+    def test_an_unknown_mfa_state_changes_nothing(self, admin_client, staff) -> None:
+        url = f"/admin-portal/users/{staff[0].pk}/mfa-state"
+        response = admin_client.post(url, {"state": "sideways", "confirmed": "on"})
+        assert response.status_code in (200, 302)
+        staff[0].refresh_from_db()
+        assert staff[0].mfa_state == MfaState.DISABLED
 
     def test_an_unknown_action_is_refused(self, admin_client, staff) -> None:
         response = admin_client.post(

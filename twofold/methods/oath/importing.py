@@ -97,12 +97,13 @@ class _Row:
 # --- Reading the file ----------------------------------------------------------------------
 
 
+def too_large_message() -> str:
+    return _("The file is larger than 5 MB. Split it into smaller files and upload each.")
+
+
 def _text(file_bytes: bytes) -> str:
     if len(file_bytes) > MAX_BYTES:
-        raise ImportRefused(
-            _("The file is larger than 5 MB. Split it into smaller files and upload each."),
-            reason="file too large",
-        )
+        raise ImportRefused(too_large_message(), reason="file too large")
     try:
         text = file_bytes.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError:

@@ -115,6 +115,14 @@ class PhoneMethod(Method):
             kinds.setdefault(user_id, []).append(str(PhoneRole(role).label))
         return kinds
 
+    def notice_numbers(self, user_ids: QuerySet) -> QuerySet:
+        """The proven authentication phone: the number the user relied on to sign in."""
+        return (
+            Phone.objects.filter(user_id__in=user_ids, role=PhoneRole.AUTHENTICATION)
+            .exclude(number="")
+            .values_list("user_id", "number")
+        )
+
     def forget(self, user_ids: QuerySet) -> int:
         deleted, _detail = Phone.objects.filter(user_id__in=user_ids).delete()
         return deleted

@@ -39,6 +39,12 @@ class TestChallenge:
         assert signed_in(client)
         assert client.session[services.AMR] == ["pwd", "sms"]
 
+    def test_the_sign_in_event_names_the_option_used(self, client, alice, outbox) -> None:
+        password_step(client)
+        client.post("/signin/verify", {"code": outbox.last_code()})
+        event = AuditEvent.objects.get(action=AuditAction.SIGNIN_COMPLETED)
+        assert event.details == {"via": "second factor", "method": "text:authentication"}
+
     def test_the_session_id_changes_after_the_password_and_after_the_second_factor(
         self, client, alice, outbox
     ) -> None:
