@@ -310,7 +310,8 @@ class TestRulesBeforeTheSecondFactor:
         )
         answer = check(validator).json()
         assert (answer["result"], answer["reason"]) == ("reject", "registration_required")
-        assert outbox.texts() == []
+        # No code was texted: the one text is the reset's notice to the old number.
+        assert [text.reference for text in outbox.texts()] == [f"notice-{texted.pk}"]
 
     def test_reregistration_comes_before_a_one_time_bypass_which_is_kept(
         self, validator, texted, admin

@@ -98,6 +98,7 @@ def test_the_page_carries_no_inline_script_or_style(client, outbox, reference) -
     [
         ("approve", "#", DeliveryState.ANSWERED),
         ("fraud", "0#", DeliveryState.ANSWERED),
+        ("decline", "", DeliveryState.NO_ANSWER),
     ],
 )
 def test_answering_a_call_sends_call_answered_with_the_keys_pressed(
@@ -111,19 +112,6 @@ def test_answering_a_call_sends_call_answered_with_the_keys_pressed(
     ringing.refresh_from_db()
     assert (ringing.answered_digits, ringing.state) == (digits, state)
     assert ringing.answered_at is not None
-
-
-def test_declining_a_call_reports_it_unanswered_and_presses_no_key(
-    client, outbox, reference, answered, reported
-) -> None:
-    ringing = ring(reference)
-    answer(client, ringing, "decline")
-    assert answered.events == []
-    assert reported.events == [
-        {"sender": OutboxGateway, "reference": reference, "state": DeliveryState.NO_ANSWER}
-    ]
-    ringing.refresh_from_db()
-    assert (ringing.answered_digits, ringing.state) == ("", DeliveryState.NO_ANSWER)
 
 
 def test_a_call_is_answered_once_only(client, outbox, reference, answered) -> None:
