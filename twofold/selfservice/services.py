@@ -19,7 +19,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core.errors import InvalidInput, RateLimited
 from twofold.delivery.base import DeliveryFailed
-from twofold.methods import base
+from twofold.methods import base, verification
 from twofold.methods.models import Challenge
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone, PhoneRole
@@ -158,7 +158,9 @@ def save(user: User, settings: Settings) -> SaveResult:
 
 def _save(user: User, settings: Settings) -> SaveResult:
     with transaction.atomic():
-        user = User.objects.select_for_update().select_related("organisation").get(pk=user.pk)
+        # The user's row first (the lock order in methods/verification.py), then the phones;
+        # a proof opened below expires pending challenges under the same user lock.
+        user = verification.lock_user(user.pk) or user
         current = {
             phone.role: phone
             for phone in Phone.objects.select_for_update().filter(user=user)

@@ -123,6 +123,7 @@ def request_change(
     ``preferred_option``, if given, relies on the new number: it becomes the user's
     preferred option only once the number is proven.
     """
+    verification.lock_user(user.pk)  # first: opening the proof expires pending challenges
     phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
     phone.pending_number, phone.pending_extension = number, extension
     phone.pending_since = timezone.now()
@@ -170,6 +171,7 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
     InvalidInput, changing nothing, if the challenge is not an approved proof or if its
     phone went meanwhile (an administrator asked for contact methods again, say).
     """
+    verification.lock_user(user.pk)  # first (the lock order): a preference may follow
     challenge = Challenge.objects.select_for_update().filter(pk=challenge.pk, user=user).first()
     if (
         challenge is None
@@ -322,6 +324,8 @@ def disown_pending(challenge: Challenge) -> None:
 
 @transaction.atomic
 def cancel_change(user: User, role: str) -> None:
+    """Forget the pending number of ``role`` and expire its proof (audited, masked)."""
+    verification.lock_user(user.pk)  # first (the lock order): then the phone, the proofs
     phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
     if phone is None or not phone.pending_number:
         return

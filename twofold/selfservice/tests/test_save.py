@@ -4,7 +4,7 @@ import pytest
 
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.errors import InvalidInput
-from twofold.methods import base, verification
+from twofold.methods import base, verification, waits
 from twofold.methods.models import ChallengeState
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone
@@ -334,7 +334,7 @@ def _prefer_office_with_a_new_number(user):
 
 
 def _answer(challenge) -> None:
-    verification.resolve_wait(challenge.pk, approved=True)
+    waits.resolve_wait(challenge.pk, approved=True)
 
 
 def test_a_preferred_option_on_an_unproven_number_waits_for_the_proof(with_phone, outbox):
