@@ -90,27 +90,28 @@ def settle(challenge: Challenge, *, approved: bool, fraud: bool = False) -> Chal
 
 
 def _take_fraud_report(user: User, challenge: Challenge) -> None:
+    blocks = False
     if challenge.purpose == ChallengePurpose.VERIFY_NUMBER:
         # Whoever answers the proof of a new number may be a stranger reached by a typo:
         # their report discards that number (the method audits it) and blocks nobody.
         base.get(challenge.method).disown(challenge)
-        return
-    blocks = user.organisation.fraud_report_blocks_user
-    if blocks:  # and its trusted devices are forgotten: unblocking doesn't bring them back
-        User.objects.filter(pk=user.pk).update(
-            is_blocked=True,
-            blocked_reason="fraud reported during verification",
-            trusted_device_epoch=F("trusted_device_epoch") + 1,
+    else:
+        blocks = user.organisation.fraud_report_blocks_user
+        if blocks:  # and its trusted devices are forgotten: unblocking doesn't bring them back
+            User.objects.filter(pk=user.pk).update(
+                is_blocked=True,
+                blocked_reason="fraud reported during verification",
+                trusted_device_epoch=F("trusted_device_epoch") + 1,
+            )
+        record(
+            AuditAction.FRAUD_REPORTED,
+            AuditResult.DENIED,
+            actor=user,
+            subject=user,
+            method=challenge.option,
+            reason="user blocked" if blocks else "reported",
+            severity=FRAUD_SEVERITY,
         )
-    record(
-        AuditAction.FRAUD_REPORTED,
-        AuditResult.DENIED,
-        actor=user,
-        subject=user,
-        method=challenge.option,
-        reason="user blocked" if blocks else "reported",
-        severity=FRAUD_SEVERITY,
-    )
     _alert_fraud(user, challenge, blocked=blocks)
 
 
@@ -125,6 +126,7 @@ def _alert_fraud(user: User, challenge: Challenge, *, blocked: bool) -> None:
             "user_id": user.pk,
             "method": challenge.option,  # e.g. call:office, app_notification
             "method_kind": challenge.option.partition(":")[0],  # the policy's MethodKind
+            "purpose": challenge.purpose,  # verify_number: a new number disowned
             "blocked": blocked,
             "correlation_id": context.current().correlation_id,  # the audit event's
             "challenge_correlation_id": challenge.correlation_id,  # the sign-in's

@@ -17,7 +17,7 @@ from twofold.core.crypto import keyed_digest
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.delivery import services as delivery
 from twofold.delivery.base import text_parts
-from twofold.methods import verification
+from twofold.methods import verification, waits
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.methods.phone.method import option_for
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
@@ -303,12 +303,18 @@ def _discard_pending(phone: Phone) -> None:
 @transaction.atomic
 def disown_pending(challenge: Challenge) -> None:
     """The person a proof call reached reported fraud: discard the number it was proving
-    (only that one) and audit it, masked. Nobody is blocked: it may be a mistyped number."""
+    (only that one) and audit it, masked. Nobody is blocked: it may be a mistyped number.
+
+    If the pending number changed since the call was placed, nothing is discarded: the
+    report is audited as such, without the newer number (the person called never had it).
+    """
     role = proven_role(challenge)
     phone = Phone.objects.select_for_update().filter(user_id=challenge.user_id, role=role).first()
     proving = phone is not None and phone.pending_number
-    masked_number = phone.masked_pending if proving else ""
+    details = {"reason": "number changed since; nothing discarded"}
     if proving and challenge.subject == _proof_subject(role, phone):
+        details = {"reason": "new number disowned and discarded"}
+        details["masked_number"] = phone.masked_pending
         _discard_pending(phone)
     record(
         AuditAction.FRAUD_REPORTED,
@@ -317,8 +323,8 @@ def disown_pending(challenge: Challenge) -> None:
         subject=challenge.user,
         method=challenge.option,
         kind=role,
-        masked_number=masked_number,
-        reason="new number disowned and discarded",
+        severity=waits.FRAUD_SEVERITY,
+        **details,
     )
 
 
