@@ -199,9 +199,10 @@ def _apply(user: User, settings: Settings, plan: _Plan, *, apply_preferred: bool
             phone_services.remove(user, role)
     if PhoneRole.AUTHENTICATION not in plan.direct and settings.authentication.number:
         phone_services.set_mode(user, settings.authentication_mode)
+    if apply_preferred:  # this newer choice wins over one waiting for a proof, even unchanged
+        phone_services.drop_waiting_preference(user)
     if apply_preferred and user.preferred_option != settings.preferred_option:
         User.objects.filter(pk=user.pk).update(preferred_option=settings.preferred_option)
-        phone_services.drop_waiting_preference(user)  # this newer choice wins over it
         record(
             AuditAction.PREFERRED_OPTION_CHANGED,
             AuditResult.SUCCESS,

@@ -125,6 +125,9 @@ def request_change(
     """
     verification.lock_user(user.pk)  # first: opening the proof expires pending challenges
     phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
+    # Only the newest request's preference may wait: another role's proof, expired below,
+    # could still be sent again and must not bring back an older choice.
+    drop_waiting_preference(user)
     phone.pending_number, phone.pending_extension = number, extension
     phone.pending_since = timezone.now()
     phone.pending_preferred_option = preferred_option
