@@ -210,8 +210,6 @@ class TestCalls:
         assert office_call.state == ChallengeState.FRAUD
         office_call.user.refresh_from_db()
         assert office_call.user.is_blocked
-        event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
-        assert event.details["severity"] == "high"
 
     def test_a_fraud_report_raises_one_warning_alert_without_the_number(
         self, office_call, caplog
