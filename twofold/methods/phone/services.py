@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.db import transaction
 from django.utils import timezone
@@ -261,31 +261,50 @@ _SHORTEST_NAME = 8
 
 
 def old_number_notice(organisation: str, new_masked: str) -> str:
-    """The notice to the old number, in one SMS part (160 GSM-7 or 70 UCS-2 characters,
-    Chinese always the latter): a long organisation name is cut short, or left out."""
-    for name in _shortened(organisation):
-        body = _(
+    """The notice to the old number, in one SMS part: a long organisation name is cut
+    short, or left out."""
+
+    def render(name: str) -> str:
+        if not name:
+            return _(
+                "Your authentication phone was changed to %(number)s. "
+                "Not you? Contact your help desk."
+            ) % {"number": new_masked}
+        return _(
             "%(organisation)s: your authentication phone was changed to %(number)s. "
             "Not you? Contact your help desk."
         ) % {"organisation": name, "number": new_masked}
-        if text_parts(body) == 1:
-            return body
-    return _(
-        "Your authentication phone was changed to %(number)s. Not you? Contact your help desk."
-    ) % {"number": new_masked}
+
+    return _in_one_part(organisation, render)
 
 
 def removed_number_notice(organisation: str) -> str:
-    """The notice to a removed authentication phone, in one SMS part (160 GSM-7 or 70
-    UCS-2 characters): a long organisation name is cut short, or left out."""
-    for name in _shortened(organisation):
-        body = _(
+    """The notice to a removed authentication phone, in one SMS part: a long organisation
+    name is cut short, or left out."""
+
+    def render(name: str) -> str:
+        if not name:
+            return _(
+                "This number is no longer your authentication phone. "
+                "Not you? Contact your help desk."
+            )
+        return _(
             "%(organisation)s: this number is no longer your authentication phone. "
             "Not you? Contact your help desk."
         ) % {"organisation": name}
+
+    return _in_one_part(organisation, render)
+
+
+def _in_one_part(organisation: str, render: Callable[[str], str]) -> str:
+    """The first ``render(name)`` that fits one SMS part (160 GSM-7 or 70 UCS-2 characters,
+    Chinese always the latter): with the organisation's name, then with it cut ever
+    shorter, then ``render("")``, the text without it."""
+    for name in _shortened(organisation):
+        body = render(name)
         if text_parts(body) == 1:
             return body
-    return _("This number is no longer your authentication phone. Not you? Contact your help desk.")
+    return render("")
 
 
 def _shortened(name: str) -> Iterator[str]:
