@@ -158,7 +158,7 @@ def end_unreached(challenge_id: str | UUID) -> Challenge | None:
     challenge.completed_at = timezone.now()
     challenge.save(update_fields=["state", "completed_at"])
     record(
-        AuditAction.CHALLENGE_STARTED,
+        AuditAction.CHALLENGE_UNDELIVERED,
         AuditResult.FAILURE,
         actor=challenge.user,
         subject=challenge.user,

@@ -67,7 +67,7 @@ def test_a_late_report_does_not_undo_an_approved_call(client, twilio_settings, o
 
 def test_an_unreached_phone_is_audited(client, twilio_settings, office_call) -> None:
     report(client, office_call, {"CallStatus": "no-answer"})
-    event = AuditEvent.objects.filter(action=AuditAction.CHALLENGE_STARTED).first()  # newest
+    event = AuditEvent.objects.get(action=AuditAction.CHALLENGE_UNDELIVERED)
     assert (event.result, event.details["reason"]) == ("failure", "undelivered")
     assert event.details["method"] == "call:office"
 
