@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -45,6 +46,72 @@ def at_once(attempt: Callable[[], bool], times: int = 10) -> list[bool]:
         thread.join()
     assert errors == []
     return results
+
+
+def side_by_side(*calls: Callable[[], object]) -> list[object]:
+    """Run each call in its own thread (and database connection), released together;
+    what each returned, in order. Any exception (a deadlock, say) fails the test."""
+    from django.db import connection
+
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = calls[index]()
+        except BaseException as error:  # noqa: BLE001 - reported to the test below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+class Rendezvous:
+    """Holds two transactions, each at a chosen call, until both are there: the lock-order
+    tests (methods/verification.py) make them meet with their first locks taken.
+
+    Locks taken in inverted orders then deadlock (PostgreSQL aborts one). In the one
+    order, the second waits for the first's lock and never arrives: the first waits
+    ``patience`` seconds (longer than PostgreSQL's deadlock_timeout), then goes on alone.
+    """
+
+    def __init__(self, patience: float = 1.5) -> None:
+        self._barrier = threading.Barrier(2)
+        self._patience = patience
+
+    def meet(self) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other is held back
+            self._barrier.wait(timeout=self._patience)
+
+    def before(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+        """Meet just before ``owner.name`` runs."""
+        original = getattr(owner, name)
+
+        def held(*args: object, **kwargs: object) -> object:
+            self.meet()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, held)
+
+    def after(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+        """Meet just after ``owner.name`` has run."""
+        original = getattr(owner, name)
+
+        def held(*args: object, **kwargs: object) -> object:
+            result = original(*args, **kwargs)
+            self.meet()
+            return result
+
+        monkeypatch.setattr(owner, name, held)
 
 
 PACKAGE = Path(__file__).resolve().parent / "twofold"

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from twofold.accounts import services as accounts
 from twofold.accounts.models import User, normalise_username
 from twofold.core.errors import InvalidInput, NotFound
-from twofold.methods import base, verification
+from twofold.methods import base, verification, waits
 from twofold.methods.app_passwords import services as app_passwords
 from twofold.methods.models import Challenge, ChallengePurpose
 from twofold.organisations.models import Organisation
@@ -248,4 +248,4 @@ def challenge_of(organisation: Organisation, challenge_id: UUID) -> Challenge:
     ).first()
     if challenge is None:
         raise NotFound(_("This verification no longer exists. Start again."))
-    return verification.expire_if_due(challenge)
+    return waits.expire_if_due(challenge)

@@ -28,6 +28,7 @@ class AuditAction(models.TextChoices):
     # Second factor.
     CHALLENGE_STARTED = "challenge.started", _("Verification started")
     CHALLENGE_VERIFIED = "challenge.verified", _("Verification checked")
+    CHALLENGE_UNDELIVERED = "challenge.undelivered", _("Verification text or call not delivered")
     MFA_LOCKED = "mfa.locked", _("Second factor locked after failed attempts")
     FRAUD_REPORTED = "fraud.reported", _("Fraud reported")
     # Delivery.

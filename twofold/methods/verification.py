@@ -1,13 +1,23 @@
 """Starting and checking challenges: the one verification path for pages and API alike.
 
-Order inside a check, as the house rules want it: lock the challenge row, refuse while
+Order inside a check, as the house rules want it: lock the rows (below), refuse while
 the user's second factor is locked, compare in constant time, then mark the code used
 and record the result. Wrong, malformed and empty codes all count towards the lockout.
+
+Lock order, everywhere: the user's row first (``lock_user``), then the user's challenges,
+then the method's own rows (phones, devices, tokens). The user's row is what serialises:
+every transaction that locks or updates a user's challenges or phones, or that may then
+update the user (a lockout, a fraud report, a preferred option proven), takes it first,
+so two of them for one user queue on it instead of each holding a row the other needs
+(PostgreSQL would abort one as a deadlock: a 500, a failed webhook). It is locked FOR
+NO KEY UPDATE, what an UPDATE of the row takes anyway: inserts that merely refer to the
+user (audit events, challenges) don't wait for it. Opening a challenge expires the
+user's pending ones without it (a statement saved on the hot path): that transaction
+waits for no row afterwards, and a push start, which must, locks the user first itself.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +25,6 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -29,9 +38,6 @@ from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldErro
 from twofold.core.ratelimit import Limit
 from twofold.methods import base
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
-
-# Alerts an operator routes to whoever must act at once (SECURITY.md 12: fraud reports).
-alerts = logging.getLogger("twofold.alerts")
 
 CODE_LIFETIME = timedelta(minutes=5)
 WAIT_LIFETIME = timedelta(minutes=2)
@@ -176,6 +182,13 @@ def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: s
     return challenge
 
 
+def lock_user(user_id: int) -> User | None:
+    """Lock the user's row, first of all (the lock order above), and read it afresh with
+    its organisation (not locked); None if the user is gone."""
+    users = User.objects.select_for_update(no_key=True, of=("self",))
+    return users.select_related("organisation").filter(pk=user_id).first()
+
+
 def get_challenge(
     user: User,
     challenge_id: str | UUID,
@@ -186,18 +199,21 @@ def get_challenge(
     """The user's own challenge (for ``purpose``, if given); anybody else's, or one for
     another purpose, is "not found" (and never locked).
 
-    With ``lock``, the challenge row is locked and its user (with the organisation) read
-    afresh in the same statement.
+    With ``lock``, the user's row is locked and read afresh (their lockout may have begun
+    since), then the challenge row: two indexed statements, in the lock order above.
     """
     challenges = Challenge.objects
     if lock:
-        challenges = challenges.select_for_update(of=("self",)).select_related("user__organisation")
+        user = lock_user(user.pk) or user  # a user gone meanwhile has no challenge left
+        challenges = challenges.select_for_update()
     if purpose is not None:
         challenges = challenges.filter(purpose=purpose)
     try:
-        return challenges.get(pk=challenge_id, user=user)
+        challenge = challenges.get(pk=challenge_id, user=user)
     except (Challenge.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("This verification no longer exists. Start again.")) from None
+    challenge.user = user
+    return challenge
 
 
 @dataclass(frozen=True)
@@ -222,8 +238,9 @@ def _check(
     user: User, challenge_id: str | UUID, code: str, purpose: ChallengePurpose | None
 ) -> _Outcome:
     # Failures are recorded and committed; the error is raised after the transaction.
-    # One statement finds and locks the row, only if it is the user's (404 for anybody
-    # else's), and reads the user afresh: their lockout may have begun since.
+    # The user's row is locked and read afresh (their lockout may have begun since), then
+    # the challenge, only if it is the user's (404 for anybody else's): a lockout below
+    # then updates a row this transaction already holds (the lock order above).
     challenge = get_challenge(user, challenge_id, lock=True, purpose=purpose)
     user = challenge.user
     try:
@@ -233,7 +250,7 @@ def _check(
         if per_address.exceeded(address):
             raise RateLimited(retry_after=per_address.retry_after())
     except RateLimited as refused:
-        _audit_check(user, challenge, AuditResult.DENIED, "locked")
+        audit_check(user, challenge, AuditResult.DENIED, "locked")
         return _Outcome(None, refused)
     if challenge.state != ChallengeState.PENDING:
         return _Outcome(
@@ -250,7 +267,7 @@ def _check(
     challenge.completed_at = timezone.now()
     challenge.save(update_fields=["state", "completed_at"])
     _failures(user).reset(str(user.pk))
-    _audit_check(user, challenge, AuditResult.SUCCESS)
+    audit_check(user, challenge, AuditResult.SUCCESS)
     return _Outcome(challenge, None)
 
 
@@ -293,133 +310,9 @@ def count_failure(user: User, option_key: str, purpose: str) -> Exception:
     return WrongCode(_("That code didn't work. Check it and try again."))
 
 
-def _audit_check(user: User, challenge: Challenge, result: AuditResult, reason: str = "") -> None:
+def audit_check(user: User, challenge: Challenge, result: AuditResult, reason: str = "") -> None:
+    """The audit event of one check of ``challenge``: its option, purpose and result."""
     details = {"method": challenge.option, "via": challenge.purpose}
     if reason:
         details["reason"] = reason
     record(AuditAction.CHALLENGE_VERIFIED, result, actor=user, subject=user, **details)
-
-
-@transaction.atomic
-def resolve_wait(
-    challenge_id: str | UUID, *, approved: bool, fraud: bool = False
-) -> Challenge | None:
-    """A call was answered (or a push decided): approve, deny, or take a fraud report.
-
-    A fraud report, where the organisation accepts them, fails the challenge and, if its
-    policy says so, blocks the user until an administrator unblocks them. On the proof of
-    a new number it fails the challenge and discards that number, whatever the policy. Returns None
-    when the challenge is unknown or no longer open (a late or repeated callback).
-    """
-    try:
-        challenge_id = UUID(str(challenge_id))
-    except ValueError:
-        return None  # not one of ours (gateway references are opaque to them)
-    challenge = Challenge.objects.select_for_update().filter(pk=challenge_id).first()
-    if challenge is None or not challenge.is_open:
-        return None
-    user = User.objects.select_related("organisation").get(pk=challenge.user_id)
-    organisation = user.organisation
-    proof = challenge.purpose == ChallengePurpose.VERIFY_NUMBER
-    if fraud and (organisation.fraud_report_enabled or proof):
-        challenge.state = ChallengeState.FRAUD
-    elif approved and not fraud and locked_until(user) is None:
-        challenge.state = ChallengeState.APPROVED
-    else:
-        challenge.state = ChallengeState.DENIED
-    challenge.completed_at = timezone.now()
-    challenge.save(update_fields=["state", "completed_at"])
-    if challenge.state == ChallengeState.FRAUD:
-        _take_fraud_report(user, challenge)
-    elif challenge.state == ChallengeState.APPROVED:
-        _audit_check(user, challenge, AuditResult.SUCCESS)
-    else:
-        _audit_check(user, challenge, AuditResult.DENIED, "refused on the phone")
-    return challenge
-
-
-def _take_fraud_report(user: User, challenge: Challenge) -> None:
-    if challenge.purpose == ChallengePurpose.VERIFY_NUMBER:
-        # Whoever answers the proof of a new number may be a stranger reached by a typo:
-        # their report discards that number (the method audits it) and blocks nobody.
-        base.get(challenge.method).disown(challenge)
-        return
-    blocks = user.organisation.fraud_report_blocks_user
-    if blocks:  # and its trusted devices are forgotten: unblocking doesn't bring them back
-        User.objects.filter(pk=user.pk).update(
-            is_blocked=True,
-            blocked_reason="fraud reported during verification",
-            trusted_device_epoch=F("trusted_device_epoch") + 1,
-        )
-    record(
-        AuditAction.FRAUD_REPORTED,
-        AuditResult.DENIED,
-        actor=user,
-        subject=user,
-        method=challenge.option,
-        reason="user blocked" if blocks else "reported",
-        severity="high",
-    )
-    _alert_fraud(user, challenge, blocked=blocks)
-
-
-def _alert_fraud(user: User, challenge: Challenge, *, blocked: bool) -> None:
-    """One WARNING line per fraud report: who and how, never the number or a code."""
-    alerts.warning(
-        "fraud_reported",
-        extra={
-            "event": "fraud_reported",
-            "severity": "high",
-            "organisation": user.organisation.slug,
-            "user_id": user.pk,
-            "method": challenge.option,  # e.g. call:office, app_notification
-            "method_kind": challenge.option.partition(":")[0],  # the policy's MethodKind
-            "blocked": blocked,
-            "correlation_id": context.current().correlation_id,  # the audit event's
-            "challenge_correlation_id": challenge.correlation_id,  # the sign-in's
-        },
-    )
-
-
-def expire_if_due(challenge: Challenge) -> Challenge:
-    """Mark an open challenge whose time ran out as expired (for pages that poll)."""
-    if challenge.state == ChallengeState.PENDING and challenge.expires_at <= timezone.now():
-        Challenge.objects.filter(pk=challenge.pk, state=ChallengeState.PENDING).update(
-            state=ChallengeState.EXPIRED, completed_at=timezone.now()
-        )
-        challenge.refresh_from_db()
-    return challenge
-
-
-@transaction.atomic
-def end_unreached(challenge_id: str | UUID) -> Challenge | None:
-    """The gateway could not deliver the challenge's text or call (it failed, the line
-    was busy, nobody answered): the challenge ends, so the waiting page can say so.
-
-    Returns None when the challenge is unknown or no longer open (a late report).
-    """
-    try:
-        challenge_id = UUID(str(challenge_id))
-    except ValueError:
-        return None  # a notice, say: not a challenge
-    challenge = (
-        Challenge.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(pk=challenge_id)
-        .first()
-    )
-    if challenge is None or not challenge.is_open:
-        return None
-    challenge.state = ChallengeState.UNREACHED
-    challenge.completed_at = timezone.now()
-    challenge.save(update_fields=["state", "completed_at"])
-    record(
-        AuditAction.CHALLENGE_STARTED,
-        AuditResult.FAILURE,
-        actor=challenge.user,
-        subject=challenge.user,
-        method=challenge.option,
-        via=challenge.purpose,
-        reason="undelivered",
-    )
-    return challenge

@@ -19,7 +19,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core.errors import InvalidInput, RateLimited
 from twofold.delivery.base import DeliveryFailed
-from twofold.methods import base
+from twofold.methods import base, verification
 from twofold.methods.models import Challenge
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone, PhoneRole
@@ -158,7 +158,9 @@ def save(user: User, settings: Settings) -> SaveResult:
 
 def _save(user: User, settings: Settings) -> SaveResult:
     with transaction.atomic():
-        user = User.objects.select_for_update().select_related("organisation").get(pk=user.pk)
+        # The user's row first (the lock order in methods/verification.py), then the phones;
+        # a proof opened below expires pending challenges under the same user lock.
+        user = verification.lock_user(user.pk) or user
         current = {
             phone.role: phone
             for phone in Phone.objects.select_for_update().filter(user=user)
@@ -197,9 +199,10 @@ def _apply(user: User, settings: Settings, plan: _Plan, *, apply_preferred: bool
             phone_services.remove(user, role)
     if PhoneRole.AUTHENTICATION not in plan.direct and settings.authentication.number:
         phone_services.set_mode(user, settings.authentication_mode)
+    if apply_preferred:  # this newer choice wins over one waiting for a proof, even unchanged
+        phone_services.drop_waiting_preference(user)
     if apply_preferred and user.preferred_option != settings.preferred_option:
         User.objects.filter(pk=user.pk).update(preferred_option=settings.preferred_option)
-        phone_services.drop_waiting_preference(user)  # this newer choice wins over it
         record(
             AuditAction.PREFERRED_OPTION_CHANGED,
             AuditResult.SUCCESS,

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from twofold.accounts.models import User
 from twofold.core.errors import NotFound
-from twofold.methods import verification
+from twofold.methods import verification, waits
 from twofold.methods.models import Challenge
 
 _KEY = "twofold.challenge"
@@ -30,4 +30,4 @@ def current(request: HttpRequest, user: User, purpose: str) -> Challenge | None:
     except NotFound:
         forget(request)
         return None
-    return verification.expire_if_due(challenge)
+    return waits.expire_if_due(challenge)

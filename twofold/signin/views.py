@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from twofold.accounts.models import User
 from twofold.core import context as request_context
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
-from twofold.methods import base, stepup, verification
+from twofold.methods import base, stepup, verification, waits
 from twofold.methods.forms import CodeForm
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.oidc import services as oidc
@@ -279,7 +279,7 @@ def challenge_status(request: HttpRequest, challenge_id: str) -> JsonResponse:
         challenge = verification.get_challenge(user, challenge_id)
     except NotFound:
         return JsonResponse({"error": "not_found"}, status=404)
-    challenge = verification.expire_if_due(challenge)
+    challenge = waits.expire_if_due(challenge)
     answer = {"state": challenge.state}
     if challenge.state not in (ChallengeState.PENDING, ChallengeState.APPROVED):
         # For the failure notice's help-desk details: when it ended, in UTC.

@@ -12,7 +12,7 @@ from django.utils import timezone
 from conftest import AUTH_NUMBER, STRONG_PASSWORD
 from twofold.accounts.models import MfaState
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
-from twofold.methods import verification
+from twofold.methods import waits
 from twofold.methods.models import Challenge, ChallengeState
 from twofold.methods.phone import services as phone_services
 
@@ -60,14 +60,14 @@ def test_a_call_is_placed_and_its_state_polled_until_approved(validator, called,
     assert len(outbox.calls()) == 1
     state = validator.get(f"/validate/challenges/{answer['challenge_id']}").json()
     assert state["state"] == "pending"
-    verification.resolve_wait(answer["challenge_id"], approved=True)
+    waits.resolve_wait(answer["challenge_id"], approved=True)
     state = validator.get(f"/validate/challenges/{answer['challenge_id']}").json()
     assert state["state"] == "approved"
 
 
 def test_a_reported_fraud_shows_as_fraud(validator, called) -> None:
     answer = start(validator).json()
-    verification.resolve_wait(answer["challenge_id"], approved=False, fraud=True)
+    waits.resolve_wait(answer["challenge_id"], approved=False, fraud=True)
     state = validator.get(f"/validate/challenges/{answer['challenge_id']}").json()
     assert state["state"] == ChallengeState.FRAUD
 

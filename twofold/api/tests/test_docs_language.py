@@ -49,3 +49,25 @@ def test_the_openapi_document_stays_english_for_a_chinese_client() -> None:
     document = Client(HTTP_ACCEPT_LANGUAGE="zh-Hans").get("/api/v1/openapi.json").json()
     check = document["paths"]["/api/v1/validate/check"]["post"]
     assert check["summary"] == "Check a password and, where needed, a second factor"
+
+
+def _answers_shown() -> set[str]:
+    """The status text of every answer the docs page lists, in the active language."""
+    _schema, groups = docs.operations()
+    return {text for _tag, listed in groups for op in listed for _status, text in op.responses}
+
+
+def test_the_docs_page_in_chinese_names_every_answers_http_status_in_chinese() -> None:
+    with translation.override("en"):
+        english = _answers_shown()
+    with translation.override(CHINESE):
+        chinese = _answers_shown()
+    assert "OK" in english
+    assert english & chinese == set()
+
+
+def test_the_docs_page_in_chinese_heads_its_sections_in_chinese() -> None:
+    page = Client(HTTP_ACCEPT_LANGUAGE="zh-Hans").get("/api/v1/docs").content.decode()
+    assert '<h2 id="tag-validate">验证</h2>' in page
+    assert '<h2 id="tag-users">用户</h2>' in page
+    assert '<h2 id="tag-validate">validate</h2>' not in page

@@ -28,7 +28,7 @@ from twofold.audit.services import record
 from twofold.core import context, crypto
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
 from twofold.core.ratelimit import Limit
-from twofold.methods import verification
+from twofold.methods import verification, waits
 from twofold.methods.authenticator.models import AuthenticatorDevice, PushNotice
 from twofold.methods.models import Challenge, ChallengeState
 
@@ -254,12 +254,15 @@ def _apply(
     device: AuthenticatorDevice, challenge_id: str, decision: str, number: str
 ) -> Challenge | Exception:
     # A wrong number is counted and committed; its error is raised after the transaction.
+    # The user's row first, then the challenge (verification.py's lock order): a lockout
+    # or a fraud report below updates a row this transaction already holds.
+    user = verification.lock_user(device.user_id)
     challenge = (
         Challenge.objects.select_for_update()
         .filter(pk=challenge_id, user_id=device.user_id, option=APP_NOTIFICATION)
         .first()
     )
-    if challenge is None:
+    if user is None or challenge is None:
         return NotFound(_("This sign-in request no longer exists."))
     if not challenge.is_open:
         expired = challenge.state == ChallengeState.PENDING
@@ -271,13 +274,13 @@ def _apply(
             if expired
             else _("This sign-in request is finished.")
         )
-    user = device.user
+    challenge.user = user
     AuthenticatorDevice.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
     if decision == "approve" and not crypto.constant_time_equals(
         number, challenge.push_notice.number
     ):
         failure = verification.count_failure(user, challenge.option, challenge.purpose)
-        verification.resolve_wait(challenge.pk, approved=False)
+        waits.settle(challenge, approved=False)
         if isinstance(failure, verification.SecondFactorLocked):
             return failure
         return WrongNumber(
@@ -286,9 +289,7 @@ def _apply(
                 "so the sign-in was refused."
             )
         )
-    resolved = verification.resolve_wait(
-        challenge.pk, approved=decision == "approve", fraud=decision == "fraud"
-    )
+    resolved = waits.settle(challenge, approved=decision == "approve", fraud=decision == "fraud")
     if resolved.state == ChallengeState.APPROVED:
         _pushes(user).reset(str(user.pk))
     return resolved

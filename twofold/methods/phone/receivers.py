@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twofold.delivery.base import DeliveryState
-from twofold.methods import verification
+from twofold.methods import waits
 
 # The fates that mean the code or the call never reached the person.
 _UNDELIVERED = frozenset({DeliveryState.FAILED, DeliveryState.NO_ANSWER})
@@ -12,10 +12,10 @@ _UNDELIVERED = frozenset({DeliveryState.FAILED, DeliveryState.NO_ANSWER})
 def call_answered(sender: object, reference: str, digits: str, **kwargs: object) -> None:
     """# approves the call's challenge, 0# reports fraud, anything else refuses it."""
     digits = (digits or "").strip()
-    verification.resolve_wait(reference, approved=digits == "#", fraud=digits == "0#")
+    waits.resolve_wait(reference, approved=digits == "#", fraud=digits == "0#")
 
 
 def delivery_reported(sender: object, reference: str, state: str, **kwargs: object) -> None:
     """A failed, busy or unanswered call, or an undelivered text, ends its challenge."""
     if state in _UNDELIVERED:
-        verification.end_unreached(reference)
+        waits.end_unreached(reference)

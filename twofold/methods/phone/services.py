@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +17,7 @@ from twofold.core.crypto import keyed_digest
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.delivery import services as delivery
 from twofold.delivery.base import text_parts
-from twofold.methods import verification
+from twofold.methods import verification, waits
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.methods.phone.method import option_for
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
@@ -123,7 +123,11 @@ def request_change(
     ``preferred_option``, if given, relies on the new number: it becomes the user's
     preferred option only once the number is proven.
     """
+    verification.lock_user(user.pk)  # first: opening the proof expires pending challenges
     phone, _created = Phone.objects.select_for_update().get_or_create(user=user, role=role)
+    # Only the newest request's preference may wait: another role's proof, expired below,
+    # could still be sent again and must not bring back an older choice.
+    drop_waiting_preference(user)
     phone.pending_number, phone.pending_extension = number, extension
     phone.pending_since = timezone.now()
     phone.pending_preferred_option = preferred_option
@@ -170,6 +174,7 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
     InvalidInput, changing nothing, if the challenge is not an approved proof or if its
     phone went meanwhile (an administrator asked for contact methods again, say).
     """
+    verification.lock_user(user.pk)  # first (the lock order): a preference may follow
     challenge = Challenge.objects.select_for_update().filter(pk=challenge.pk, user=user).first()
     if (
         challenge is None
@@ -256,31 +261,50 @@ _SHORTEST_NAME = 8
 
 
 def old_number_notice(organisation: str, new_masked: str) -> str:
-    """The notice to the old number, in one SMS part (160 GSM-7 or 70 UCS-2 characters,
-    Chinese always the latter): a long organisation name is cut short, or left out."""
-    for name in _shortened(organisation):
-        body = _(
+    """The notice to the old number, in one SMS part: a long organisation name is cut
+    short, or left out."""
+
+    def render(name: str) -> str:
+        if not name:
+            return _(
+                "Your authentication phone was changed to %(number)s. "
+                "Not you? Contact your help desk."
+            ) % {"number": new_masked}
+        return _(
             "%(organisation)s: your authentication phone was changed to %(number)s. "
             "Not you? Contact your help desk."
         ) % {"organisation": name, "number": new_masked}
-        if text_parts(body) == 1:
-            return body
-    return _(
-        "Your authentication phone was changed to %(number)s. Not you? Contact your help desk."
-    ) % {"number": new_masked}
+
+    return _in_one_part(organisation, render)
 
 
 def removed_number_notice(organisation: str) -> str:
-    """The notice to a removed authentication phone, in one SMS part (160 GSM-7 or 70
-    UCS-2 characters): a long organisation name is cut short, or left out."""
-    for name in _shortened(organisation):
-        body = _(
+    """The notice to a removed authentication phone, in one SMS part: a long organisation
+    name is cut short, or left out."""
+
+    def render(name: str) -> str:
+        if not name:
+            return _(
+                "This number is no longer your authentication phone. "
+                "Not you? Contact your help desk."
+            )
+        return _(
             "%(organisation)s: this number is no longer your authentication phone. "
             "Not you? Contact your help desk."
         ) % {"organisation": name}
+
+    return _in_one_part(organisation, render)
+
+
+def _in_one_part(organisation: str, render: Callable[[str], str]) -> str:
+    """The first ``render(name)`` that fits one SMS part (160 GSM-7 or 70 UCS-2 characters,
+    Chinese always the latter): with the organisation's name, then with it cut ever
+    shorter, then ``render("")``, the text without it."""
+    for name in _shortened(organisation):
+        body = render(name)
         if text_parts(body) == 1:
             return body
-    return _("This number is no longer your authentication phone. Not you? Contact your help desk.")
+    return render("")
 
 
 def _shortened(name: str) -> Iterator[str]:
@@ -301,12 +325,18 @@ def _discard_pending(phone: Phone) -> None:
 @transaction.atomic
 def disown_pending(challenge: Challenge) -> None:
     """The person a proof call reached reported fraud: discard the number it was proving
-    (only that one) and audit it, masked. Nobody is blocked: it may be a mistyped number."""
+    (only that one) and audit it, masked. Nobody is blocked: it may be a mistyped number.
+
+    If the pending number changed since the call was placed, nothing is discarded: the
+    report is audited as such, without the newer number (the person called never had it).
+    """
     role = proven_role(challenge)
     phone = Phone.objects.select_for_update().filter(user_id=challenge.user_id, role=role).first()
     proving = phone is not None and phone.pending_number
-    masked_number = phone.masked_pending if proving else ""
+    details = {"reason": "number changed since; nothing discarded"}
     if proving and challenge.subject == _proof_subject(role, phone):
+        details = {"reason": "new number disowned and discarded"}
+        details["masked_number"] = phone.masked_pending
         _discard_pending(phone)
     record(
         AuditAction.FRAUD_REPORTED,
@@ -315,13 +345,15 @@ def disown_pending(challenge: Challenge) -> None:
         subject=challenge.user,
         method=challenge.option,
         kind=role,
-        masked_number=masked_number,
-        reason="new number disowned and discarded",
+        severity=waits.FRAUD_SEVERITY,
+        **details,
     )
 
 
 @transaction.atomic
 def cancel_change(user: User, role: str) -> None:
+    """Forget the pending number of ``role`` and expire its proof (audited, masked)."""
+    verification.lock_user(user.pk)  # first (the lock order): then the phone, the proofs
     phone = Phone.objects.select_for_update().filter(user=user, role=role).first()
     if phone is None or not phone.pending_number:
         return

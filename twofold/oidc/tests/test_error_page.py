@@ -36,7 +36,7 @@ def test_the_protocols_own_description_is_labelled_for_the_applications_owner(
     bob, web_flow
 ) -> None:
     page = _broken_request(Client(HTTP_ACCEPT_LANGUAGE="zh-Hans"), web_flow)
-    assert '<dd class="mono" lang="en">' in page
+    assert '<dt>技术详情（供应用的所有者参考）</dt><dd class="mono" lang="en">' in page
 
 
 def test_an_unknown_code_gets_a_general_explanation() -> None:

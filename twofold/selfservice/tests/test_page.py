@@ -206,9 +206,9 @@ class TestAChangeThatWentMeanwhile:
     ) -> None:
         stepped_up.post(PAGE, page_data(authentication_number="425 555 0188"))
         Phone.objects.filter(user=with_phone).delete()
-        response = stepped_up.post(self.VERIFY, {"code": outbox.last_code()})
-        assert response.status_code == 302
-        assert response["Location"] == PAGE
+        response = stepped_up.post(self.VERIFY, {"code": outbox.last_code()}, follow=True)
+        assert response.redirect_chain == [(PAGE, 302)]
+        assert "This new number is no longer waiting." in response.content.decode()
         assert not Phone.objects.filter(user=with_phone).exists()
 
     def test_a_proof_for_a_number_changed_since_is_refused_and_changes_nothing(

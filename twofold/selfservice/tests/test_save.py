@@ -4,7 +4,7 @@ import pytest
 
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.errors import InvalidInput
-from twofold.methods import base, verification
+from twofold.methods import base, verification, waits
 from twofold.methods.models import ChallengeState
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone
@@ -334,7 +334,7 @@ def _prefer_office_with_a_new_number(user):
 
 
 def _answer(challenge) -> None:
-    verification.resolve_wait(challenge.pk, approved=True)
+    waits.resolve_wait(challenge.pk, approved=True)
 
 
 def test_a_preferred_option_on_an_unproven_number_waits_for_the_proof(with_phone, outbox):
@@ -402,3 +402,29 @@ def test_a_preferred_option_chosen_later_wins_over_one_waiting_for_proof(with_ph
     with_phone.refresh_from_db()
     assert number_of(with_phone, "office") == NEW_NUMBER
     assert with_phone.preferred_option == "call:authentication"
+
+
+def test_a_later_save_keeping_the_preferred_option_drops_one_waiting_for_proof(
+    with_phone, outbox
+) -> None:
+    result = _prefer_office_with_a_new_number(with_phone)
+    services.save(with_phone, settings_with(office=PhoneEntry(OFFICE_NUMBER)))  # unchanged
+    _answer(result.verification)
+    phone_services.confirm_change(with_phone, result.verification)
+    with_phone.refresh_from_db()
+    assert number_of(with_phone, "office") == NEW_NUMBER
+    assert with_phone.preferred_option == "text:authentication"
+
+
+def test_a_proof_requested_for_another_role_drops_a_preference_waiting_for_proof(
+    with_phone, outbox, settings
+) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
+    _prefer_office_with_a_new_number(with_phone)
+    phone_services.request_change(with_phone, "alternate", NEW_NUMBER)
+    proof = phone_services.start_verification(with_phone, "office")  # the office, sent again
+    _answer(proof)
+    phone_services.confirm_change(with_phone, proof)
+    with_phone.refresh_from_db()
+    assert number_of(with_phone, "office") == NEW_NUMBER
+    assert with_phone.preferred_option == "text:authentication"

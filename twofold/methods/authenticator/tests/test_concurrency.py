@@ -4,10 +4,11 @@ ten push starts at the same moment: exactly one push (SECURITY.md 11)."""
 import pytest
 from django.db import transaction
 
-from conftest import at_once
+from conftest import Rendezvous, at_once, side_by_side
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.methods import base
 from twofold.methods.authenticator import activation, push
+from twofold.methods.authenticator.method import AuthenticatorMethod
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.methods.verification import start_challenge, verify_code
@@ -68,3 +69,32 @@ def test_ten_push_starts_at_once_leave_exactly_one_pending_push(client, user) ->
     assert sorted(at_once(start)) == [False] * (SUBMISSIONS - 1) + [True]
     pushes = Challenge.objects.filter(user=user, option=push.APP_NOTIFICATION)
     assert pushes.filter(state=ChallengeState.PENDING).count() == pushes.count() == 1
+
+
+def _outcome(call, *args) -> str:
+    """What a person would see: "ok", or the code of the typed refusal."""
+    try:
+        call(*args)
+    except TwofoldError as refused:
+        return refused.code
+    return "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lockout_reached_as_a_push_starts_deadlocks_neither(client, user, monkeypatch) -> None:
+    # Before the one lock order, the check held the challenge and its lockout waited for
+    # the user's row, which the push start held while it waited to expire that challenge.
+    _issued, activation_code = activation.issue(user)
+    assert PhoneApp().activate(client, activation_code).status_code == 200
+    user.organisation.lockout_threshold = 1
+    user.organisation.save()
+    challenge = start_challenge(user, "app_code", ChallengePurpose.SIGNIN)
+    meeting = Rendezvous()
+    meeting.before(monkeypatch, AuthenticatorMethod, "check")  # the check: locks taken
+    meeting.after(monkeypatch, push, "refuse_start")  # the push start: the user's row held
+
+    check, start = side_by_side(
+        lambda: _outcome(verify_code, user, challenge.pk, "000000"),
+        lambda: _outcome(start_challenge, user, push.APP_NOTIFICATION, ChallengePurpose.SIGNIN),
+    )
+    assert (check, start) in {("locked", "ok"), ("finished", "ok")}

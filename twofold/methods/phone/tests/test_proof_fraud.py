@@ -1,8 +1,11 @@
 """0# on a call that proves a new number: the number goes, nobody is blocked."""
 
+import logging
+
 import pytest
 
 from twofold.audit.models import AuditAction, AuditEvent
+from twofold.core.logging import JsonFormatter
 from twofold.delivery.base import call_answered
 from twofold.methods import verification
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
@@ -73,3 +76,35 @@ def test_a_sign_in_call_keeps_the_fraud_policy(with_phone, outbox) -> None:
     with_phone.refresh_from_db()
     assert with_phone.is_blocked
     assert Phone.objects.get(user=with_phone, role="authentication").number == AUTH_NUMBER
+
+
+def test_the_disowned_number_is_audited_with_a_high_severity(office_proof) -> None:
+    answer(office_proof, "0#")
+    event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
+    assert (event.details["reason"], event.details["severity"]) == (
+        "new number disowned and discarded",
+        "high",
+    )
+
+
+def test_a_report_after_the_number_changed_says_nothing_was_discarded(office_proof) -> None:
+    # The office number was saved directly while the proof call rang: no number waits.
+    phone_services.set_number(office_proof.user, "office", OFFICE_NUMBER, "5678")
+    answer(office_proof, "0#")
+    event = AuditEvent.objects.get(action=AuditAction.FRAUD_REPORTED)
+    assert event.details["reason"] == "number changed since; nothing discarded"
+    assert "masked_number" not in event.details
+    assert Phone.objects.get(user=office_proof.user, role="office").extension == "5678"
+
+
+def test_a_fraud_report_on_a_proof_call_raises_the_fraud_alert(office_proof, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="twofold.alerts"):
+        answer(office_proof, "0#")
+    (alert,) = [r for r in caplog.records if r.name == "twofold.alerts"]
+    assert (alert.levelno, alert.getMessage(), alert.severity) == (
+        logging.WARNING,
+        "fraud_reported",
+        "high",
+    )
+    assert (alert.method, alert.purpose, alert.blocked) == ("call:office", "verify_number", False)
+    assert MISTYPED[-4:] not in JsonFormatter().format(alert)
