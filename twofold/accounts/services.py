@@ -202,10 +202,13 @@ def sign_out_everywhere(
     actor_label: str = "",
 ) -> None:
     """End every session of ``user`` on every server at their next request (the session
-    epoch is part of each session's auth hash), and the tokens applications hold for them.
-    ``request``: the user's own, whose session stays signed in."""
-    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
-    user.refresh_from_db(fields=["session_epoch"])
+    epoch is part of each session's auth hash), sign-ins halfway through, every browser
+    they trusted (its epoch too: a password alone must not get back in), and the tokens
+    applications hold for them. ``request``: the user's own, whose session stays."""
+    User.objects.filter(pk=user.pk).update(
+        session_epoch=F("session_epoch") + 1, trusted_device_epoch=F("trusted_device_epoch") + 1
+    )
+    user.refresh_from_db(fields=["session_epoch", "trusted_device_epoch"])
     signed_out_everywhere.send(sender=User, user=user)
     record(
         AuditAction.SESSIONS_ENDED,

@@ -4,9 +4,9 @@ Order inside a check, as the house rules want it: lock the rows (below), refuse 
 the user's second factor is locked, compare in constant time, then mark the code used
 and record the result. Wrong, malformed and empty codes all count towards the lockout.
 
-Lock order, everywhere: the user's row first (``lock_user``), then the user's challenges,
-then the method's own rows (phones, devices, tokens). The user's row is what serialises:
-every transaction that locks or updates a user's challenges or phones, or that may then
+Lock order: the user's row first (``lock_user``), always; then the user's challenges and
+the method's own rows (phones, devices, tokens) in whatever order a path needs. The
+user's row is what serialises: every transaction that locks or updates a user's challenges or phones, or that may then
 update the user (a lockout, a fraud report, a preferred option proven), takes it first,
 so two of them for one user queue on it instead of each holding a row the other needs
 (PostgreSQL would abort one as a deadlock: a 500, a failed webhook). It is locked FOR
