@@ -6,6 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from twofold.core import crypto
 from twofold.organisations.models import Organisation
 
 
@@ -51,6 +52,9 @@ class User(AbstractBaseUser):
     )
     # Bumping it forgets every browser this user trusted ("restore multi-factor authentication").
     trusted_device_epoch = models.PositiveIntegerField(default=0)
+    # Bumping it ends every session of this user ("sign out everywhere"): it is part of the
+    # session's auth hash (below), which Django checks on every request.
+    session_epoch = models.PositiveIntegerField(default=0)
     mfa_locked_until = models.DateTimeField(_("second factor locked until"), null=True, blank=True)
     # A one-time bypass set by an administrator: the next sign-in before this time skips
     # the second factor once (and clears it).
@@ -95,6 +99,12 @@ class User(AbstractBaseUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's HMAC of the password hash, and of the session epoch once it was raised
+        (sessions from before the epoch existed stay valid at 0)."""
+        keyed = super()._get_session_auth_hash(secret=secret)
+        return crypto.digest(f"{keyed}:{self.session_epoch}") if self.session_epoch else keyed
 
     @property
     def shown_name(self) -> str:

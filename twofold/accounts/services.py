@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -185,6 +186,39 @@ def sign_out(request: HttpRequest) -> None:
     if user is not None:
         record(AuditAction.SIGNOUT, AuditResult.SUCCESS, actor=user, subject=user)
     auth.logout(request)
+
+
+# Sent inside sign_out_everywhere's transaction, so that what other packages hold for the
+# user (an OpenID Connect application's tokens) ends with the sessions.
+signed_out_everywhere = Signal()
+
+
+@transaction.atomic
+def sign_out_everywhere(
+    user: User,
+    *,
+    request: HttpRequest | None = None,
+    actor: User | None = None,
+    actor_label: str = "",
+) -> None:
+    """End every session of ``user`` on every server at their next request (the session
+    epoch is part of each session's auth hash), sign-ins halfway through, every browser
+    they trusted (its epoch too: a password alone must not get back in), and the tokens
+    applications hold for them. ``request``: the user's own, whose session stays."""
+    User.objects.filter(pk=user.pk).update(
+        session_epoch=F("session_epoch") + 1, trusted_device_epoch=F("trusted_device_epoch") + 1
+    )
+    user.refresh_from_db(fields=["session_epoch", "trusted_device_epoch"])
+    signed_out_everywhere.send(sender=User, user=user)
+    record(
+        AuditAction.SESSIONS_ENDED,
+        AuditResult.SUCCESS,
+        actor=actor or (user if request is not None else None),
+        actor_label=actor_label,
+        subject=user,
+    )
+    if request is not None and request.user.pk == user.pk:
+        auth.update_session_auth_hash(request, user)
 
 
 def password_link(user: User, *, actor: User | None = None) -> str:

@@ -199,6 +199,7 @@ ACTION_TITLES = {
     "reregister": gettext_lazy("Require this user to provide contact methods again"),
     "app-passwords": gettext_lazy("Delete all of this user's app passwords"),
     "restore": gettext_lazy("Forget all of this user's remembered devices"),
+    "sign-out": gettext_lazy("Sign this user out everywhere"),
     "unblock": gettext_lazy("Unblock this user"),
     "unlock": gettext_lazy("Unlock this user's verification"),
     "bypass": gettext_lazy("Let this user's next sign-in skip the second factor, once"),
@@ -261,6 +262,9 @@ def _simple_action(request: HttpRequest, subject: User, just_them, action: str) 
     elif action == "restore":
         services.restore_remembered_devices(just_them, actor=admin)
         messages.success(request, _("Their remembered devices will ask for verification again."))
+    elif action == "sign-out":
+        accounts.sign_out_everywhere(subject, actor=admin)
+        messages.success(request, _("Their sessions end at their next request, on every server."))
     elif action == "unblock":
         services.unblock(subject, actor=admin)
         messages.success(request, _("The user is unblocked."))

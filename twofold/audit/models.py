@@ -57,6 +57,7 @@ class AuditAction(models.TextChoices):
     APP_PASSWORD_DELETED = "app_password.deleted", _("App password deleted")
     APP_PASSWORD_USED = "app_password.used", _("App password used")
     TRUSTED_DEVICES_RESTORED = "trusted_devices.restored", _("Trusted devices forgotten")
+    SESSIONS_ENDED = "sessions.ended", _("Signed out everywhere")
     # Administrators' actions on users.
     REREGISTRATION_REQUIRED = (
         "user.reregistration_required",

@@ -10,6 +10,7 @@ delivery caps and is audited there with the masked number, like any other.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from datetime import timedelta
@@ -67,7 +68,12 @@ def send_soon(queued: int) -> threading.Thread | None:
     if queued <= SENT_AT_ONCE:
         send_due(limit=queued)
         return None
-    thread = threading.Thread(target=_send_in_background, name="reset-notices", daemon=True)
+    # In a copy of this request's context: the audit events of the texts it sends carry
+    # the reset's correlation ID and address, as every audit event must.
+    context = contextvars.copy_context()
+    thread = threading.Thread(
+        target=context.run, args=(_send_in_background,), name="reset-notices", daemon=True
+    )
     thread.start()
     return thread
 

@@ -4,16 +4,17 @@ Order inside a check, as the house rules want it: lock the rows (below), refuse 
 the user's second factor is locked, compare in constant time, then mark the code used
 and record the result. Wrong, malformed and empty codes all count towards the lockout.
 
-Lock order, everywhere: the user's row first (``lock_user``), then the user's challenges,
-then the method's own rows (phones, devices, tokens). The user's row is what serialises:
-every transaction that locks or updates a user's challenges or phones, or that may then
-update the user (a lockout, a fraud report, a preferred option proven), takes it first,
-so two of them for one user queue on it instead of each holding a row the other needs
-(PostgreSQL would abort one as a deadlock: a 500, a failed webhook). It is locked FOR
-NO KEY UPDATE, what an UPDATE of the row takes anyway: inserts that merely refer to the
-user (audit events, challenges) don't wait for it. Opening a challenge expires the
-user's pending ones without it (a statement saved on the hot path): that transaction
-waits for no row afterwards, and a push start, which must, locks the user first itself.
+Lock order: the user's row first (``lock_user``), always; then the user's challenges and
+the method's own rows (phones, devices, tokens) in whatever order a path needs. The
+user's row is what serialises: every transaction that locks or updates a user's
+challenges or phones, or that may then update the user (a lockout, a fraud report, a
+preferred option proven), takes it first, so two of them for one user queue on it
+instead of each holding a row the other needs (PostgreSQL would abort one as a
+deadlock: a 500, a failed webhook). It is locked FOR NO KEY UPDATE, what an UPDATE of
+the row takes anyway: inserts that merely refer to the user (audit events, challenges)
+don't wait for it. Opening a challenge expires the user's pending ones without it (a
+statement saved on the hot path): that transaction waits for no row afterwards, and a
+push start, which must, locks the user first itself.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from oauth2_provider.generators import generate_client_secret
 
@@ -174,3 +175,21 @@ def application_named_in(next_url: str | None, organisation: Organisation) -> st
         return ""
     found = Application.objects.filter(client_id=client_id, organisation=organisation).first()
     return found.name if found else ""
+
+
+def end_tokens_of(user: User, **_signal: object) -> None:
+    """The user signed out everywhere: every token an application holds for them ends now
+    (access and ID tokens expire, refresh tokens are revoked, so none is renewed), and so
+    do authorization codes not yet exchanged."""
+    from oauth2_provider.models import (
+        get_access_token_model,
+        get_grant_model,
+        get_id_token_model,
+        get_refresh_token_model,
+    )
+
+    now = timezone.now()
+    get_grant_model().objects.filter(user=user).delete()
+    get_access_token_model().objects.filter(user=user, expires__gt=now).update(expires=now)
+    get_id_token_model().objects.filter(user=user, expires__gt=now).update(expires=now)
+    get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).update(revoked=now)

@@ -68,8 +68,6 @@ def _check_svg(data: bytes) -> None:
             _check_css("".join(element.itertext()))
         for name, value in element.attrib.items():
             attribute = _local(name)
-            if attribute == "style":
-                _check_css(value)
             if attribute.startswith("on"):
                 raise InvalidInput(
                     _("SVG logos may not contain scripts or event handlers."), field="logo"
@@ -79,12 +77,14 @@ def _check_svg(data: bytes) -> None:
                 raise InvalidInput(
                     _("SVG logos may not refer to other files or addresses."), field="logo"
                 )
-            if "javascript:" in value.lower() or (
-                "url(" in value.lower() and "url(#" not in value.lower()
-            ):
+            if "javascript:" in value.lower():
                 raise InvalidInput(
                     _("SVG logos may not refer to other files or addresses."), field="logo"
                 )
+            # Any attribute may hold CSS (style, fill="url(…)", filter=…): the same check as
+            # style sheets, so "url(#a) url(https://…)" or an escape hides nothing.
+            if not is_link:
+                _check_css(value)
 
 
 def _check_css(text: str) -> None:

@@ -14,4 +14,5 @@ urlpatterns = [
         views.restore_trusted_devices,
         name="restore-trusted-devices",
     ),
+    path("sign-out-everywhere", views.sign_out_everywhere, name="sign-out-everywhere"),
 ]

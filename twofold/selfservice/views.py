@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from twofold.accounts import services as accounts
 from twofold.core.errors import InvalidInput, RateLimited, TwofoldError
 from twofold.methods import base, stepup, verification
 from twofold.methods.forms import CodeForm
@@ -170,6 +171,19 @@ def restore_trusted_devices(request: HttpRequest) -> HttpResponse:
         )
         return redirect("security-verification")
     return render(request, "selfservice/restore_confirm.html")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """No recent second factor needed: ending the other sessions is what someone who lost
+    their phone (and still has this browser) must be able to do."""
+    if request.method == "POST":
+        accounts.sign_out_everywhere(request.user, request=request)
+        messages.success(request, _("Done. You are signed out everywhere but here."))
+        return redirect("security-verification")
+    return render(request, "selfservice/sign_out_confirm.html")
 
 
 def mfasetup(request: HttpRequest) -> HttpResponse:

@@ -122,7 +122,12 @@ def _take_bypass(user: User) -> bool:
 def hold(request: HttpRequest, user: User) -> None:
     """Keep ``user`` as pending under a fresh session ID until the second step is done."""
     request.session.cycle_key()
-    request.session[PENDING] = {"user": user.pk, "at": int(time.time())}
+    # The session epoch too: "sign out everywhere" ends a sign-in halfway through as well.
+    request.session[PENDING] = {
+        "user": user.pk,
+        "at": int(time.time()),
+        "epoch": user.session_epoch,
+    }
 
 
 def pending_user(request: HttpRequest, *, even_blocked: bool = False) -> User | None:
@@ -137,6 +142,8 @@ def pending_user(request: HttpRequest, *, even_blocked: bool = False) -> User | 
     user = User.objects.select_related("organisation").filter(pk=held["user"]).first()
     if user is None or not (user.can_sign_in or even_blocked):
         return None
+    if held.get("epoch", 0) != user.session_epoch:
+        return None  # signed out everywhere since the password was checked
     return user
 
 

@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from twofold.accounts.models import MfaState, User
-from twofold.accounts.services import set_mfa_state
+from twofold.accounts.services import set_mfa_state, sign_out_everywhere
 from twofold.adminportal.services import restore_remembered_devices_everywhere
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.crypto import digest
@@ -123,6 +123,11 @@ def test_restore_by_the_user_forgets_it(trusted_client, alice) -> None:
     assert asks_again(trusted_client)
 
 
+def test_signing_out_everywhere_forgets_it(trusted_client, alice) -> None:
+    sign_out_everywhere(alice)
+    assert asks_again(trusted_client)
+
+
 def test_moving_the_organisations_epoch_forgets_it(trusted_client, alice) -> None:
     organisation = alice.organisation
     organisation.trusted_device_epoch += 1
@@ -230,3 +235,15 @@ def test_a_fraud_block_forgets_devices_for_good(trusted_client, alice, outbox) -
     call_answered.send(sender=None, reference=str(challenge.pk), digits="0#")
     User.objects.filter(pk=alice.pk).update(is_blocked=False)  # an administrator unblocks
     assert asks_again(trusted_client)
+
+
+def test_a_sign_in_halfway_through_ends_when_the_user_signs_out_everywhere(
+    client, alice, outbox
+) -> None:
+    password_step(client)
+    code = outbox.last_code()
+    sign_out_everywhere(alice)
+    response = client.post("/signin/verify", {"code": code})
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in (302, 200)
+    assert client.get("/account").status_code == 302  # back to the sign-in page
