@@ -52,15 +52,7 @@ def set_number(user: User, role: str, number: str, extension: str = "", mode: st
         phone.mode = mode
     phone.save()
     if changes:  # which parts changed, not the extension itself: it may be a long digit run
-        record(
-            AuditAction.PHONE_CHANGED,
-            AuditResult.SUCCESS,
-            actor=user,
-            subject=user,
-            kind=role,
-            masked_number=phone.masked,
-            changes=changes,
-        )
+        _audit_change(user, role, masked_number=phone.masked, changes=changes)
     return phone
 
 
@@ -73,15 +65,7 @@ def set_mode(user: User, mode: str) -> None:
         .update(mode=mode)
     )
     if changed:
-        record(
-            AuditAction.PHONE_CHANGED,
-            AuditResult.SUCCESS,
-            actor=user,
-            subject=user,
-            kind=PhoneRole.AUTHENTICATION,
-            reason="mode",
-            mode=mode,
-        )
+        _audit_change(user, PhoneRole.AUTHENTICATION, reason="mode", mode=mode)
 
 
 @transaction.atomic
@@ -92,16 +76,15 @@ def remove(user: User, role: str) -> None:
         return
     old = phone.number
     phone.delete()
-    record(
-        AuditAction.PHONE_CHANGED,
-        AuditResult.SUCCESS,
-        actor=user,
-        subject=user,
-        kind=role,
-        reason="removed",
-    )
+    _audit_change(user, role, reason="removed")
     if old and role == PhoneRole.AUTHENTICATION:
         transaction.on_commit(lambda: _tell_removed_number(user, old))
+
+
+def _audit_change(user: User, role: str, **details: object) -> None:
+    """The user changed one of their own phones (details masked: never a full number)."""
+    record(AuditAction.PHONE_CHANGED, AuditResult.SUCCESS, actor=user, subject=user, kind=role,
+           **details)  # fmt: skip
 
 
 def _clear_pending(phone: Phone) -> None:
@@ -194,15 +177,7 @@ def confirm_change(user: User, challenge: Challenge) -> Phone:
     phone.number, phone.extension = phone.pending_number, phone.pending_extension
     _clear_pending(phone)
     phone.save()
-    record(
-        AuditAction.PHONE_CHANGED,
-        AuditResult.SUCCESS,
-        actor=user,
-        subject=user,
-        kind=phone.role,
-        masked_number=phone.masked,
-        via="verified",
-    )
+    _audit_change(user, phone.role, masked_number=phone.masked, via="verified")
     if preferred:
         _prefer(user, preferred)
     if old and old != phone.number and phone.role == PhoneRole.AUTHENTICATION:

@@ -192,15 +192,7 @@ def test_the_phone_the_preferred_option_uses_cannot_be_removed(with_phone) -> No
 
 
 def test_a_phone_can_be_removed_when_another_way_remains(with_phone) -> None:
-    phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
-    services.save(
-        with_phone,
-        settings_with(
-            preferred_option="call:office",
-            authentication=PhoneEntry(),
-            office=PhoneEntry(OFFICE_NUMBER),
-        ),
-    )
+    _remove_authentication_phone(with_phone)
     assert number_of(with_phone, "authentication") == ""
 
 
