@@ -10,26 +10,31 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 TWOFOLD_DATA_DIR ?= $(CURDIR)/data
 export TWOFOLD_DATA_DIR
+# Installing stays quiet: pip's errors still show, its notices and build warnings do not.
+PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
 .PHONY: run test lint format chromium fonts gettext messages clean
 
 $(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
+	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
+	@$(PIP) install -e .
+	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	@echo "Installing the test dependencies into $(VENV)..."
+	@$(PIP) install -e '.[test]'
+	@touch $@
 
 # The .mo files are built from the .po sources, never committed (.gitignore).
 messages: $(VENV)/.installed gettext
-	cd twofold && ../$(BIN)/twofold manage compilemessages --verbosity 0
+	@cd twofold && ../$(BIN)/twofold manage compilemessages --verbosity 0
 
-# The base URL is the OpenID Connect issuer: it follows HOST and PORT unless set.
+# The base URL is the OpenID Connect issuer: it follows HOST and PORT unless set. The demo
+# prints the credentials and where to go; its request log goes to $(TWOFOLD_DATA_DIR)/twofold.log.
 run: $(VENV)/.installed messages
-	TWOFOLD_DEV_OUTBOX=1 TWOFOLD_BASE_URL=$${TWOFOLD_BASE_URL:-http://$(HOST):$(PORT)} \
+	@TWOFOLD_DEV_OUTBOX=1 TWOFOLD_BASE_URL=$${TWOFOLD_BASE_URL:-http://$(HOST):$(PORT)} \
 	  $(BIN)/twofold demo --host $(HOST) --port $(PORT)
 
 chromium:
@@ -41,7 +46,8 @@ fonts:
 
 # msgfmt, which compilemessages runs.
 gettext:
-	@command -v msgfmt >/dev/null || (apt-get update && apt-get install -y --no-install-recommends gettext)
+	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
+	  apt-get -qq update && apt-get -qq install -y --no-install-recommends gettext >/dev/null)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

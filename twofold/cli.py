@@ -3,6 +3,7 @@ manage."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -40,19 +41,46 @@ def main(argv: list[str] | None = None) -> None:
         return
     command, rest = args[0], args[1:]
 
-    from django.core.management import call_command, execute_from_command_line
+    from django.core.management import execute_from_command_line
 
     if command == "manage":
         execute_from_command_line(["twofold", *rest])
     elif command == "demo":
-        execute_from_command_line(["twofold", "migrate", "--no-input", "--verbosity", "0"])
-        call_command("seed_demo")
-        execute_from_command_line(["twofold", "serve", *rest])
+        _demo(rest)
     elif command in _MANAGEMENT:
         execute_from_command_line(["twofold", _MANAGEMENT[command], *rest])
     else:
         print(f"twofold: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
         sys.exit(2)
+
+
+def _demo(rest: list[str]) -> None:
+    """Migrate, seed, print the credentials and where to go, then serve. The request log
+    goes to a file in the data folder (unless TWOFOLD_LOG_FILE says otherwise), so that
+    what was printed stays on screen."""
+    os.environ.setdefault("TWOFOLD_LOG_FILE", "twofold.log")  # relative to the data folder
+    from django.conf import settings
+    from django.core.management import call_command, execute_from_command_line
+
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--host", default="127.0.0.1")
+    where.add_argument("--port", type=int, default=8000)
+    known, _ = where.parse_known_args(rest)
+    host = f"[{known.host}]" if ":" in known.host else known.host
+
+    execute_from_command_line(["twofold", "migrate", "--no-input", "--verbosity", "0"])
+    from twofold import demo  # its models need the apps that migrate has just set up
+
+    call_command("seed_demo")
+    print(
+        demo.where_to_go(
+            f"http://{host}:{known.port}",
+            outbox=settings.TWOFOLD["dev_outbox"],
+            log_file=settings.TWOFOLD["log_file"],
+        ),
+        flush=True,
+    )
+    execute_from_command_line(["twofold", "serve", *rest])
 
 
 if __name__ == "__main__":

@@ -75,6 +75,22 @@ def _generated_once(path: Path, make: callable) -> str:
     return value
 
 
+def _log_file(env: dict[str, str], data_dir: Path) -> Path | None:
+    """TWOFOLD_LOG_FILE: where log lines go instead of standard output (a path relative to
+    the data folder, or absolute); unset or empty: standard output."""
+    raw = env.get("TWOFOLD_LOG_FILE", "").strip()
+    if not raw:
+        return None
+    path = (data_dir / raw).resolve()
+    if path.is_dir():
+        raise ConfigurationError(f"TWOFOLD_LOG_FILE must name a file, not the folder {raw!r}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(f"TWOFOLD_LOG_FILE: cannot make {path.parent}: {error}") from None
+    return path
+
+
 # --- OpenID Connect signing keys (TWOFOLD_OIDC_KEYS) ------------------------------------
 # ID tokens are signed with RS256. TWOFOLD_OIDC_KEYS holds one or more PEM private keys
 # one after the other: the first signs, the others only verify (they stay in the JWKS) so
@@ -138,6 +154,7 @@ class Config:
     mfa_failures_per_address: int
     mfa_failures_window_seconds: int
     log_level: str
+    log_file: Path | None  # None: log lines go to standard output
     gateway: str
     twilio_account_sid: str
     twilio_auth_token: str
@@ -214,6 +231,7 @@ def load(env: dict[str, str] | None = None) -> Config:
             env, "TWOFOLD_MFA_FAILURES_WINDOW_SECONDS", 900, 10, 86400
         ),
         log_level=env.get("TWOFOLD_LOG_LEVEL", "INFO").upper(),
+        log_file=_log_file(env, data_dir),
         # Texts and calls: the outbox stores them locally unless a real gateway is chosen.
         gateway=env.get("TWOFOLD_GATEWAY", "outbox"),
         twilio_account_sid=env.get("TWOFOLD_TWILIO_ACCOUNT_SID", ""),

@@ -157,3 +157,26 @@ def seed() -> dict[str, str]:
     }
     _save_credentials(credentials)
     return passwords
+
+
+def where_to_go(address: str, *, outbox: bool, log_file: Path | None) -> str:
+    """What `twofold demo` prints after the credentials: the four addresses a newcomer
+    opens, and where the request log goes (so that the credentials stay on screen)."""
+    if outbox:
+        phone = (
+            f"  {address}/dev/outbox        the demo's phone: texts arrive here, answer calls here"
+        )
+    else:
+        phone = "  (no phone: TWOFOLD_DEV_OUTBOX=1 shows texts and calls at /dev/outbox)"
+    lines = [
+        "",
+        f"twofold is at {address}/ - where to go:",
+        f"  {address}/signin            sign in as one of the users above",
+        phone,
+        f"  {address}/authenticator/    the twofold Authenticator, the phone app (a second window)",
+        f"  {address}/admin-portal/     the admin portal (sign in as {ADMIN})",
+    ]
+    if log_file:
+        lines.append(f"The request log goes to {log_file}; only warnings and errors show here.")
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)

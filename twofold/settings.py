@@ -169,20 +169,32 @@ if CONFIG.https:
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
+# JSON lines on standard output; with TWOFOLD_LOG_FILE, every line goes to that file and
+# standard output keeps only warnings and errors (the demo's terminal stays readable).
+_LOG_HANDLERS = {
+    "stdout": {
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+        "formatter": "json",
+        "filters": ["correlation"],
+        "level": "WARNING" if CONFIG.log_file else "NOTSET",
+    }
+}
+if CONFIG.log_file:
+    _LOG_HANDLERS["file"] = {
+        "class": "logging.handlers.WatchedFileHandler",  # reopened after logrotate moves it
+        "filename": str(CONFIG.log_file),
+        "formatter": "json",
+        "filters": ["correlation"],
+    }
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"correlation": {"()": "twofold.core.logging.CorrelationIdFilter"}},
     "formatters": {"json": {"()": "twofold.core.logging.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-            "filters": ["correlation"],
-        }
-    },
-    "root": {"handlers": ["stdout"], "level": CONFIG.log_level},
+    "handlers": _LOG_HANDLERS,
+    "root": {"handlers": list(_LOG_HANDLERS), "level": CONFIG.log_level},
     "loggers": {
         # Our request log replaces Django's, which would print the raw path.
         "django.request": {"level": "ERROR"},
@@ -202,6 +214,7 @@ TWOFOLD = {
     "dev_outbox": CONFIG.dev_outbox,
     "pushes_per_user_per_hour": CONFIG.pushes_per_user_per_hour,
     "gateway": CONFIG.gateway,
+    "log_file": CONFIG.log_file,
     "twilio": {
         "account_sid": CONFIG.twilio_account_sid,
         "auth_token": CONFIG.twilio_auth_token,

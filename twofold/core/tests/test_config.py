@@ -71,6 +71,26 @@ def test_allowed_hosts_come_from_the_variable_when_set(tmp_path: Path) -> None:
     assert config.allowed_hosts == ("a.example", "b.example")
 
 
+def test_without_a_log_file_log_lines_go_to_standard_output(tmp_path: Path) -> None:
+    assert load({"TWOFOLD_DATA_DIR": str(tmp_path)}).log_file is None
+
+
+def test_a_relative_log_file_is_in_the_data_folder(tmp_path: Path) -> None:
+    config = load({"TWOFOLD_DATA_DIR": str(tmp_path), "TWOFOLD_LOG_FILE": "twofold.log"})
+    assert config.log_file == tmp_path / "twofold.log"
+
+
+def test_an_absolute_log_file_is_taken_as_it_is_and_its_folder_made(tmp_path: Path) -> None:
+    wanted = tmp_path / "logs" / "twofold.log"
+    config = load({"TWOFOLD_DATA_DIR": str(tmp_path / "data"), "TWOFOLD_LOG_FILE": str(wanted)})
+    assert (config.log_file, wanted.parent.is_dir()) == (wanted, True)
+
+
+def test_a_log_file_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TWOFOLD_LOG_FILE"):
+        load({"TWOFOLD_DATA_DIR": str(tmp_path), "TWOFOLD_LOG_FILE": str(tmp_path)})
+
+
 def test_no_module_but_config_reads_the_environment() -> None:
     package = Path(__file__).resolve().parents[2]
     readers = [
@@ -78,7 +98,8 @@ def test_no_module_but_config_reads_the_environment() -> None:
         for path in package.rglob("*.py")
         if "tests" not in path.parts and "os.environ" in path.read_text()
     ]
-    # wsgi.py and cli.py only name Django's settings module, as every Django project does.
+    # wsgi.py and cli.py name Django's settings module, as every Django project does; cli.py
+    # also gives the demo its default log file. Neither reads a setting.
     assert sorted(readers) == ["cli.py", "config.py", "wsgi.py"]
 
 

@@ -49,4 +49,8 @@ class Command(BaseCommand):
             "--forwarded-allow-ips",
             "127.0.0.1,::1",
         ]
+        if settings.TWOFOLD["log_file"]:
+            # twofold's lines go to the log file; gunicorn's own start-up lines (INFO) are
+            # dropped with them, its warnings and errors still reach the terminal.
+            argv += ["--log-level", "warning"]
         os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
