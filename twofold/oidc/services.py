@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oauth2_provider.generators import generate_client_secret
@@ -24,9 +24,10 @@ from oauth2_provider.generators import generate_client_secret
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_at_most, safe_text
+from twofold.core import crypto
 from twofold.core.errors import InvalidInput
 from twofold.core.ratelimit import Limit
-from twofold.oidc.models import SCOPES, Application
+from twofold.oidc.models import SCOPES, Application, Authentication
 from twofold.organisations.models import Organisation
 
 CONFIDENTIAL = Application.CLIENT_CONFIDENTIAL
@@ -265,3 +266,49 @@ def record_refused_token_request(client_id: str, kind: str, answer: bytes) -> No
         reason=error if _ERROR_CODE.fullmatch(error) else "other",
         **named,
     )
+
+
+def end_tokens_of_replayed_code(application: Application | None, code: str) -> None:
+    """A code presented again after its exchange (RFC 6749 section 4.1.2): the tokens
+    issued from it, and every refresh of them, end now (access and ID tokens expire,
+    refresh tokens are revoked). The request is refused all the same, by the caller."""
+    from oauth2_provider.models import (
+        get_access_token_model,
+        get_id_token_model,
+        get_refresh_token_model,
+    )
+
+    if application is None or not code:
+        return
+    found = Authentication.objects.filter(
+        application=application,
+        code_digest=crypto.digest(code),
+        grant__isnull=True,  # exchanged: an unexchanged code that failed is no replay
+        token_family__isnull=False,
+    ).first()
+    if found is None:
+        return
+    now = timezone.now()
+    refresh_tokens = get_refresh_token_model().objects.filter(
+        application=application, token_family=found.token_family
+    )
+    access_tokens = get_access_token_model().objects.filter(
+        Q(refresh_token__in=refresh_tokens) | Q(source_refresh_token__in=refresh_tokens),
+        expires__gt=now,
+    )
+    with transaction.atomic():
+        get_id_token_model().objects.filter(access_token__in=access_tokens, expires__gt=now).update(
+            expires=now
+        )
+        ended = access_tokens.update(expires=now)
+        ended += refresh_tokens.filter(revoked__isnull=True).update(revoked=now)
+        if ended:
+            record(
+                AuditAction.TOKEN_REQUEST_REFUSED,
+                AuditResult.DENIED,
+                actor_label=safe_text(application.name),
+                subject=found.user,
+                via="application",
+                application=safe_text(application.name),
+                reason="authorization code used again: its tokens were revoked",
+            )

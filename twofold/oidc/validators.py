@@ -9,6 +9,8 @@
 - Only the authorization code flow and its refresh tokens (server.py wires nothing else):
   no user is ever accepted by password here (docs/security.md 30), an application gets
   only the grants it is registered for, and asks for them before its secret is checked.
+- A code presented again after its exchange ends the tokens issued from it (RFC 6749
+  section 4.1.2; services.end_tokens_of_replayed_code).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.db import transaction
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
+from twofold.core import crypto
 from twofold.oidc import claims, keys, services
 from twofold.oidc.models import Application, Authentication
 
@@ -74,11 +77,16 @@ class TwofoldValidator(OAuth2Validator):
             grant = self._create_authorization_code(request, code)
             if authentication is not None:
                 Authentication.objects.create(
-                    grant=grant, application=request.client, user=request.user, **authentication
+                    grant=grant,
+                    application=request.client,
+                    user=request.user,
+                    code_digest=crypto.digest(code["code"]),
+                    **authentication,
                 )
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            services.end_tokens_of_replayed_code(client, code)
             return False
         if not _may_use(request.user, client):
             return False
