@@ -260,6 +260,12 @@ class TestAudit:
         assert len(refusals()) == 31
         assert refusals()[0].client_address == "::1"
 
+    def test_a_refused_revocation_is_audited(self, web_app) -> None:
+        data = {"token": "x" * 30, "client_id": web_app.client_id, "client_secret": "wrong"}
+        assert Client().post("/oauth2/revoke", data).status_code == 401
+        (event,) = refusals()
+        assert (event.details["kind"], event.details["reason"]) == ("revocation", "invalid_client")
+
     def test_a_successful_exchange_is_not_audited_as_refused(self, client, bob, web_flow) -> None:
         password_step(client, "bob@contoso.example")
         tokens_for(client, web_flow)
