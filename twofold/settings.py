@@ -243,6 +243,13 @@ OAUTH2_PROVIDER = {
     "OIDC_RSA_PRIVATE_KEY": CONFIG.oidc_keys[0],
     "OIDC_RSA_PRIVATE_KEYS_INACTIVE": list(CONFIG.oidc_keys[1:]),
     "OAUTH2_VALIDATOR_CLASS": "twofold.oidc.validators.TwofoldValidator",
+    # The authorization code flow and refresh tokens only: no password, client credentials,
+    # implicit, hybrid or device grant is wired at all (twofold/oidc/server.py).
+    "OAUTH2_SERVER_CLASS": "twofold.oidc.server.Server",
+    "OIDC_SERVER_CLASS": "twofold.oidc.server.Server",
+    # No client registers itself from a metadata document: applications are registered
+    # by their organisation's administrator.
+    "CIMD_ENABLED": False,
     "SCOPES_BACKEND_CLASS": "twofold.oidc.scopes.ApplicationScopes",
     "SCOPES": {
         "openid": "Sign you in (your user ID and organisation)",

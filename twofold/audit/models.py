@@ -83,6 +83,8 @@ class AuditAction(models.TextChoices):
     API_CLIENT_CREATED = "api_client.created", _("API client created")
     API_CLIENT_REVOKED = "api_client.revoked", _("API client revoked")
     API_CALL = "api.call", _("API call")
+    # Applications that sign people in (OpenID Connect).
+    TOKEN_REQUEST_REFUSED = "oidc.token_refused", _("Application's token request refused")
 
 
 #: Actions that, recorded without a subject, applied to every user of the organisation at

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +13,13 @@ from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import context
+from twofold.core.ratelimit import Limit
 
 if TYPE_CHECKING:
     from twofold.accounts.models import User
     from twofold.organisations.models import Organisation
+
+log = logging.getLogger(__name__)
 
 # Details describe what happened, never the secret itself.
 _FORBIDDEN_KEY = re.compile(r"pass(word)?|secret|code|token|seed|key|otp|pin", re.IGNORECASE)
@@ -75,6 +79,27 @@ def record(
         correlation_id=request_context.correlation_id,
         details=details,
     )
+
+
+def record_at_most(
+    limit: Limit,
+    action: AuditAction,
+    result: AuditResult,
+    **kwargs: Any,
+) -> AuditEvent | None:
+    """``record()``, but at most ``limit.limit`` times per window for each client address.
+
+    For refusals anybody can provoke (forged callbacks, guessed credentials): beyond the
+    limit they are still refused, but a flood of them cannot fill the audit log. The
+    operator's log says so once a window per address.
+    """
+    source = context.current().client_address or "unknown"
+    count = limit.hit(source)
+    if count > limit.limit:
+        if count == limit.limit + 1:
+            log.warning("%s events from one address are no longer audited", action.value)
+        return None
+    return record(action, result, **kwargs)
 
 
 def record_for_users(

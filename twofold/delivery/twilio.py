@@ -36,8 +36,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record
-from twofold.core import context
+from twofold.audit.services import record_at_most
 from twofold.core.ratelimit import Limit
 from twofold.delivery.base import (
     Call,
@@ -234,17 +233,16 @@ def _signature_problem(request: HttpRequest) -> str:
     return ""
 
 
-def _audit_refusal(request: HttpRequest, kind: str, problem: str) -> None:
+def _audit_refusal(kind: str, problem: str) -> None:
     """Audit a refused callback, 30 times an hour per source address at most: beyond that
     they are still refused, but a flood of forged callbacks cannot fill the audit log."""
-    source = context.current().client_address or "unknown"
-    count = _AUDITED_REFUSALS.hit(source)
-    if count > _AUDITED_REFUSALS.limit:
-        if count == _AUDITED_REFUSALS.limit + 1:  # once a window, for the operator
-            log.warning("refused Twilio callbacks from one address are no longer audited")
-        return
-    record(
-        AuditAction.CALLBACK_REJECTED, AuditResult.DENIED, via="twilio", kind=kind, reason=problem
+    record_at_most(
+        _AUDITED_REFUSALS,
+        AuditAction.CALLBACK_REJECTED,
+        AuditResult.DENIED,
+        via="twilio",
+        kind=kind,
+        reason=problem,
     )
 
 
@@ -256,7 +254,7 @@ def _from_twilio(kind: str) -> Callable:
         def checked(request: HttpRequest, reference: str) -> HttpResponse:
             problem = _signature_problem(request)
             if problem:
-                _audit_refusal(request, kind, problem)
+                _audit_refusal(kind, problem)
                 return HttpResponse(status=403)
             return view(request, reference)
 

@@ -114,6 +114,9 @@ class Authentication(models.Model):
     )
     # ... and from then on found through its refresh tokens, which keep one family id.
     token_family = models.UUIDField(null=True, db_index=True)
+    # The code's SHA-256: a code presented again after its exchange finds the tokens
+    # issued from it, to end them (RFC 6749 section 4.1.2).
+    code_digest = models.CharField(max_length=64, blank=True, db_index=True)
     amr = models.JSONField(default=list)
     acr = models.CharField(max_length=40)
     auth_time = models.DateTimeField()

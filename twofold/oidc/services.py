@@ -7,21 +7,27 @@ returned once, here, and stored only as a hash (django-oauth-toolkit hashes it o
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
 from collections.abc import Iterable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oauth2_provider.generators import generate_client_secret
 
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record, safe_text
+from twofold.audit.services import record, record_at_most, safe_text
+from twofold.core import crypto
 from twofold.core.errors import InvalidInput
-from twofold.oidc.models import SCOPES, Application
+from twofold.core.ratelimit import Limit
+from twofold.oidc.models import SCOPES, Application, Authentication
 from twofold.organisations.models import Organisation
 
 CONFIDENTIAL = Application.CLIENT_CONFIDENTIAL
@@ -32,6 +38,24 @@ PUBLIC = Application.CLIENT_PUBLIC
 # sign-in to one as a sign-in (via "application"). One place to change when they come.
 _APPLICATION_CHANGED = AuditAction.POLICY_CHANGED
 _SIGNED_IN_TO_APPLICATION = AuditAction.SIGNIN_COMPLETED
+# Refused token and revocation requests of one client address audited each hour.
+_AUDITED_TOKEN_REFUSALS = Limit("oidc-token-refused", 30, 3600)
+# The kinds of request an event may name; anything else typed is recorded as "other".
+_KNOWN_KINDS = frozenset(
+    {
+        "authorization_code",
+        "refresh_token",
+        "password",
+        "client_credentials",
+        "implicit",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:saml2-bearer",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+        "revocation",
+    }
+)
+_ERROR_CODE = re.compile(r"[a-z_]{1,40}")  # RFC 6749 section 5.2's error codes
 
 
 def applications_of(organisation: Organisation) -> QuerySet[Application]:
@@ -193,3 +217,98 @@ def end_tokens_of(user: User, **_signal: object) -> None:
     get_access_token_model().objects.filter(user=user, expires__gt=now).update(expires=now)
     get_id_token_model().objects.filter(user=user, expires__gt=now).update(expires=now)
     get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).update(revoked=now)
+
+
+# --- The token and revocation endpoints ------------------------------------------------------
+
+
+def client_id_from(posted: str | None, authorization: str | None) -> str:
+    """The client_id a request names, in its form or its HTTP Basic credentials.
+
+    Only the name: the secret beside it is not checked here ("" when there is none).
+    """
+    if posted:
+        return posted
+    scheme, _space, credentials = (authorization or "").partition(" ")
+    if scheme != "Basic":
+        return ""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return unquote_plus(decoded.partition(":")[0])
+
+
+def record_refused_token_request(client_id: str, kind: str, answer: bytes) -> None:
+    """Audit a refused token or revocation request, 30 times an hour per address at most.
+
+    ``answer`` is the endpoint's JSON error. The event names the kind of request (a grant
+    type, only if it is a known one), the error code and the application the client_id
+    names, if any; never what was typed as a user name, password, code or secret.
+    """
+    try:
+        error = str(json.loads(answer).get("error", ""))
+    except (ValueError, AttributeError):
+        error = ""
+    application = (
+        Application.objects.select_related("organisation").filter(client_id=client_id).first()
+        if client_id
+        else None
+    )
+    named = {"application": safe_text(application.name)} if application else {}
+    record_at_most(
+        _AUDITED_TOKEN_REFUSALS,
+        AuditAction.TOKEN_REQUEST_REFUSED,
+        AuditResult.DENIED,
+        organisation=application.organisation if application else None,
+        via="application",
+        kind=kind if kind in _KNOWN_KINDS else "other",
+        reason=error if _ERROR_CODE.fullmatch(error) else "other",
+        **named,
+    )
+
+
+def end_tokens_of_replayed_code(application: Application | None, code: str) -> None:
+    """A code presented again after its exchange (RFC 6749 section 4.1.2): the tokens
+    issued from it, and every refresh of them, end now (access and ID tokens expire,
+    refresh tokens are revoked). The request is refused all the same, by the caller."""
+    from oauth2_provider.models import (
+        get_access_token_model,
+        get_id_token_model,
+        get_refresh_token_model,
+    )
+
+    if application is None or not code:
+        return
+    found = Authentication.objects.filter(
+        application=application,
+        code_digest=crypto.digest(code),
+        grant__isnull=True,  # exchanged: an unexchanged code that failed is no replay
+        token_family__isnull=False,
+    ).first()
+    if found is None:
+        return
+    now = timezone.now()
+    refresh_tokens = get_refresh_token_model().objects.filter(
+        application=application, token_family=found.token_family
+    )
+    access_tokens = get_access_token_model().objects.filter(
+        Q(refresh_token__in=refresh_tokens) | Q(source_refresh_token__in=refresh_tokens),
+        expires__gt=now,
+    )
+    with transaction.atomic():
+        get_id_token_model().objects.filter(access_token__in=access_tokens, expires__gt=now).update(
+            expires=now
+        )
+        ended = access_tokens.update(expires=now)
+        ended += refresh_tokens.filter(revoked__isnull=True).update(revoked=now)
+        if ended:
+            record(
+                AuditAction.TOKEN_REQUEST_REFUSED,
+                AuditResult.DENIED,
+                actor_label=safe_text(application.name),
+                subject=found.user,
+                via="application",
+                application=safe_text(application.name),
+                reason="authorization code used again: its tokens were revoked",
+            )

@@ -6,14 +6,21 @@
 - ID tokens carry amr, acr and auth_time from the browser session that authorized
   (kept in models.Authentication from the code to the last refresh), and the user's
   claims (claims.py) by scope.
+- Only the authorization code flow and its refresh tokens (server.py wires nothing else):
+  no user is ever accepted by password here (docs/security.md 30), an application gets
+  only the grants it is registered for, and asks for them before its secret is checked.
+- A code presented again after its exchange ends the tokens issued from it (RFC 6749
+  section 4.1.2; services.end_tokens_of_replayed_code).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
 
-from twofold.oidc import claims, keys
+from twofold.core import crypto
+from twofold.oidc import claims, keys, services
 from twofold.oidc.models import Application, Authentication
 
 
@@ -25,6 +32,33 @@ class TwofoldValidator(OAuth2Validator):
         if client is None or client.client_id != client_id:
             client = Application.objects.filter(client_id=client_id).first()
         return client is None or client.client_type != Application.CLIENT_CONFIDENTIAL
+
+    # --- What may run at all: the code flow, for applications registered for it ----------
+
+    def validate_user(self, username, password, client, request, *args, **kwargs) -> bool:
+        """The password grant: never. No password is looked at, right or wrong."""
+        return False
+
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        return grant_type in _CODE_FLOW_GRANTS and client.allows_grant_type(
+            Application.GRANT_AUTHORIZATION_CODE
+        )
+
+    def validate_response_type(self, client_id, response_type, client, request, *a, **kw):
+        return response_type == "code" and client.allows_grant_type(
+            Application.GRANT_AUTHORIZATION_CODE
+        )
+
+    def refuse_unregistered_grant(self, request) -> None:
+        """pre_token (server.py): a grant the named application isn't registered for is
+        refused before its secret is checked, so that the answer is the same either way.
+        An unknown application is left to client authentication (invalid_client)."""
+        client_id = services.client_id_from(request.client_id, request.headers.get("Authorization"))
+        client = Application.objects.filter(client_id=client_id).first() if client_id else None
+        if client is not None and not self.validate_grant_type(
+            client_id, request.grant_type, client, request
+        ):
+            raise errors.UnauthorizedClientError(request=request)
 
     # prompt=none: the authorize view answers for signed-out users and for demands it
     # can't meet silently; there is never a consent screen to skip.
@@ -43,11 +77,16 @@ class TwofoldValidator(OAuth2Validator):
             grant = self._create_authorization_code(request, code)
             if authentication is not None:
                 Authentication.objects.create(
-                    grant=grant, application=request.client, user=request.user, **authentication
+                    grant=grant,
+                    application=request.client,
+                    user=request.user,
+                    code_digest=crypto.digest(code["code"]),
+                    **authentication,
                 )
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            services.end_tokens_of_replayed_code(client, code)
             return False
         if not _may_use(request.user, client):
             return False
@@ -112,6 +151,9 @@ class TwofoldValidator(OAuth2Validator):
         if key is not None and key.get("kty") == "RSA":
             return keys.verifying_keys()
         return key
+
+
+_CODE_FLOW_GRANTS = ("authorization_code", "refresh_token")
 
 
 def _may_use(user, client: Application) -> bool:

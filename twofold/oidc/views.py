@@ -11,6 +11,8 @@
 - Discovery publishes the acr values, claims and the one flow twofold supports.
 - Logout ends the twofold session (audited); its confirmation page's CSP lets its form
   lead to the application's registered post_logout_redirect_uri.
+- Token and revocation: refused requests are audited (a bounded number per address);
+  the token endpoint has no device flow (server.py wires the code flow only).
 """
 
 from __future__ import annotations
@@ -193,6 +195,37 @@ class DiscoveryView(ConnectDiscoveryInfoView):
         response = JsonResponse(data)
         response["Access-Control-Allow-Origin"] = "*"
         return response
+
+
+class _AuditsRefusals:
+    """A refused request (4xx) is audited, at most so often per address (services)."""
+
+    kind = ""
+
+    def audit_refusal(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if 400 <= response.status_code < 500:
+            services.record_refused_token_request(
+                services.client_id_from(
+                    request.POST.get("client_id"), request.headers.get("Authorization")
+                ),
+                self.kind or request.POST.get("grant_type", ""),
+                response.content,
+            )
+        return response
+
+
+class TokenView(_AuditsRefusals, toolkit.TokenView):
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        # The toolkit's own branch for the device flow is skipped: every grant type goes
+        # to the server, which knows only the code flow's.
+        return self.audit_refusal(request, self.authorization_flow_token_response(request))
+
+
+class RevokeTokenView(_AuditsRefusals, toolkit.RevokeTokenView):
+    kind = "revocation"
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        return self.audit_refusal(request, super().post(request, *args, **kwargs))
 
 
 class UserInfoView(toolkit.UserInfoView):

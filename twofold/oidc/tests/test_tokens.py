@@ -6,11 +6,19 @@ import hashlib
 
 import pytest
 from django.test import Client
-from oauth2_provider.models import AccessToken, IDToken, RefreshToken
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
+from twofold.audit.models import AuditAction, AuditEvent
 from twofold.oidc.claims import ACR_MFA
 
-from .conftest import password_step, sign_in_with_text, tokens_for, verified_claims
+from .conftest import (
+    follow_to_code,
+    password_step,
+    sign_in_with_text,
+    tokens_for,
+    verified_claims,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +99,56 @@ class TestUserinfo:
         password_step(client, "bob@contoso.example")
         access_token = tokens_for(client, web_flow)["access_token"]
         assert Client().get(f"/oauth2/userinfo?access_token={access_token}").status_code != 200
+
+
+class TestAReplayedCode:
+    """RFC 6749 section 4.1.2: a code presented twice ends the tokens issued from it."""
+
+    @pytest.fixture
+    def replayed(self, client, bob, web_flow) -> dict:
+        password_step(client, "bob@contoso.example")
+        code = follow_to_code(client, web_flow)
+        tokens = web_flow.token(Client(), code).json()
+        assert userinfo(tokens["access_token"]).status_code == 200
+        assert web_flow.token(Client(), code).status_code == 400
+        return tokens
+
+    def test_the_first_access_token_no_longer_answers_at_userinfo(self, replayed) -> None:
+        assert userinfo(replayed["access_token"]).status_code == 401
+
+    def test_the_refresh_token_is_refused(self, replayed, web_flow) -> None:
+        assert refresh(web_flow, replayed["refresh_token"]).status_code == 400
+
+    def test_the_id_token_record_expires(self, replayed) -> None:
+        assert not IDToken.objects.filter(expires__gt=timezone.now()).exists()
+
+    def test_tokens_refreshed_from_it_end_too(self, client, bob, web_flow) -> None:
+        password_step(client, "bob@contoso.example")
+        code = follow_to_code(client, web_flow)
+        first = web_flow.token(Client(), code).json()
+        second = refresh(web_flow, first["refresh_token"]).json()
+        web_flow.token(Client(), code)
+        assert userinfo(second["access_token"]).status_code == 401
+        assert refresh(web_flow, second["refresh_token"]).status_code == 400
+
+    def test_it_is_audited_once(self, replayed, bob) -> None:
+        events = AuditEvent.objects.filter(subject=bob, action=AuditAction.TOKEN_REQUEST_REFUSED)
+        assert [event.details["reason"] for event in events] == [
+            "authorization code used again: its tokens were revoked"
+        ]
+
+    def test_other_sign_ins_tokens_live_on(self, client, bob, web_flow, replayed) -> None:
+        other = tokens_for(client, web_flow)
+        assert userinfo(other["access_token"]).status_code == 200
+        assert refresh(web_flow, other["refresh_token"]).status_code == 200
+
+    def test_an_expired_unexchanged_code_ends_no_tokens(self, client, bob, web_flow) -> None:
+        password_step(client, "bob@contoso.example")
+        tokens = tokens_for(client, web_flow)
+        code = follow_to_code(client, web_flow)
+        Grant.objects.filter(expires__gt=timezone.now()).update(expires=timezone.now())
+        assert web_flow.token(Client(), code).status_code == 400
+        assert userinfo(tokens["access_token"]).status_code == 200
 
 
 class TestAtRest:
