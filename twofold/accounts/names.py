@@ -3,7 +3,9 @@
 People type passwords into the user-name box, and clients send them in ``user``. Such a
 value must never reach an audit event, a log line or any other stored record, so every
 entry path (sign-in, the REST API's validate and user endpoints, the admin API) names
-the subject of its events through ``typed_user_name`` and nothing else.
+the subject of its events through ``typed_user_name`` and nothing else. The sign-in page
+must keep what was typed between its two steps (to show it, then check it): it keeps it
+in the session only sealed (``seal``), so the session store never holds it in clear.
 
 A value is kept only if it is the user name of an existing user of the organisation
 concerned; anything else becomes one fixed placeholder. Not a keyed fingerprint: a fast
@@ -17,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from twofold.accounts.models import User, normalise_username
+from twofold.core import crypto
 
 if TYPE_CHECKING:
     from twofold.organisations.models import Organisation
@@ -37,3 +40,18 @@ def typed_user_name(typed: str | None, organisation: Organisation | None) -> str
         .first()
     )
     return found or NOT_A_USER_NAME
+
+
+def seal(typed: str) -> str:
+    """``typed`` encrypted with the configured key, for keeping in the session."""
+    return crypto.encrypt(typed.encode())
+
+
+def unseal(sealed: str | None) -> str:
+    """What ``seal`` sealed; "" if nothing was, or it cannot be opened (a retired key)."""
+    if not sealed:
+        return ""
+    try:
+        return crypto.decrypt(sealed).decode()
+    except (crypto.DecryptionError, UnicodeError):
+        return ""

@@ -10,6 +10,7 @@ import logging
 from urllib.parse import quote
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from conftest import STRONG_PASSWORD
@@ -31,7 +32,7 @@ def logs(caplog):
 
 
 def assert_nowhere(secret: str, logs, admin_name: str = "admin@contoso.example") -> None:
-    """Not in any audit event, the audit page, its CSV export or a captured log line."""
+    """Not in any audit event, the audit page, its CSV export, a session or a log line."""
     for event in AuditEvent.objects.all():
         stored = f"{event.actor_label} {event.subject_label} {event.details}"
         assert secret.lower() not in stored.lower(), event.action
@@ -40,6 +41,8 @@ def assert_nowhere(secret: str, logs, admin_name: str = "admin@contoso.example")
     export = b"".join(admin.get("/admin-portal/audit.csv").streaming_content).decode()
     assert secret.lower() not in page.lower()
     assert secret.lower() not in export.lower()
+    for session in Session.objects.all():
+        assert secret.lower() not in f"{session.session_data} {session.get_decoded()}".lower()
     for record in logs.records:
         if record.name.startswith("urllib3"):
             continue  # the test's own HTTP client, not twofold
