@@ -130,3 +130,16 @@ def test_a_user_of_another_organisation_is_not_named_for_this_one(
 
 def test_a_user_name_is_kept_as_stored_whatever_its_case(user, organisation) -> None:
     assert typed_user_name(" ALICE@contoso.example ", organisation) == "alice@contoso.example"
+
+
+@pytest.mark.parametrize("typed", [TYPED, TYPED_IN_DOMAIN])
+def test_a_password_in_an_imported_user_name_column_is_not_stored(
+    admin, organisation, logs, typed
+) -> None:
+    from twofold.adminportal.importing import import_users
+
+    header = "user name,display name,e-mail,authentication phone,office phone,mfa state"
+    rows = f"{header}\nbob@contoso.example,Bob,,,,disabled\n{typed}!,Someone,,,,disabled\n"
+    report = import_users(organisation, rows.encode(), actor=admin)
+    assert (len(report.created), len(report.refused)) == (1, 1)
+    assert_nowhere(typed, logs)
