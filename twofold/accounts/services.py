@@ -18,8 +18,9 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import MfaState, User, normalise_username
+from twofold.accounts.names import typed_user_name
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record, record_for_users, safe_text
+from twofold.audit.services import record, record_for_users
 from twofold.core import languages
 from twofold.core.errors import InvalidInput, RateLimited
 from twofold.core.ratelimit import Limit
@@ -152,9 +153,9 @@ def check_password(
     by_user, by_address = _limits()
     if organisation is None:
         organisation = find_by_username(username)
-    # Only a name in one of our organisations' domains is kept: anything else typed in
-    # the user-name box (a password, a phone number) must not reach the audit log.
-    label = safe_text(username) if organisation else "(not a user name of any organisation)"
+    # Only an existing user's name is kept: anything else typed in the user-name box (a
+    # password, a phone number) must not reach the audit log (docs/security.md 31).
+    label = typed_user_name(username, organisation)
     if by_user.exceeded(username) or by_address.exceeded(address):
         record(
             AuditAction.SIGNIN_RATE_LIMITED,

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from twofold.accounts import services
 from twofold.accounts.forms import PasswordForm, PreferencesForm, UsernameForm
+from twofold.accounts.names import seal, unseal
 from twofold.core import context as request_context
 from twofold.core import languages
 from twofold.core.errors import InvalidInput, RateLimited
@@ -45,10 +46,11 @@ def signin_username(request: HttpRequest) -> HttpResponse:
     if next_url:
         request.session[NEXT_URL] = next_url
     form = UsernameForm(
-        request.POST or None, initial={"username": request.session.get(PENDING_USERNAME, "")}
+        request.POST or None, initial={"username": unseal(request.session.get(PENDING_USERNAME))}
     )
     if request.method == "POST" and form.is_valid():
-        request.session[PENDING_USERNAME] = form.cleaned_data["username"].strip()
+        # Sealed: a password typed into the user-name box must not sit in the session store.
+        request.session[PENDING_USERNAME] = seal(form.cleaned_data["username"].strip())
         return redirect("signin-password")
     return render(request, "accounts/signin_username.html", {"form": form})
 
@@ -56,7 +58,7 @@ def signin_username(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signin_password(request: HttpRequest) -> HttpResponse:
-    username = request.session.get(PENDING_USERNAME)
+    username = unseal(request.session.get(PENDING_USERNAME))
     if not username:
         return redirect("signin")
     form = PasswordForm(request.POST or None)

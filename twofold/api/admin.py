@@ -45,7 +45,7 @@ class BypassIn(Schema):
 def _subject(request: HttpRequest, username: str) -> tuple[User, object]:
     """The user, and a queryset of just them (what the bulk functions take)."""
     call: Call = request.auth
-    call.subject_label = username
+    call.names(username)
     user = services.member_or_404(call.organisation, username, actor_label=call.client.label)
     call.subject = user
     return user, User.objects.filter(pk=user.pk, organisation=call.organisation)

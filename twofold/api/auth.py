@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
 from twofold.accounts.models import User
+from twofold.accounts.names import typed_user_name
 from twofold.api import audit, clients
 from twofold.api.models import ApiClient, ApiScope
 from twofold.audit.models import AuditAction, AuditResult
@@ -36,13 +37,19 @@ class Call:
     action: AuditAction | None = None  # overrides the operation's own (validate decides late)
     result: AuditResult | None = None  # a decided refusal answered with 200 is a FAILURE
     subject: User | None = None
-    subject_label: str = ""
+    subject_label: str = ""  # set through ``names``, never from a client's value directly
     error: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def organisation(self):
         return self.client.organisation
+
+    def names(self, typed: str) -> None:
+        """Name the subject by a user name the client sent: kept only if it is one of the
+        organisation's user names, never a password sent in the wrong field
+        (docs/security.md 31)."""
+        self.subject_label = typed_user_name(typed, self.organisation)
 
 
 def _operation(request: HttpRequest) -> str:
@@ -118,7 +125,8 @@ def audited(action: AuditAction | None) -> Callable[[Callable[..., HttpResponse]
                     _result(call, response.status_code),
                     operation=_operation(request),
                     subject=call.subject,
-                    subject_label=call.subject_label[:254],
+                    # A found subject names itself; the label is for a subject not found or gone.
+                    subject_label="" if call.subject else call.subject_label,
                     **details,
                 )
             return response

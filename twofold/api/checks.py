@@ -16,11 +16,9 @@ password, and an exceeded limit refuses before any app password is hashed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.contrib.auth.hashers import make_password
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -35,7 +33,6 @@ from twofold.organisations.services import find_by_username
 from twofold.signin import services as signin
 
 ACCEPT, REJECT, CHALLENGE = "accept", "reject", "challenge"
-_APP_PASSWORD_SHAPE = re.compile(rf"^[a-z]{{{app_passwords.LENGTH}}}$")
 
 
 @dataclass(frozen=True)
@@ -133,9 +130,7 @@ def _app_password_holder(organisation: Organisation, username: str, password: st
         .first()
     )
     if user is None:
-        # As slow as a user without app passwords (app_passwords hashes once for them).
-        if _APP_PASSWORD_SHAPE.match("".join(password.split()).lower()):
-            make_password(password)
+        app_passwords.check_nobody(password)  # one hash, as for a user's wrong app password
         return None
     if not app_passwords.check(user, password):
         return None

@@ -64,7 +64,7 @@ class UserChangeIn(Schema):
 
 def _member(request: HttpRequest, username: str) -> User:
     call: Call = request.auth
-    call.subject_label = username
+    call.names(username)
     user = services.member_or_404(call.organisation, username, actor_label=call.client.label)
     call.subject = user
     return user
@@ -129,7 +129,7 @@ def get_user(request: HttpRequest, username: str) -> dict[str, object]:
 def create_user(request: HttpRequest, body: UserCreateIn) -> Status:
     """Without a password: the answer carries a one-time link for the user to set one."""
     call: Call = request.auth
-    call.subject_label = body.username
+    call.names(body.username)
     user, link = services.create_user(
         call.organisation,
         body.username,

@@ -136,7 +136,7 @@ def check(request: HttpRequest, body: CheckIn) -> ResultOut:
     something (text, call) is started and a challenge is returned. App passwords are
     accepted here, where the organisation allows them."""
     call: Call = request.auth
-    call.subject_label = body.user
+    call.names(body.user)
     with context.for_application(call.client.name):  # what a push shows on the phone
         decision = checks.check(
             request,
@@ -165,7 +165,7 @@ def start_challenge(request: HttpRequest, body: StartIn) -> ResultOut:
     strength of a user name alone. A user who needs no second factor is accepted at once,
     as in check."""
     call: Call = request.auth
-    call.subject_label = body.user
+    call.names(body.user)
     with context.for_application(call.client.name):
         decision = checks.check(
             request,

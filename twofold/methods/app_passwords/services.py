@@ -2,15 +2,25 @@
 
 They stand in for password + second factor in apps that cannot ask for a code (mail
 clients, old VPNs), so they are never accepted by the browser sign-in.
+
+A check costs one Argon2 verification whoever asks (docs/security.md 21): the candidate's
+keyed digest (HMAC under the configured secret key) finds the one row worth verifying,
+and without one a dummy hash is verified instead. So neither the answer's timing nor its
+body says whether the user exists or how many app passwords they have. The digest alone
+is no shortcut to the password: without the key it is useless, and with it an attacker
+still faces 72 random bits. Changing TWOFOLD_SECRET_KEY therefore voids every app password.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password as check_hashed
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,10 +32,33 @@ from twofold.core.errors import InvalidInput, NotAllowed, NotFound
 from twofold.methods.app_passwords.models import AppPassword
 from twofold.methods.verification import locked_until
 
-#: How many app passwords one user may keep (each is one more hash to try per check).
+#: How many app passwords one user may keep.
 MAX_APP_PASSWORDS = 40
 LENGTH = 16
 _WELL_FORMED = re.compile(rf"^[a-z]{{{LENGTH}}}$")
+
+
+def _candidate(password: str | None) -> str | None:
+    """The password as an app password is stored (no spaces, lower case), if it can be one."""
+    candidate = "".join((password or "").split()).lower()
+    return candidate if _WELL_FORMED.match(candidate) else None
+
+
+def _digest(candidate: str) -> str:
+    return crypto.keyed_digest(candidate, "app-password")
+
+
+@cache
+def _dummy_hash(cost: tuple[int, ...]) -> str:
+    """A hash no candidate matches, at the configured cost: verified when no row is."""
+    return make_password(crypto.random_token())
+
+
+def check_nobody(password: str | None) -> None:
+    """Spend what ``check`` spends on ``password``, for a user name that is nobody's."""
+    candidate = _candidate(password)
+    if candidate is not None:
+        check_hashed(candidate, _dummy_hash(tuple(settings.TWOFOLD["argon2"])))
 
 
 def is_enabled(user: User) -> bool:
@@ -75,7 +108,7 @@ def create(user: User, name: str) -> tuple[AppPassword, str]:
         )
     password = crypto.random_letters(LENGTH)
     app_password = AppPassword.objects.create(
-        user=user, name=name, password=make_password(password)
+        user=user, name=name, password=make_password(password), lookup=_digest(password)
     )
     record(
         AuditAction.APP_PASSWORD_CREATED,
@@ -133,10 +166,13 @@ def check(user: User, password: str) -> bool:
     """Whether ``password`` is one of the user's app passwords (for the REST API only).
 
     Spaces and case are ignored ("abcd efgh …" as shown works). A match records when it
-    was used; every check is audited.
+    was used; every check is audited. Anything shaped like an app password costs one hash
+    verification, refused or not (see the module's docstring).
     """
+    candidate = _candidate(password)
     refusal = _refusal(user)
     if refusal:
+        check_nobody(candidate)
         record(
             AuditAction.APP_PASSWORD_USED,
             AuditResult.DENIED,
@@ -145,8 +181,7 @@ def check(user: User, password: str) -> bool:
             reason=refusal,
         )
         return False
-    candidate = "".join((password or "").split()).lower()
-    matched = _find(user, candidate) if _WELL_FORMED.match(candidate) else None
+    matched = _find(user, candidate) if candidate is not None else None
     if matched is None:
         record(
             AuditAction.APP_PASSWORD_USED,
@@ -163,16 +198,37 @@ def check(user: User, password: str) -> bool:
     return True
 
 
+def _verified(candidate: str, app_password: AppPassword) -> bool:
+    def upgrade(raw: str) -> None:  # a hash made at an older cost is remade at this one
+        AppPassword.objects.filter(pk=app_password.pk).update(password=make_password(raw))
+
+    return check_hashed(candidate, app_password.password, setter=upgrade)
+
+
 def _find(user: User, candidate: str) -> AppPassword | None:
-    stored = list(AppPassword.objects.filter(user=user).order_by("pk"))
-    if not stored:
-        # Hash once anyway, so a user without app passwords answers as slowly as one with.
-        make_password(candidate)
-    for app_password in stored:
+    """The user's app password ``candidate`` is, verifying exactly one hash.
 
-        def upgrade(raw: str, pk: int = app_password.pk) -> None:
-            AppPassword.objects.filter(pk=pk).update(password=make_password(raw))
-
-        if check_hashed(candidate, app_password.password, setter=upgrade):
-            return app_password
+    Rows from before the lookup digest (empty ``lookup``) cannot be found by it: while a
+    user still has such rows, a candidate that matches no digest is verified against each
+    of them (at most MAX_APP_PASSWORDS), and the one it matches gets its digest, so from
+    its first use on it costs one hash like any other. We chose this over refusing the
+    old rows, which would have broken every mail client set up before the upgrade; the
+    extra cost is bounded, and it vanishes as each old app password is used once (or is
+    deleted: the settings page lists them, and an administrator can delete them all).
+    """
+    digest = _digest(candidate)
+    rows = list(
+        AppPassword.objects.filter(user=user).filter(Q(lookup=digest) | Q(lookup="")).order_by("pk")
+    )
+    found = next((row for row in rows if row.lookup == digest), None)
+    old = [row for row in rows if not row.lookup]
+    if found is not None:
+        return found if _verified(candidate, found) else None
+    if not old:
+        check_nobody(candidate)
+        return None
+    for row in old:
+        if _verified(candidate, row):
+            AppPassword.objects.filter(pk=row.pk).update(lookup=digest)
+            return row
     return None
