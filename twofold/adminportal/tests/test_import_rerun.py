@@ -25,6 +25,7 @@ from twofold.accounts import services as accounts
 from twofold.accounts.models import User
 from twofold.adminportal import importing
 from twofold.adminportal.importing import import_users
+from twofold.adminportal.management.commands import users as users_command
 from twofold.audit.models import AuditAction, AuditEvent
 
 HEADER = "user name,display name,e-mail,authentication phone,office phone,mfa state"
@@ -166,6 +167,28 @@ class TestLinksAsBatchesCommit:
             )  # fmt: skip
         names = [row[0] for row in csv.reader(links.open())]
         assert names == ["user name", *staff(2)]
+
+    def test_an_interrupted_command_says_where_the_links_are_and_what_to_do(
+        self, organisation, tmp_path, monkeypatch
+    ) -> None:
+        source, links, err = tmp_path / "staff.csv", tmp_path / "links.csv", io.StringIO()
+        source.write_bytes(csv_file(*staff(4)))
+        real_import = importing.import_users
+
+        def import_then_stop(*args, on_batch, **kwargs):
+            def keep_then_stop(links_of_a_batch):
+                on_batch(links_of_a_batch)
+                raise KeyboardInterrupt  # Ctrl-C after the first batch's links are kept
+
+            return real_import(*args, on_batch=keep_then_stop, **kwargs)
+
+        monkeypatch.setattr(users_command, "import_users", import_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            call_command(
+                "users", "import", str(source), "--links", str(links), "--batch-size", "2",
+                stdout=io.StringIO(), stderr=err,
+            )  # fmt: skip
+        assert f"The links of the users created so far are in {links}." in err.getvalue()
 
 
 # The real command, killed (SIGKILL) halfway through a real import, then run again.

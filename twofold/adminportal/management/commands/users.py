@@ -85,6 +85,12 @@ class Command(BaseCommand):
                 if isinstance(failed, ImportFileError):
                     message = f"{source}: {failed.message} Nothing was imported."
                     raise CommandError(message) from None
+                if out.written:
+                    self.stderr.write(
+                        f"\nThe import stopped. The links of the users created so far are in "
+                        f"{links_path}. Run the same file again, with another --links file, "
+                        "to create the rest."
+                    )
                 raise
         out.close()
         self._summary(report, organisation, links_path)
@@ -155,13 +161,13 @@ class _LinksFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._out = _private_file(path)
-        self._written = False
+        self.written = False
 
     def write(self, links: list[CreatedUser]) -> None:
-        first = not self._written
+        first = not self.written
         if first:
             csv.writer(self._out).writerow(LINKS_HEADER)
-            self._written = True
+            self.written = True
         write_links_rows(links, self._out)
         self._out.flush()
         os.fsync(self._out.fileno())
@@ -172,7 +178,7 @@ class _LinksFile:
         if self._out.closed:
             return
         self._out.close()
-        if not self._written:
+        if not self.written:
             self.path.unlink()  # no links to hand over: leave no empty file behind
 
 
