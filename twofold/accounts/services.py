@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -222,9 +223,20 @@ def sign_out_everywhere(
         auth.update_session_auth_hash(request, user)
 
 
+@transaction.atomic
 def password_link(user: User, *, actor: User | None = None) -> str:
     """A one-time link to set a password (Django's token: void once the password changes,
-    or after PASSWORD_RESET_TIMEOUT). Shown once to an administrator; never stored."""
+    or after PASSWORD_RESET_TIMEOUT). Shown once to an administrator; never stored.
+
+    For a user without a password, a new link voids the earlier ones (the unusable mark
+    the token is bound to is replaced): at most one works, the newest."""
+    if not user.has_usable_password():
+        user.set_unusable_password()
+        still_without = User.objects.filter(
+            pk=user.pk, password__startswith=UNUSABLE_PASSWORD_PREFIX
+        )
+        if not still_without.update(password=user.password):
+            user.refresh_from_db(fields=["password"])  # set meanwhile: keep theirs
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     path = reverse("set-password", kwargs={"uidb64": uid, "token": token})

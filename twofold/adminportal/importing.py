@@ -1,10 +1,16 @@
 """Importing users from a CSV file: every row checked, the good ones created in bulk.
 
 A row is created whole (user, phones, audit event) or not at all; the file is written in
-batches, each in its own transaction, so a file of 100,000 rows stays quick and a rerun
-after an interruption refuses the rows already created ("already exists") and adds the
-rest. Imported users have no password: each gets a one-time set-password link, returned
-in the report and never stored.
+batches, each in its own transaction, so a file of 100,000 rows stays quick. Imported users
+have no password: each gets a one-time set-password link, returned in the report (and to
+``on_batch`` as each batch commits, never before) and never stored.
+
+A rerun after an interruption adds the rows not yet created. A row whose user exists,
+has never signed in and has no usable password yet (its link may have been lost with the
+interrupted run) gets a new link, and its earlier link stops working: the user's unusable
+password mark is replaced, and Django's link token is bound to it. So each such user
+holds exactly one working link, the newest. Any other existing
+user name is refused ("already exists").
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -59,6 +65,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAY_HAVE_EXTENSION = re.compile(r"[^\d\s+()./-]")  # "ext. 12", "x12", "#12", ";ext=12"
 
 Progress = Callable[[int, int], None]
+# Called with a batch's links once that batch has committed (its users exist for good).
+LinksHandler = Callable[[list["CreatedUser"]], None]
 
 
 class ImportFileError(InvalidInput):
@@ -99,6 +107,13 @@ class ImportReport:
     rows: int = 0
     created: list[CreatedUser] = field(default_factory=list)
     refused: list[RefusedRow] = field(default_factory=list)
+    # Existing users still without a password, given a new link (the earlier one is void).
+    relinked: list[CreatedUser] = field(default_factory=list)
+
+    @property
+    def links(self) -> list[CreatedUser]:
+        """Every link of this import, new users and relinked ones, in the file's order."""
+        return sorted([*self.created, *self.relinked], key=lambda made: made.row)
 
 
 @dataclass
@@ -127,10 +142,15 @@ def import_users(
     *,
     actor: User | None = None,
     progress: Progress | None = None,
+    on_batch: LinksHandler | None = None,
+    batch_size: int | None = None,
 ) -> ImportReport:
     """Create the users of a CSV file (bytes, text, a file, or rows with the header first).
 
-    Raises ImportFileError, before creating anyone, when the file itself is unusable.
+    ``on_batch`` gets each batch's links right after its commit, so that a caller can keep
+    them durably before the next batch starts. Run it outside any transaction: each batch
+    must commit on its own. Raises ImportFileError, before creating anyone, when the file
+    itself is unusable.
     """
     header, numbered = _records(rows_or_file)
     columns = _columns(header)
@@ -141,10 +161,14 @@ def import_users(
     link_path = _link_path()
     if progress:
         progress(0, report.rows)
-    for start in range(0, len(numbered), BATCH_SIZE):
-        batch = numbered[start : start + BATCH_SIZE]
-        good = _checked(batch, columns, context, report)
-        _write(good, context, report, actor=actor, link_path=link_path)
+    size = batch_size or BATCH_SIZE
+    for start in range(0, len(numbered), size):
+        batch = numbered[start : start + size]
+        good, relink = _checked(batch, columns, context, report)
+        made = _write(good, context, report, actor=actor, link_path=link_path)
+        made += _relink(relink, context, report, actor=actor, link_path=link_path)
+        if on_batch and made:
+            on_batch(sorted(made, key=lambda link: link.row))
         if progress:
             progress(start + len(batch), report.rows)
     report.refused.sort(key=lambda refused: refused.row)
@@ -254,19 +278,29 @@ def _checked(
     columns: dict[str, int],
     context: _Context,
     report: ImportReport,
-) -> list[_Row]:
-    """The batch's good rows; the others go to the report with every reason they failed."""
+) -> tuple[list[_Row], list[_Row]]:
+    """The batch's good rows to create, and its good rows whose user exists still waiting
+    for a password (to give a new link); the others go to the report with every reason
+    they failed."""
     checked = [_check_row(number, cells, columns, context) for number, cells in batch]
-    taken = _taken([row.username for row, _problems, _label in checked if row.username])
-    good = []
+    names = [row.username for row, _problems, _label in checked if row.username]
+    taken, waiting = _taken(names), _waiting(names, context.organisation)
+    good, relink = [], []
     for row, problems, label in checked:
+        if row.username in waiting and not problems:
+            relink.append(row)
+            continue
         if row.username in taken:
-            problems.append(Problem("user name", _("A user with this user name already exists.")))
+            problems.append(Problem("user name", _exists_message()))
         if problems:
             report.refused.append(RefusedRow(row.number, label, tuple(problems)))
         else:
             good.append(row)
-    return good
+    return good, relink
+
+
+def _exists_message() -> str:
+    return _("A user with this user name already exists.")
 
 
 def _check_row(
@@ -417,6 +451,22 @@ def _taken(usernames: list[str]) -> set[str]:
     return set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
 
 
+def _waiting_users(organisation: Organisation) -> QuerySet[User]:
+    """The organisation's users who have never signed in and have no usable password yet:
+    those an import (or an administrator) made, whose set-password link is unused or lost."""
+    return User.objects.filter(
+        organisation=organisation,
+        is_active=True,
+        last_login__isnull=True,
+        password__startswith=UNUSABLE_PASSWORD_PREFIX,
+    )
+
+
+def _waiting(usernames: list[str], organisation: Organisation) -> set[str]:
+    users = _waiting_users(organisation).filter(username__in=usernames)
+    return set(users.values_list("username", flat=True))
+
+
 # Creating the users.
 
 
@@ -427,9 +477,10 @@ def _write(
     *,
     actor: User | None,
     link_path: str,
-) -> None:
+) -> list[CreatedUser]:
+    """Create the batch's good rows; their links, added to the report too."""
     if not rows:
-        return
+        return []
     try:
         users = _create(rows, context.organisation, actor)
     except IntegrityError:
@@ -437,14 +488,62 @@ def _write(
         taken = _taken([row.username for row in rows])
         for row in rows:
             if row.username in taken:
-                problem = Problem("user name", _("A user with this user name already exists."))
+                problem = Problem("user name", _exists_message())
                 report.refused.append(RefusedRow(row.number, row.username, (problem,)))
         rows = [row for row in rows if row.username not in taken]
         users = _create(rows, context.organisation, actor)
-    report.created.extend(
+    made = [
         CreatedUser(row.number, user.username, _link(user, link_path))
         for row, user in zip(rows, users, strict=True)
+    ]
+    report.created.extend(made)
+    return made
+
+
+def _relink(
+    rows: list[_Row],
+    context: _Context,
+    report: ImportReport,
+    *,
+    actor: User | None,
+    link_path: str,
+) -> list[CreatedUser]:
+    """New links for the rows whose user exists still waiting for a password; a row whose
+    user set a password (or signed in) since the check is refused as existing."""
+    if not rows:
+        return []
+    users = {user.username: user for user in _void_links(rows, context.organisation, actor)}
+    made = []
+    for row in rows:
+        user = users.get(row.username)
+        if user is None:
+            problem = Problem("user name", _exists_message())
+            report.refused.append(RefusedRow(row.number, row.username, (problem,)))
+        else:
+            made.append(CreatedUser(row.number, user.username, _link(user, link_path)))
+    report.relinked.extend(made)
+    return made
+
+
+@transaction.atomic
+def _void_links(rows: list[_Row], organisation: Organisation, actor: User | None) -> list[User]:
+    """Replace the unusable password mark of the rows' users still waiting for a password,
+    which voids every link issued to them before; one audit event per new link."""
+    waiting = _waiting_users(organisation).filter(username__in=[row.username for row in rows])
+    users = list(waiting.select_for_update().order_by("pk"))
+    if not users:
+        return []
+    for user in users:
+        user.password = UNUSABLE_PASSWORD_PREFIX + crypto.random_token(30)
+    User.objects.bulk_update(users, ["password"])
+    record_for_users(
+        AuditAction.PASSWORD_LINK_ISSUED,
+        AuditResult.SUCCESS,
+        User.objects.filter(pk__in=[user.pk for user in users]),
+        actor=actor,
+        via="import",
     )
+    return users
 
 
 @transaction.atomic
@@ -550,18 +649,27 @@ def _link(user: User, link_path: str) -> str:
 # Writing CSV files for the administrator.
 
 
+LINKS_HEADER = ("user name", "set-password link")
+
+
 def write_links_csv(report: ImportReport, out: IO[str]) -> None:
-    """The set-password links, one line per created user: (user name, link)."""
-    writer = csv.writer(out)
-    writer.writerow(["user name", "set-password link"])
-    writer.writerows(
-        [escape_cell(made.username), escape_cell(made.link)] for made in report.created
+    """The set-password links, one line per created or relinked user: (user name, link)."""
+    csv.writer(out).writerow(LINKS_HEADER)
+    write_links_rows(report.links, out)
+
+
+def write_links_rows(links: list[CreatedUser], out: IO[str]) -> None:
+    """Lines of the links file (after its header), for one batch at a time."""
+    csv.writer(out).writerows(
+        [escape_cell(made.username), escape_cell(made.link)] for made in links
     )
 
 
 def write_results_csv(report: ImportReport, out: IO[str]) -> None:
-    """Every row of the file in order: created with its link, or refused with the reasons."""
+    """Every row of the file in order: created with its link, given a new link (an
+    existing user still without a password), or refused with the reasons."""
     lines = [(made.row, made.username, "created", made.link, "") for made in report.created]
+    lines += [(made.row, made.username, "new link", made.link, "") for made in report.relinked]
     lines += [(no.row, no.username, "refused", "", no.reason) for no in report.refused]
     writer = csv.writer(out)
     writer.writerow(["row", "user name", "result", "set-password link", "reason"])

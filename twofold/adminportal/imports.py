@@ -2,7 +2,9 @@
 
 The set-password links are never stored: they exist only in the answer to the upload,
 either on the result page or, when the administrator asks for it (or the import is too
-big for a page), in a CSV file downloaded as that answer.
+big for a page), in a CSV file downloaded as that answer. If that answer is lost (the
+upload interrupted after some batches committed), uploading the file again gives the
+users created without a password a new link and voids the old (see importing.py).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def import_users(request: HttpRequest) -> HttpResponse:
     except importing.ImportFileError as refused:
         form.add_error("file", refused.message)
         return _form_page(request, form, status=400)
-    if form.cleaned_data["download"] or len(report.created) > MAX_LINKS_ON_PAGE:
+    if form.cleaned_data["download"] or len(report.links) > MAX_LINKS_ON_PAGE:
         return _results_csv(report)
     context = {
         "report": report,

@@ -16,6 +16,14 @@ Every failure has one shape: `{"error": code, "message": text, "correlation_id":
 with 400 bad input, 401 no valid token, 403 scope missing, 404 not found (another
 organisation's users are not found either), 413 body over 64 KB, 429 too many attempts
 or a locked second factor (with Retry-After), 503 texts or calls cannot be sent now.
+
+Bodies may also be sent with `Transfer-Encoding: chunked` (the 64 KB limit holds for them
+too). What the web server refuses before twofold reads the request has the same shape
+when served by `twofold serve`: 400 `invalid_request` for a request that is not valid
+HTTP (a Content-Length that is not a number, a malformed chunk), 414
+`request_line_too_long` for a request line over 4,094 bytes, 431 `headers_too_large` for
+a header over 8,190 bytes or more than 100 headers, 501 `not_implemented` for a transfer
+coding other than chunked. A proxy in front of twofold answers its own limits its own way.
 """
 
 api = NinjaAPI(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import csv
 import os
 from pathlib import Path
 from typing import IO
@@ -10,10 +12,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from twofold.adminportal.importing import (
+    LINKS_HEADER,
+    CreatedUser,
     ImportFileError,
     ImportReport,
     import_users,
-    write_links_csv,
+    write_links_rows,
 )
 from twofold.organisations.models import Organisation
 
@@ -41,8 +45,22 @@ class Command(BaseCommand):
         importing.add_argument(
             "--links", default="", help="where to write the links (default: FILE-links.csv)"
         )
+        importing.add_argument(
+            "--batch-size",
+            type=_positive,
+            default=None,
+            help="rows per transaction; each batch's links are on disk before the next starts",
+        )
 
-    def handle(self, *args: object, file: str, org: str, links: str, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        file: str,
+        org: str,
+        links: str,
+        batch_size: int | None,
+        **options: object,
+    ) -> None:
         organisation = _organisation(org)
         source = Path(file)
         links_path = Path(links) if links else source.with_name(f"{source.stem}-links.csv")
@@ -53,18 +71,28 @@ class Command(BaseCommand):
         with data:
             # Opened before anything is created, so that no import ends with links
             # that can't be written.
-            out = _private_file(links_path)
+            out = _LinksFile(links_path)
             try:
-                report = import_users(organisation, data, progress=self._progress)
+                report = import_users(
+                    organisation,
+                    data,
+                    progress=self._progress,
+                    on_batch=out.write,
+                    batch_size=batch_size,
+                )
             except BaseException as failed:
                 out.close()
-                links_path.unlink()  # no links to hand over: leave no empty file behind
                 if isinstance(failed, ImportFileError):
                     message = f"{source}: {failed.message} Nothing was imported."
                     raise CommandError(message) from None
+                if out.written:
+                    self.stderr.write(
+                        f"\nThe import stopped. The links of the users created so far are in "
+                        f"{links_path}. Run the same file again, with another --links file, "
+                        "to create the rest."
+                    )
                 raise
-        with out:
-            write_links_csv(report, out)
+        out.close()
         self._summary(report, organisation, links_path)
 
     def _progress(self, done: int, total: int) -> None:
@@ -83,9 +111,15 @@ class Command(BaseCommand):
             f"{organisation.name}: {len(report.created):,} users created, "
             f"{len(report.refused):,} of {report.rows:,} rows refused."
         )
+        if report.relinked:
+            self.stdout.write(
+                f"{len(report.relinked):,} users already existed without a password (an "
+                "earlier import was interrupted, or its link was not used): each got a new "
+                "link in this file, and their earlier links no longer work."
+            )
         for refused in report.refused:
             self.stdout.write(f"  row {refused.row} ({refused.username}): {refused.reason}")
-        if report.created:
+        if report.links:
             days = settings.PASSWORD_RESET_TIMEOUT // (24 * 3600)
             self.stdout.write(
                 f"Set-password links written to {links} (readable by you only). Give each "
@@ -106,6 +140,55 @@ def _organisation(slug: str) -> Organisation:
         raise CommandError("There is no organisation yet. Create one with `twofold createorg`.")
     slugs = ", ".join(Organisation.objects.order_by("slug").values_list("slug", flat=True))
     raise CommandError(f"Choose the organisation with --org: {slugs}.")
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return number
+
+
+class _LinksFile:
+    """The links file, written batch by batch: each batch's links are flushed and synced
+    to disk right after the batch commits, so an interrupted import loses at most the
+    links of the batch that was committing (a rerun of the file issues those again).
+    Left out if nothing was ever written to it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._out = _private_file(path)
+        self.written = False
+
+    def write(self, links: list[CreatedUser]) -> None:
+        first = not self.written
+        if first:
+            csv.writer(self._out).writerow(LINKS_HEADER)
+            self.written = True
+        write_links_rows(links, self._out)
+        self._out.flush()
+        os.fsync(self._out.fileno())
+        if first:
+            _sync_folder(self.path.parent)
+
+    def close(self) -> None:
+        if self._out.closed:
+            return
+        self._out.close()
+        if not self.written:
+            self.path.unlink()  # no links to hand over: leave no empty file behind
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the file's entry in its folder durable too (a new file's name is in the folder)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _private_file(path: Path) -> IO[str]:

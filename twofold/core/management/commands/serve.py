@@ -40,8 +40,8 @@ class Command(BaseCommand):
             bind,
             "--workers",
             str(workers),
-            "--worker-class",
-            "gthread",
+            "--worker-class",  # gthread, answering its own errors in JSON (web/worker.py)
+            "twofold.web.worker.JsonErrorWorker",
             "--threads",
             "8",
             "--graceful-timeout",
