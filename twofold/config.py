@@ -137,6 +137,7 @@ class Config:
     signin_window_seconds: int
     mfa_failures_per_address: int
     mfa_failures_window_seconds: int
+    failures_per_api_client: int
     log_level: str
     gateway: str
     twilio_account_sid: str
@@ -213,6 +214,10 @@ def load(env: dict[str, str] | None = None) -> Config:
         mfa_failures_window_seconds=_integer(
             env, "TWOFOLD_MFA_FAILURES_WINDOW_SECONDS", 900, 10, 86400
         ),
+        # Each API client's own ceiling: wrong passwords and wrong codes through it, across
+        # all its users, per signin window. Sized for a busy VPN (thousands of people,
+        # some typing wrong); right ones never count (docs/security.md 32).
+        failures_per_api_client=_integer(env, "TWOFOLD_FAILURES_PER_API_CLIENT", 6000, 1, 1000000),
         log_level=env.get("TWOFOLD_LOG_LEVEL", "INFO").upper(),
         # Texts and calls: the outbox stores them locally unless a real gateway is chosen.
         gateway=env.get("TWOFOLD_GATEWAY", "outbox"),
