@@ -153,6 +153,7 @@ class Config:
     signin_window_seconds: int
     mfa_failures_per_address: int
     mfa_failures_window_seconds: int
+    failures_per_api_client: int
     log_level: str
     log_file: Path | None  # None: log lines go to standard output
     gateway: str
@@ -230,6 +231,10 @@ def load(env: dict[str, str] | None = None) -> Config:
         mfa_failures_window_seconds=_integer(
             env, "TWOFOLD_MFA_FAILURES_WINDOW_SECONDS", 900, 10, 86400
         ),
+        # Each API client's own ceiling: wrong passwords and wrong codes through it, across
+        # all its users, per signin window. Sized for a busy VPN (thousands of people,
+        # some typing wrong); right ones never count (docs/security.md 32).
+        failures_per_api_client=_integer(env, "TWOFOLD_FAILURES_PER_API_CLIENT", 6000, 1, 1000000),
         log_level=env.get("TWOFOLD_LOG_LEVEL", "INFO").upper(),
         log_file=_log_file(env, data_dir),
         # Texts and calls: the outbox stores them locally unless a real gateway is chosen.

@@ -208,6 +208,7 @@ TWOFOLD = {
     "signin_window_seconds": CONFIG.signin_window_seconds,
     "mfa_failures_per_address": CONFIG.mfa_failures_per_address,
     "mfa_failures_window_seconds": CONFIG.mfa_failures_window_seconds,
+    "failures_per_api_client": CONFIG.failures_per_api_client,
     "trusted_proxies": CONFIG.trusted_proxies,
     "encryption_keys": CONFIG.encryption_keys,
     "argon2": (CONFIG.argon2_time_cost, CONFIG.argon2_memory_kib, CONFIG.argon2_parallelism),

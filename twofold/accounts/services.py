@@ -24,7 +24,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_for_users
 from twofold.core import languages
 from twofold.core.errors import InvalidInput, RateLimited
-from twofold.core.ratelimit import Limit
+from twofold.core.ratelimit import AddressLimits, Limit
 from twofold.organisations.models import Organisation
 from twofold.organisations.services import domain_of, find_by_username
 
@@ -142,30 +142,33 @@ def check_password(
     *,
     organisation: Organisation | None = None,
 ) -> User:
-    """Verify a user name and password, counting the attempt against the user and the address.
+    """Verify a user name and password, counting a wrong one against the user and the address.
 
-    Raises RateLimited before any hashing once either counter is over its limit, and
-    InvalidCredentials, identical for every kind of refusal, when the pair is wrong.
+    The address is the person's (an integration's own counts only in its own ceiling,
+    docs/security.md 32). An attempt is counted before hashing, so parallel guesses cannot
+    slip past the limit, and taken back once it proves right: right passwords never fill a
+    failure limit. Raises RateLimited before any hashing once a counter is over its limit,
+    and InvalidCredentials, identical for every kind of refusal, when the pair is wrong.
     ``organisation``: the one ``find_by_username`` found for this name, if the caller has
     already asked (it is looked up otherwise).
     """
     username = normalise_username(username)
-    address = request.client_address or "unknown"
     by_user, by_address = _limits()
+    addresses = AddressLimits.current(by_address)
     if organisation is None:
         organisation = find_by_username(username)
     # Only an existing user's name is kept: anything else typed in the user-name box (a
     # password, a phone number) must not reach the audit log (docs/security.md 31).
     label = typed_user_name(username, organisation)
-    if by_user.exceeded(username) or by_address.exceeded(address):
+    if by_user.exceeded(username) or addresses.exceeded():
         record(
             AuditAction.SIGNIN_RATE_LIMITED,
             AuditResult.DENIED,
             organisation=organisation,
             subject_label=label,
         )
-        raise RateLimited(retry_after=max(by_user.retry_after(), by_address.retry_after()))
-    by_address.hit(address)
+        raise RateLimited(retry_after=max(by_user.retry_after(), addresses.retry_after()))
+    addresses.hit()
     user = auth.authenticate(request, username=username, password=password)
     if user is None:
         by_user.hit(username)
@@ -178,9 +181,17 @@ def check_password(
             subject_label=label,
         )
         raise InvalidCredentials(_("Your user name or password is incorrect."))
-    by_user.reset(username)
+    forgive_password_attempt(username)
     record(AuditAction.SIGNIN_PASSWORD, AuditResult.SUCCESS, actor=user, subject=user)
     return user
+
+
+def forgive_password_attempt(username: str) -> None:
+    """A right credential after all (a password, or an app password that ``check_password``
+    counted as a wrong one): clear the user's count and take back the address's attempt."""
+    by_user, by_address = _limits()
+    by_user.reset(username)
+    AddressLimits.current(by_address).forgive()
 
 
 def sign_out(request: HttpRequest) -> None:

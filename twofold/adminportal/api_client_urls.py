@@ -8,4 +8,5 @@ urlpatterns = [
     path("", api_clients.client_list, name="admin-api-clients"),
     path("new", api_clients.create, name="admin-api-client-create"),
     path("<int:client_id>/revoke", api_clients.revoke, name="admin-api-client-revoke"),
+    path("<int:client_id>/reporting", api_clients.reporting, name="admin-api-client-reporting"),
 ]

@@ -34,6 +34,19 @@ class ClientForm(forms.Form):
         choices=ApiScope.choices,
         widget=forms.CheckboxSelectMultiple,
     )
+    reports_person_address = forms.BooleanField(
+        label=gettext_lazy("This client may report the end user's address."),
+        help_text=gettext_lazy(
+            "Tick only for a VPN or RADIUS client you run that sends each person's own address "
+            "(Calling-Station-Id). Trusted address ranges and per-address limits then use "
+            "that address. The client's own address never counts as trusted."
+        ),
+        required=False,
+    )
+
+
+class ReportingForm(forms.Form):
+    reports_person_address = forms.BooleanField(required=False)
 
 
 def _client_or_404(request: HttpRequest, client_id: int) -> ApiClient:
@@ -77,6 +90,7 @@ def create(request: HttpRequest) -> HttpResponse:
             form.cleaned_data["name"],
             form.cleaned_data["scopes"],
             actor=request.user,
+            reports_person_address=form.cleaned_data["reports_person_address"],
         )
     except InvalidInput as refused:
         form.add_error(refused.field if refused.field in form.fields else None, refused.message)
@@ -97,3 +111,22 @@ def revoke(request: HttpRequest, client_id: int) -> HttpResponse:
         messages.success(request, _("%(name)s is revoked.") % {"name": client.name})
         return redirect("admin-api-clients")
     return render(request, "adminportal/api_clients_revoke.html", {"client": client})
+
+
+@never_cache
+@admin_required
+@require_POST
+def reporting(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Trust the client to report its end users' addresses, or stop trusting it."""
+    client = _client_or_404(request, client_id)
+    form = ReportingForm(request.POST)
+    form.is_valid()  # an unticked box is simply absent: always valid
+    allowed = form.cleaned_data["reports_person_address"]
+    if clients.set_reports_person_address(client, allowed, actor=request.user):
+        message = (
+            _("%(name)s may now report the end user's address.")
+            if allowed
+            else _("%(name)s no longer reports the end user's address.")
+        )
+        messages.success(request, message % {"name": client.name})
+    return redirect("admin-api-clients")

@@ -48,7 +48,14 @@ POLICY_FIELDS = [
 class RangesField(forms.CharField):
     """One CIDR range per line (IPv4 or IPv6), stored as a list."""
 
-    widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})
+    widget = forms.Textarea(
+        attrs={
+            "rows": 3,
+            "spellcheck": "false",
+            # An example of the format (documentation ranges), one per line.
+            "placeholder": gettext_lazy("192.0.2.0/24\n2001:db8::/32"),
+        }
+    )
 
     def prepare_value(self, value: object) -> object:
         return "\n".join(value) if isinstance(value, list) else value
@@ -67,42 +74,86 @@ class RangesField(forms.CharField):
 
 
 class PolicyForm(forms.ModelForm):
+    """Every label is a whole sentence an administrator can read on its own."""
+
     allowed_methods = forms.MultipleChoiceField(
-        label=gettext_lazy("Verification methods people may use"),
+        label=gettext_lazy("People may verify with these methods:"),
         choices=MethodKind.choices,
         widget=forms.CheckboxSelectMultiple,
     )
     trusted_ip_ranges = RangesField(
-        label=gettext_lazy("Trusted address ranges (no second factor from these)"), required=False
+        label=gettext_lazy("Sign-ins from these address ranges need no second factor."),
+        help_text=gettext_lazy(
+            "One range per line, in CIDR form, such as 192.0.2.0/24 or 2001:db8::/32. Only a "
+            "person's own address counts: the address of a VPN, mail server or other "
+            "integration never does. Its report of the person's address counts only if the "
+            "API client is marked as trusted to report it."
+        ),
+        required=False,
     )
     # A link typed without a scheme is taken as https.
     help_desk_url = forms.URLField(
-        label=gettext_lazy("help desk link"), required=False, assume_scheme="https"
+        label=gettext_lazy("People who need help are sent to this help desk link."),
+        required=False,
+        assume_scheme="https",
     )
     custom_settings_url = forms.URLField(
-        label=gettext_lazy("your organisation's own settings portal"),
+        label=gettext_lazy("Your organisation's own settings portal is at this link."),
         required=False,
         assume_scheme="https",
     )
     logo_file = forms.FileField(
-        label=gettext_lazy("Logo (PNG or SVG, up to 256 KB)"), required=False
+        label=gettext_lazy("Upload a logo (PNG or SVG, up to 256 KB)."), required=False
     )
-    remove_logo = forms.BooleanField(label=gettext_lazy("Remove the logo"), required=False)
+    remove_logo = forms.BooleanField(label=gettext_lazy("Remove the current logo."), required=False)
 
     class Meta:
         model = Organisation
         fields = POLICY_FIELDS
         widgets = {"accent_colour": forms.TextInput(attrs={"type": "color"})}
+        labels = {
+            "require_mfa": gettext_lazy(
+                "Everyone must use two-step verification, whatever their own setting."
+            ),
+            "allow_app_passwords": gettext_lazy(
+                "People may create app passwords for apps that cannot ask for a second factor."
+            ),
+            "remember_device_days": gettext_lazy(
+                "How many days may a browser skip the second factor after “Don't ask again”?"
+            ),
+            "reregistration_grace_days": gettext_lazy(
+                "How many days may people asked to register again do so without an access code?"
+            ),
+            "lockout_threshold": gettext_lazy(
+                "How many wrong attempts lock a person's second factor?"
+            ),
+            "lockout_window_minutes": gettext_lazy(
+                "Over how many minutes are wrong attempts counted?"
+            ),
+            "lockout_duration_minutes": gettext_lazy("How many minutes does a lockout last?"),
+            "fraud_report_enabled": gettext_lazy(
+                "People may report a verification they did not start as fraud."
+            ),
+            "fraud_report_blocks_user": gettext_lazy("A fraud report blocks the person's account."),
+            "session_idle_minutes": gettext_lazy(
+                "After how many minutes without activity is a person signed out?"
+            ),
+            "session_absolute_hours": gettext_lazy("How many hours may a session last at most?"),
+            "display_name": gettext_lazy("The name people see on the sign-in pages."),
+            "accent_colour": gettext_lazy("The colour of buttons and links."),
+        }
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["default_language"] = forms.ChoiceField(
-            label=gettext_lazy("Default language"),
+            label=gettext_lazy("Pages use this language for people who have not chosen one."),
             choices=languages.organisation_choices(),
             required=False,
         )
         self.fields["default_country"] = forms.ChoiceField(
-            label=gettext_lazy("Default country for phone numbers"),
+            label=gettext_lazy(
+                "Phone numbers typed without a country code are taken to be in this country."
+            ),
             choices=[
                 (country.code, country.label)
                 for country in phones.countries(languages.geocoder_language())

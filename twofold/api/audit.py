@@ -53,4 +53,22 @@ def record_client_change(client: ApiClient, actor: User) -> None:
         organisation=client.organisation,
         actor=actor,
         reason=safe_text(f"API client {client.name} ({', '.join(client.scopes)})"),
+        reports_person_address=client.reports_person_address,
+    )
+
+
+def record_reporting_change(client: ApiClient, actor: User) -> None:
+    """An administrator let the client report end users' addresses, or stopped it."""
+    record(
+        AuditAction.API_CLIENT_CHANGED,
+        AuditResult.SUCCESS,
+        organisation=client.organisation,
+        actor=actor,
+        reason=safe_text(f"API client {client.name}"),
+        changes={
+            "reports_person_address": {
+                "before": not client.reports_person_address,
+                "after": client.reports_person_address,
+            }
+        },
     )

@@ -135,8 +135,9 @@ def _app_password_holder(organisation: Organisation, username: str, password: st
     if not app_passwords.check(user, password):
         return None
     # A right credential forgives the wrong "password" check_password just counted, as a
-    # right password would: an app polling with its app password never locks its user out.
-    accounts._limits()[0].reset(username)
+    # right password would: an app polling with its app password never locks its user out,
+    # nor fills its address's limit.
+    accounts.forgive_password_attempt(username)
     return user
 
 

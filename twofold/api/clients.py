@@ -3,6 +3,7 @@ client a bearer token belongs to."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -56,9 +57,15 @@ def _clean(organisation: Organisation, name: str, scopes: list[str]) -> tuple[st
 
 @transaction.atomic
 def create(
-    organisation: Organisation, name: str, scopes: list[str], *, actor: User
+    organisation: Organisation,
+    name: str,
+    scopes: list[str],
+    *,
+    actor: User,
+    reports_person_address: bool = False,
 ) -> tuple[ApiClient, str]:
-    """Make a client; returns it and its bearer token, the only copy there will ever be."""
+    """Make a client; returns it and its bearer token, the only copy there will ever be.
+    ``reports_person_address``: whether the end user's address it sends is believed."""
     name, scopes = _clean(organisation, name, scopes)
     secret = crypto.random_token(32)
     for _attempt in range(3):
@@ -72,6 +79,7 @@ def create(
                     prefix=prefix,
                     secret_digest=crypto.digest(secret),
                     created_by=actor,
+                    reports_person_address=reports_person_address,
                 )
             break
         except IntegrityError:  # a prefix drawn twice (23**10 of them): draw again
@@ -91,6 +99,54 @@ def revoke(client: ApiClient, *, actor: User) -> None:
     client.refresh_from_db(fields=["revoked_at"])
     if updated:
         audit.record_client_change(client, actor)
+
+
+@transaction.atomic
+def set_reports_person_address(client: ApiClient, allowed: bool, *, actor: User) -> bool:
+    """Trust the client to report its end users' addresses, or stop; audited. Returns
+    whether anything changed."""
+    updated = (
+        ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True)
+        .exclude(reports_person_address=allowed)
+        .update(reports_person_address=allowed)
+    )
+    client.refresh_from_db(fields=["reports_person_address"])
+    if updated:
+        audit.record_reporting_change(client, actor)
+    return bool(updated)
+
+
+def parse_address(value: str) -> str:
+    """An end user's address as a client sent it: an IPv4 or IPv6 address, in the form
+    trusted ranges are compared in (an IPv4-mapped IPv6 address as its IPv4 address)."""
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        address = None
+    if address is None or getattr(address, "scope_id", None):
+        raise InvalidInput(
+            _("user_address must be an IPv4 or IPv6 address, such as 192.0.2.10 or "
+              "2001:db8::10."),
+            field="user_address",
+        )  # fmt: skip
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
+
+
+def person_address(client: ApiClient, reported: str | None) -> tuple[str | None, bool]:
+    """The end user's address to believe for this call, and whether one sent was ignored.
+
+    A client not trusted to report one may still send it (a RADIUS front sends
+    Calling-Station-Id anyway): it is checked, then ignored and noted in the call's audit
+    event, and the call is answered as if none were sent. Refusing it instead would stop
+    every sign-in of a VPN until an administrator ticks the box; ignoring it is the safe
+    side (no trusted range, no person's bucket) and keeps them working."""
+    if reported is None:
+        return None, False
+    address = parse_address(reported)
+    if not client.reports_person_address:
+        return None, True
+    return address, False
 
 
 def find(token: str) -> ApiClient | None:

@@ -49,6 +49,12 @@ class ApiClient(models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
+    # Whether the end user's address the client sends with a check (a VPN's or RADIUS
+    # client's Calling-Station-Id) is believed: for trusted address ranges and per-address
+    # limits. The client's own address never counts as a person's (docs/security.md 32).
+    reports_person_address = models.BooleanField(
+        _("may report the end user's address"), default=False
+    )
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
@@ -70,3 +76,8 @@ class ApiClient(models.Model):
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
+
+    @property
+    def integration_key(self) -> str:
+        """The client's own bucket in the per-client ceiling."""
+        return f"api-client:{self.pk}"

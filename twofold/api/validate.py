@@ -2,10 +2,17 @@
 
 A decided answer is 200 with ``result`` accept, reject or challenge; a 4xx means the call
 itself failed (bad input, unknown challenge, too many attempts, a locked second factor).
+
+The client's own address (a VPN, a mail server) is never the person's: trusted address
+ranges and per-address limits see the ``user_address`` it reports, if an administrator
+trusts it to report one, else no person's address at all; its failures also fill its own
+ceiling (docs/security.md 32, core/context).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -15,7 +22,7 @@ from ninja import Field, Router, Schema
 from ninja.decorators import decorate_view
 
 from twofold.accounts.validators import MAX_PASSWORD_LENGTH
-from twofold.api import checks
+from twofold.api import checks, clients
 from twofold.api.auth import Call, ClientToken, audited, documented
 from twofold.api.errors import ERROR_STATUSES, ErrorOut
 from twofold.api.models import ApiScope
@@ -28,6 +35,18 @@ router = Router(tags=["validate"], auth=ClientToken(ApiScope.VALIDATE))
 
 def _user_name() -> str:
     return Field(min_length=1, max_length=254, description="The user name: alice@contoso.example.")
+
+
+def _user_address() -> str | None:
+    return Field(
+        None,
+        max_length=64,
+        description="The end user's IP address (IPv4 or IPv6), as a VPN or RADIUS client "
+        "knows it (RADIUS Calling-Station-Id, the tunnel's outer address). Believed only from "
+        "a client an administrator marked as trusted to report it: then trusted address "
+        "ranges and per-address limits use it. The client's own address never counts as "
+        "trusted. From any other client it is checked and ignored. Not an address: 400.",
+    )
 
 
 class CheckIn(Schema):
@@ -52,12 +71,14 @@ class CheckIn(Schema):
         description="An option key (app_code, hardware_token, text:authentication, …) "
         "instead of the user's preferred one.",
     )
+    user_address: str | None = _user_address()
 
 
 class StartIn(Schema):
     user: str = _user_name()
     password: str = Field(max_length=MAX_PASSWORD_LENGTH, description="The password.")
     method: str | None = Field(None, max_length=40, description="An option key, as in check.")
+    user_address: str | None = _user_address()
 
 
 class ResultOut(Schema):
@@ -95,13 +116,30 @@ class ChallengeStateOut(Schema):
     expires_at: datetime
 
 
+@contextmanager
+def _on_behalf(call: Call, reported: str | None) -> Iterator[None]:
+    """The call's address context: the client counts only as itself, and the person's
+    address is the one it reported if it is trusted to (docs/security.md 32). Also names
+    the application a push shows on the phone."""
+    address, ignored = clients.person_address(call.client, reported)
+    if address:
+        call.details["person_address"] = address
+    if ignored:
+        call.details["person_address_ignored"] = "the client is not trusted to report it"
+    with (
+        context.for_application(call.client.name),
+        context.for_integration(call.client.integration_key, address),
+    ):
+        yield
+
+
 def _answer(call: Call, decision: checks.Decision) -> ResultOut:
     """The decision as the client sees it; the call's audit event says the same."""
     call.subject = decision.user
     if decision.result == checks.CHALLENGE:
         challenge, option = decision.challenge, decision.option
         call.action = AuditAction.CHALLENGE_STARTED
-        call.details = {"method": option.key}
+        call.details["method"] = option.key
         return ResultOut(
             result="challenge",
             challenge_id=challenge.pk,
@@ -113,9 +151,9 @@ def _answer(call: Call, decision: checks.Decision) -> ResultOut:
         )
     if decision.result == checks.REJECT:
         call.result = AuditResult.FAILURE
-        call.details = {"reason": decision.reason}
+        call.details["reason"] = decision.reason
     else:
-        call.details = {"via": decision.reason}
+        call.details["via"] = decision.reason
     return ResultOut(
         result=decision.result, reason=decision.reason, message=decision.message or None
     )
@@ -137,7 +175,7 @@ def check(request: HttpRequest, body: CheckIn) -> ResultOut:
     accepted here, where the organisation allows them."""
     call: Call = request.auth
     call.names(body.user)
-    with context.for_application(call.client.name):  # what a push shows on the phone
+    with _on_behalf(call, body.user_address):
         decision = checks.check(
             request,
             call.organisation,
@@ -166,7 +204,7 @@ def start_challenge(request: HttpRequest, body: StartIn) -> ResultOut:
     as in check."""
     call: Call = request.auth
     call.names(body.user)
-    with context.for_application(call.client.name):
+    with _on_behalf(call, body.user_address):
         decision = checks.check(
             request,
             call.organisation,

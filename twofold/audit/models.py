@@ -82,6 +82,7 @@ class AuditAction(models.TextChoices):
     # Applications: the REST API's clients and their calls.
     API_CLIENT_CREATED = "api_client.created", _("API client created")
     API_CLIENT_REVOKED = "api_client.revoked", _("API client revoked")
+    API_CLIENT_CHANGED = "api_client.changed", _("API client changed")
     API_CALL = "api.call", _("API call")
     # Applications that sign people in (OpenID Connect).
     TOKEN_REQUEST_REFUSED = "oidc.token_refused", _("Application's token request refused")

@@ -46,6 +46,14 @@ def safe_text(text: str, limit: int = 200) -> str:
     return _LONG_NUMBER.sub("…", " ".join(text.split()))[:limit]
 
 
+def _with_person(details: dict[str, Any], request_context: context.RequestContext) -> dict:
+    """An integration's call: the event's address is the integration's, and the person's
+    address it reported (and was believed) goes with it (docs/security.md 32)."""
+    if request_context.integration and request_context.reported_address:
+        return {"person_address": request_context.reported_address, **details}
+    return details
+
+
 def record(
     action: AuditAction,
     result: AuditResult,
@@ -57,7 +65,8 @@ def record(
     subject_label: str = "",
     **details: Any,
 ) -> AuditEvent:
-    """Write one audit event with the current request's correlation ID, address and browser."""
+    """Write one audit event with the current request's correlation ID, address and browser
+    (and, for an integration's call, the person's address it reported)."""
     _check(details)
     request_context = context.current()
     # Every event belongs to an organisation where one is known, so its administrators
@@ -77,7 +86,7 @@ def record(
         client_address=request_context.client_address,
         user_agent=request_context.user_agent,
         correlation_id=request_context.correlation_id,
-        details=details,
+        details=_with_person(details, request_context),
     )
 
 
@@ -140,7 +149,7 @@ def record_for_users(
         request_context.client_address,
         request_context.user_agent,
         request_context.correlation_id,
-        json.dumps(details),
+        json.dumps(_with_person(details, request_context)),
         *ids_params,
     ]
     with connection.cursor() as cursor:

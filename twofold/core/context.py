@@ -3,6 +3,14 @@
 The correlation middleware sets it for each request; services, audit and logging read
 it without a request object being passed down. Outside a request (CLI, tests) a fresh
 context with its own correlation ID is made on first use.
+
+The address context (docs/security.md 32): ``client_address`` is where the connection
+came from (after the configured proxies). For a browser that is the person. For an
+integration (an API client: a VPN, a mail server) it is the integration itself, which
+counts only as itself: trusted address ranges and per-address limits look at
+``person_address`` instead, which is the address the integration reported for the
+person, when an administrator trusts it to report one, and otherwise None ("no person
+address": never inside a trusted range, never in any person's per-address bucket).
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import ipaddress
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -29,6 +37,22 @@ class RequestContext:
     correlation_id: str = field(default_factory=new_correlation_id)
     client_address: str | None = None
     user_agent: str = ""
+    # Set for a call from an integration: its key for its own ceiling ("api-client:7"),
+    # and the person's address it reported, if it is trusted to report one.
+    integration: str = ""
+    reported_address: str | None = None
+
+    @property
+    def person_address(self) -> str | None:
+        """The person's address, as far as it may be believed; None if not known."""
+        return self.reported_address if self.integration else self.client_address
+
+    def address_bucket(self) -> str | None:
+        """The subject of per-address limits: the person's address ("unknown" for a
+        browser without one); None for an integration that reported none."""
+        if self.integration:
+            return self.reported_address
+        return self.client_address or "unknown"
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -75,6 +99,19 @@ def from_request(request: HttpRequest) -> RequestContext:
         client_address=client_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT],
     )
+
+
+@contextmanager
+def for_integration(integration: str, reported_address: str | None) -> Iterator[None]:
+    """Within this block the request is an integration's call: ``integration`` counts only
+    as itself and ``reported_address`` (None unless believed) is the person's address."""
+    token = _current.set(
+        replace(current(), integration=integration, reported_address=reported_address)
+    )
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 # The application a sign-in is for (an OpenID Connect client, an API client), for what a

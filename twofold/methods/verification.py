@@ -36,7 +36,7 @@ from twofold.audit.services import record
 from twofold.core import context
 from twofold.core.crypto import constant_time_equals, keyed_digest, random_digits
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
-from twofold.core.ratelimit import Limit
+from twofold.core.ratelimit import AddressLimits, Limit
 from twofold.methods import base
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 
@@ -81,7 +81,8 @@ def refuse_if_locked(user: User) -> None:
 
 
 def by_address() -> Limit:
-    """Second-factor failures per client address, across users (one code sprayed at many)."""
+    """Second-factor failures per person's address, across users (one code sprayed at many);
+    counted through ``AddressLimits``, which also fills an integration's own ceiling."""
     options = settings.TWOFOLD
     return Limit(
         "mfa-fail-address",
@@ -169,7 +170,9 @@ def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: s
         created_at=now,  # the same instant: a code lives exactly its lifetime
         expires_at=now + lifetime,
         correlation_id=request.correlation_id,
-        client_address=request.client_address,
+        # What a push shows the person: their own address where it is known, else where
+        # the request came from (an integration's, for one that reported none).
+        client_address=request.person_address or request.client_address,
     )
     base.get(option.method).start(challenge)
     record(
@@ -246,10 +249,9 @@ def _check(
     user = challenge.user
     try:
         refuse_if_locked(user)
-        address = context.current().client_address or "unknown"
-        per_address = by_address()
-        if per_address.exceeded(address):
-            raise RateLimited(retry_after=per_address.retry_after())
+        addresses = AddressLimits.current(by_address())
+        if addresses.exceeded():
+            raise RateLimited(retry_after=addresses.retry_after())
     except RateLimited as refused:
         audit_check(user, challenge, AuditResult.DENIED, "locked")
         return _Outcome(None, refused)
@@ -279,7 +281,7 @@ def count_failure(user: User, option_key: str, purpose: str) -> Exception:
     Every place that checks a code a person typed calls this on failure: sign-in,
     step-up, proving a number, activating a hardware token, the API.
     """
-    by_address().hit(context.current().client_address or "unknown")
+    AddressLimits.current(by_address()).hit()  # the person's address (docs/security.md 32)
     failures = _failures(user)
     count = failures.hit(str(user.pk))
     record(

@@ -215,3 +215,79 @@ class TestOtherOrganisationsAndUsers:
         response = client.get(LIST)
         assert response.status_code == 302
         assert response["Location"].startswith("/signin")
+
+
+class TestReportingTheEndUsersAddress:
+    """docs/security.md 32: the end user's address a client reports is believed only from
+    clients an administrator marked as trusted to report it."""
+
+    def reporting(self, client: Client, api_client: ApiClient, *, allowed: bool):
+        data = {"reports_person_address": "on"} if allowed else {}
+        return client.post(f"{LIST}{api_client.pk}/reporting", data)
+
+    def test_a_new_client_is_not_trusted_to_report_unless_ticked(self, admin_client) -> None:
+        make(admin_client)
+        assert ApiClient.objects.get().reports_person_address is False
+
+    def test_ticking_the_box_makes_a_client_trusted_to_report(self, admin_client) -> None:
+        make(admin_client, reports_person_address="on")
+        assert ApiClient.objects.get().reports_person_address is True
+
+    def test_the_form_says_a_clients_own_address_never_counts_as_trusted(
+        self, admin_client
+    ) -> None:
+        page = admin_client.get(LIST).content.decode()
+        assert "This client may report the end user&#x27;s address." in page
+        assert "The client&#x27;s own address never counts as trusted." in page
+
+    def test_an_existing_client_can_be_trusted_and_then_no_longer(self, admin_client) -> None:
+        make(admin_client)
+        api_client = ApiClient.objects.get()
+        assert self.reporting(admin_client, api_client, allowed=True)["Location"] == LIST
+        api_client.refresh_from_db()
+        assert api_client.reports_person_address is True
+        self.reporting(admin_client, api_client, allowed=False)
+        api_client.refresh_from_db()
+        assert api_client.reports_person_address is False
+
+    def test_each_change_is_audited_with_the_administrator(self, admin_client, admin) -> None:
+        make(admin_client)
+        api_client = ApiClient.objects.get()
+        self.reporting(admin_client, api_client, allowed=True)
+        event = AuditEvent.objects.get(actor=admin, action=AuditAction.API_CLIENT_CHANGED)
+        assert event.details["changes"]["reports_person_address"] == {
+            "before": False,
+            "after": True,
+        }
+
+    def test_asking_for_what_is_already_so_changes_and_audits_nothing(self, admin_client) -> None:
+        make(admin_client)
+        self.reporting(admin_client, ApiClient.objects.get(), allowed=False)
+        assert not AuditEvent.objects.filter(action=AuditAction.API_CLIENT_CHANGED).exists()
+
+    def test_another_organisations_client_is_not_found_and_unchanged(
+        self, admin_client, fabrikam_client
+    ) -> None:
+        response = self.reporting(admin_client, fabrikam_client, allowed=True)
+        assert response.status_code == 404
+        fabrikam_client.refresh_from_db()
+        assert fabrikam_client.reports_person_address is False
+
+    def test_a_revoked_client_cannot_be_trusted(self, admin_client) -> None:
+        make(admin_client)
+        api_client = ApiClient.objects.get()
+        admin_client.post(f"{LIST}{api_client.pk}/revoke")
+        self.reporting(admin_client, api_client, allowed=True)
+        api_client.refresh_from_db()
+        assert api_client.reports_person_address is False
+
+    def test_changing_it_needs_a_second_factor_in_the_last_few_minutes(self, admin) -> None:
+        owner = signed_in_admin(admin.username)
+        make(owner)
+        api_client = ApiClient.objects.get()
+        stale = signed_in_admin(admin.username, recent=False)
+        phone_services.set_number(admin, "authentication", AUTH_NUMBER)
+        response = self.reporting(stale, api_client, allowed=True)
+        assert response["Location"].startswith("/account/verify")
+        api_client.refresh_from_db()
+        assert api_client.reports_person_address is False

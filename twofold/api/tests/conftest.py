@@ -79,7 +79,9 @@ def make_token(admin, make_user) -> Callable[..., str]:
 
     admins = {admin.organisation_id: admin}
 
-    def make(*scopes: str, organisation=None, name: str = "") -> str:
+    def make(
+        *scopes: str, organisation=None, name: str = "", reports_person_address: bool = False
+    ) -> str:
         organisation = organisation or admin.organisation
         if organisation.pk not in admins:
             domain = organisation.domains.first().domain
@@ -91,6 +93,7 @@ def make_token(admin, make_user) -> Callable[..., str]:
             name or f"App {len(scopes)} {'-'.join(scopes)}",
             list(scopes or ("validate",)),
             actor=admins[organisation.pk],
+            reports_person_address=reports_person_address,
         )
         return token
 

@@ -279,15 +279,6 @@ class TestTexts:
 
 
 class TestRulesBeforeTheSecondFactor:
-    def test_a_trusted_address_range_skips_the_second_factor(
-        self, validator, texted, organisation, outbox
-    ) -> None:
-        organisation.trusted_ip_ranges = ["127.0.0.0/8", "::1/128"]
-        organisation.save()
-        answer = check(validator).json()
-        assert (answer["result"], answer["reason"]) == ("accept", "trusted address")
-        assert outbox.texts() == []
-
     def test_a_one_time_bypass_skips_the_second_factor_once(self, validator, texted, admin) -> None:
         admin_services.grant_bypass(texted, minutes=5, reason="lost phone", actor=admin)
         first = check(validator).json()
@@ -301,14 +292,15 @@ class TestRulesBeforeTheSecondFactor:
         assert check(validator).json()["reason"] == "registration_required"
 
     def test_reregistration_comes_before_a_trusted_address_range(
-        self, validator, texted, admin, organisation, outbox
+        self, http, make_token, texted, admin, organisation, outbox
     ) -> None:
-        organisation.trusted_ip_ranges = ["127.0.0.0/8", "::1/128"]
+        organisation.trusted_ip_ranges = ["198.51.100.0/24"]
         organisation.save()
         admin_services.manage_user_settings(
             User.objects.filter(pk=texted.pk), actor=admin, reregister=True
         )
-        answer = check(validator).json()
+        http.token = make_token("validate", reports_person_address=True)
+        answer = check(http, user_address="198.51.100.7").json()
         assert (answer["result"], answer["reason"]) == ("reject", "registration_required")
         # No code was texted: the one text is the reset's notice to the old number.
         assert [text.reference for text in outbox.texts()] == [f"notice-{texted.pk}"]

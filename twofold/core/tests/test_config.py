@@ -57,11 +57,18 @@ def test_an_https_base_url_turns_on_secure_cookies(tmp_path: Path) -> None:
         ("TWOFOLD_BASE_URL", "ftp://example"),
         ("TWOFOLD_TRUSTED_PROXIES", "many"),
         ("TWOFOLD_ARGON2_MEMORY_KIB", "1"),
+        ("TWOFOLD_FAILURES_PER_API_CLIENT", "0"),
     ],
 )
 def test_a_bad_value_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         load({"TWOFOLD_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_each_api_client_may_fail_6000_times_a_window_unless_set(tmp_path: Path) -> None:
+    assert load({"TWOFOLD_DATA_DIR": str(tmp_path)}).failures_per_api_client == 6000
+    busier = load({"TWOFOLD_DATA_DIR": str(tmp_path), "TWOFOLD_FAILURES_PER_API_CLIENT": "20000"})
+    assert busier.failures_per_api_client == 20000
 
 
 def test_allowed_hosts_come_from_the_variable_when_set(tmp_path: Path) -> None:

@@ -141,3 +141,54 @@ def test_texts_sent_by_another_server_process_count_towards_the_caps(
     with pytest.raises(RateLimited):
         verification.start_challenge(texting_user, "text:authentication", ChallengePurpose.SIGNIN)
     assert outbox.texts() == []
+
+
+def test_forgiving_takes_back_one_attempt() -> None:
+    limit = Limit("test", 3, 60)
+    limit.hit("alice")
+    limit.hit("alice")
+    limit.forgive("alice")
+    assert limit.count("alice") == 1
+
+
+def test_forgiving_once_the_window_has_closed_is_harmless() -> None:
+    limit = Limit("test", 3, 60)
+    limit.forgive("nobody counted")
+    assert limit.count("nobody counted") == 0
+
+
+def _buckets(request_context) -> list[tuple[str, str]]:
+    from twofold.core import context
+    from twofold.core.ratelimit import AddressLimits
+
+    token = context.activate(request_context)
+    try:
+        limits = AddressLimits.current(Limit("per-address", 5, 60))
+    finally:
+        context.deactivate(token)
+    return [(limit.scope, subject) for limit, subject in limits.buckets]
+
+
+def test_a_browser_counts_in_its_own_address() -> None:
+    from twofold.core.context import RequestContext
+
+    assert _buckets(RequestContext(client_address="192.0.2.1")) == [("per-address", "192.0.2.1")]
+
+
+def test_an_integration_that_reported_no_address_counts_only_in_its_own_ceiling() -> None:
+    from twofold.core.context import RequestContext
+
+    vpn = RequestContext(client_address="192.0.2.1", integration="api-client:7")
+    assert _buckets(vpn) == [("integration-failures", "api-client:7")]
+
+
+def test_an_integration_that_reported_an_address_counts_in_it_and_in_its_ceiling() -> None:
+    from twofold.core.context import RequestContext
+
+    vpn = RequestContext(
+        client_address="192.0.2.1", integration="api-client:7", reported_address="198.51.100.7"
+    )
+    assert _buckets(vpn) == [
+        ("per-address", "198.51.100.7"),
+        ("integration-failures", "api-client:7"),
+    ]
