@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -79,6 +81,15 @@ class RedisServer:
 
     def thaw(self) -> None:
         self.process.send_signal(signal.SIGCONT)
+
+    def refuse_writes(self, refuse: bool) -> None:
+        """A full Redis (maxmemory, no eviction): reads and deletes work, writes fail (OOM)."""
+        client = redis.Redis.from_url(self.url)
+        try:
+            client.config_set("maxmemory-policy", "noeviction")
+            client.config_set("maxmemory", 1 if refuse else 0)
+        finally:
+            client.close()
 
     @property
     def running(self) -> bool:

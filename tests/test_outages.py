@@ -35,6 +35,7 @@ pytestmark = [
 ]
 
 ALICE = "alice@contoso.example"
+BOB = "bob@contoso.example"
 #: A bound on any answer: a request that hangs fails here rather than blocking the suite.
 PATIENCE = 15
 
@@ -134,6 +135,7 @@ def up(stack: Stack) -> Iterator[Stack]:
     if not stack.redis.running:
         stack.redis.start()
     stack.redis.thaw()
+    stack.redis.refuse_writes(False)
     if not stack.postgres.running:
         stack.postgres.start()
 
@@ -194,6 +196,40 @@ def test_the_503_page_is_translated(up: Stack) -> None:
     up.redis.stop()
     response = up.post_password(browser, token)
     assert (response.status_code, "暂时无法使用" in response.text) == (503, True)
+
+
+def test_with_redis_stopped_the_authenticator_apps_api_answers_503_in_its_json(
+    up: Stack,
+) -> None:
+    up.redis.stop()
+    response = requests.post(
+        f"{up.url}/authenticator/api/activate",
+        json={"code": "12345678", "public_key": "", "name": "Phone", "platform": "web"},
+        timeout=PATIENCE,
+    )
+    answer = (response.status_code, response.json()["error"], "Retry-After" in response.headers)
+    assert answer == (503, "temporarily_unavailable", True)
+
+
+def test_with_redis_refusing_writes_a_changed_session_is_never_read_back_stale(
+    up: Stack,
+) -> None:
+    browser, token = up.password_page()  # the session (Alice's user name) is cached in Redis
+    up.redis.refuse_writes(True)
+    browser.post(
+        f"{up.url}/signin",
+        data={"username": BOB, "csrfmiddlewaretoken": token},
+        timeout=PATIENCE,
+    )
+    up.redis.refuse_writes(False)
+    page = browser.get(f"{up.url}/signin/password", timeout=PATIENCE)
+    assert (BOB in page.text, ALICE in page.text) == (True, False)
+
+
+def test_with_redis_refusing_writes_a_sign_in_post_answers_the_503_page(up: Stack) -> None:
+    browser, token = up.password_page()
+    up.redis.refuse_writes(True)
+    assert _is_unavailable_page(up.post_password(browser, token))
 
 
 def test_with_redis_stopped_readyz_answers_503_naming_the_cache(up: Stack) -> None:

@@ -17,6 +17,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.utils import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as CacheConnectionError
+from redis.exceptions import OutOfMemoryError as CacheFullError
+from redis.exceptions import ReadOnlyError as CacheReadOnlyError
 from redis.exceptions import TimeoutError as CacheTimeoutError
 
 from twofold.core.errors import DependencyUnavailable
@@ -24,7 +26,9 @@ from twofold.core.errors import DependencyUnavailable
 log = logging.getLogger(__name__)
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-CACHE_ERRORS = (CacheConnectionError, CacheTimeoutError)
+# Down, frozen, still loading (a ConnectionError), refusing writes (full, or a replica).
+CACHE_ERRORS = (CacheConnectionError, CacheTimeoutError, CacheFullError, CacheReadOnlyError)
+ERRORS = DATABASE_ERRORS + CACHE_ERRORS
 
 
 def unavailable(exc: BaseException | None) -> DependencyUnavailable | None:
