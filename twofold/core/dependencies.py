@@ -15,10 +15,11 @@ import uuid
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.utils import InterfaceError, OperationalError
+from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as CacheConnectionError
 from redis.exceptions import OutOfMemoryError as CacheFullError
 from redis.exceptions import ReadOnlyError as CacheReadOnlyError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as CacheTimeoutError
 
 from twofold.core.errors import DependencyUnavailable
@@ -59,24 +60,26 @@ def report(down: DependencyUnavailable, exc: BaseException | None, route: str | 
     )
 
 
+# Readiness is stricter than ``unavailable``: any error of the database or of Redis
+# means this server should not be sent people.
 def _database_answers() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DATABASE_ERRORS:
+    except DatabaseError:
         return False
     return True
 
 
 def _cache_answers() -> bool:
-    """A set and a get of a short-lived key of its own (not every cache error is a miss)."""
+    """A set and a get of a short-lived key of its own: a cache that lost it is not ready."""
     key, value = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
     try:
         cache.set(key, value, timeout=10)
         answered = cache.get(key) == value
         cache.delete(key)
-    except CACHE_ERRORS:
+    except RedisError:
         return False
     return answered
 
