@@ -40,9 +40,9 @@ def unavailable(exc: BaseException | None) -> DependencyUnavailable | None:
         if isinstance(exc, DependencyUnavailable):
             return exc
         if isinstance(exc, CACHE_ERRORS):
-            return DependencyUnavailable("cache")
+            return DependencyUnavailable(dependency="cache")
         if isinstance(exc, DATABASE_ERRORS):
-            return DependencyUnavailable("database")
+            return DependencyUnavailable(dependency="database")
         exc = exc.__cause__ or exc.__context__
     return None
 

@@ -67,7 +67,9 @@ class DependencyUnavailable(TwofoldError):
         "twofold is temporarily unavailable. Nothing was changed. Try again in a minute."
     )
 
-    def __init__(self, dependency: str, message: str | None = None, retry_after: int = 30) -> None:
+    def __init__(
+        self, message: str | None = None, *, dependency: str, retry_after: int = 30
+    ) -> None:
         super().__init__(message)
         self.dependency = dependency  # "database" or "cache": for the log and /readyz
         self.retry_after = retry_after
