@@ -44,14 +44,15 @@ PATIENCE = 15
 class Stack:
     url: str
     token: str
+    passwords: dict[str, str]
     redis: RedisServer
     postgres: PostgresCluster
 
-    def check(self) -> requests.Response:
+    def check(self, user: str = ALICE, password: str = "not the password") -> requests.Response:
         """An API client's password + code check (the demo's token)."""
         return requests.post(
             f"{self.url}/api/v1/validate/check",
-            json={"user": ALICE, "password": "not the password", "code": "123456"},
+            json={"user": user, "password": password, "code": "123456"},
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=PATIENCE,
         )
@@ -59,22 +60,24 @@ class Stack:
     def readyz(self) -> requests.Response:
         return requests.get(f"{self.url}/readyz", timeout=PATIENCE)
 
-    def password_page(self) -> tuple[requests.Session, str]:
-        """A browser at the password step of Alice's sign-in, and its CSRF token."""
+    def password_page(self, username: str = ALICE) -> tuple[requests.Session, str]:
+        """A browser at the password step of a sign-in, and its CSRF token."""
         browser = requests.Session()
         browser.get(f"{self.url}/signin", timeout=PATIENCE)
         token = browser.cookies["csrftoken"]
         browser.post(
             f"{self.url}/signin",
-            data={"username": ALICE, "csrfmiddlewaretoken": token},
+            data={"username": username, "csrfmiddlewaretoken": token},
             timeout=PATIENCE,
         )
         return browser, token
 
-    def post_password(self, browser: requests.Session, token: str) -> requests.Response:
+    def post_password(
+        self, browser: requests.Session, token: str, password: str = "not the password"
+    ) -> requests.Response:
         return browser.post(
             f"{self.url}/signin/password",
-            data={"password": "not the password", "csrfmiddlewaretoken": token},
+            data={"password": password, "csrfmiddlewaretoken": token},
             timeout=PATIENCE,
         )
 
@@ -120,7 +123,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         _wait_until_ready(url, process, log)
         saved = json.loads((tmp / "data" / "demo-credentials.json").read_text())
-        yield Stack(url, saved["api_client"]["token"], redis, postgres)
+        yield Stack(url, saved["api_client"]["token"], saved["users"], redis, postgres)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -181,6 +184,23 @@ def test_with_redis_stopped_a_sign_in_post_answers_the_503_page(up: Stack) -> No
     browser, token = up.password_page()
     up.redis.stop()
     assert _is_unavailable_page(up.post_password(browser, token))
+
+
+def test_with_redis_stopped_a_right_password_is_not_accepted_without_its_rate_limit(
+    up: Stack,
+) -> None:
+    up.redis.stop()
+    response = up.check(BOB, up.passwords[BOB])  # Bob's second factor is off: password only
+    assert (response.status_code, response.json()["error"]) == (503, "temporarily_unavailable")
+
+
+def test_with_redis_stopped_a_right_password_signs_nobody_in(up: Stack) -> None:
+    browser, token = up.password_page(BOB)
+    up.redis.stop()
+    up.post_password(browser, token, up.passwords[BOB])
+    up.redis.start()
+    account = browser.get(f"{up.url}/account", allow_redirects=False, timeout=PATIENCE)
+    assert (account.status_code, account.headers["Location"].startswith("/signin")) == (302, True)
 
 
 def test_the_503_page_of_a_sign_in_keeps_the_organisations_branding(up: Stack) -> None:
