@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from django.db.utils import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -122,7 +123,7 @@ def service_unavailable(
     match = getattr(request, "resolver_match", None)
     dependencies.report(down, failure, match.route if match else None)
     correlation_id = getattr(request, "correlation_id", "")
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/"):  # failed outside the API's own handler (api.errors)
         body = {"error": down.code, "message": down.message, "correlation_id": correlation_id}
         response: HttpResponse = JsonResponse(body, status=503)
     else:
@@ -152,5 +153,5 @@ def _known_organisation(request: HttpRequest, down: DependencyUnavailable) -> Or
         return None
     try:
         return user.organisation
-    except dependencies.DATABASE_ERRORS:
+    except DatabaseError:  # the branding is a nicety: the 503 page must render regardless
         return None
