@@ -13,7 +13,7 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean
+.PHONY: run test lint format chromium fonts gettext messages clean outage-servers
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -44,6 +44,12 @@ chromium:
 fonts:
 	@test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc || (apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk)
 
+# The outage tests (tests/test_outages.py) start, stop and freeze a PostgreSQL cluster and a
+# Redis server of their own: Debian's initdb/pg_ctl and redis-server.
+outage-servers:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends postgresql)
+	@command -v redis-server >/dev/null || (apt-get update && apt-get install -y --no-install-recommends redis-server)
+
 # msgfmt, which compilemessages runs.
 gettext:
 	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
@@ -57,7 +63,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts messages lint
+test: $(VENV)/.installed-test chromium fonts outage-servers messages lint
 	./scripts/test.sh
 
 clean:

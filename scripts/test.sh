@@ -22,8 +22,9 @@ export TWOFOLD_DATA_DIR="$PWD/.test-data"
 mkdir -p "$TWOFOLD_DATA_DIR" artifacts
 unset DATABASE_URL REDIS_URL
 # One pytest worker per core (pytest-xdist); TWOFOLD_TEST_WORKERS=0 runs in one process.
+# Tests marked xdist_group run in one worker together (the outage tests share their servers).
 WORKERS=${TWOFOLD_TEST_WORKERS:-$(nproc)}
-set -- -n "$WORKERS" "$@"
+set -- -n "$WORKERS" --dist loadgroup "$@"
 
 echo "== translation catalogues (compilemessages)"
 (cd twofold && "../$BIN/twofold" manage compilemessages --verbosity 0)

@@ -102,10 +102,13 @@ if CONFIG.redis_url:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CONFIG.redis_url,
             "KEY_PREFIX": "twofold",
+            # A Redis that is down or frozen fails a request within about a second (503),
+            # rather than holding it until a proxy gives up (docs/security.md 35).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
     # Sessions live in the database (shared by every server); Redis only speeds reads.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "twofold.core.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A per-process cache must never hold sessions: a sign-out would not reach other workers.

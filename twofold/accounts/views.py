@@ -61,6 +61,8 @@ def signin_password(request: HttpRequest) -> HttpResponse:
     username = unseal(request.session.get(PENDING_USERNAME))
     if not username:
         return redirect("signin")
+    # Known before any check: an error page (a dependency down) shows its branding too.
+    request.organisation = organisation = find_by_username(username)
     form = PasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -83,7 +85,7 @@ def signin_password(request: HttpRequest) -> HttpResponse:
                 return redirect("signin-register")
             next_url = request.session.pop(NEXT_URL, None)
             return redirect(_safe_next(request, next_url) or "my-account")
-    context = {"form": form, "username": username, "organisation": find_by_username(username)}
+    context = {"form": form, "username": username, "organisation": organisation}
     return render(request, "accounts/signin_password.html", context)
 
 

@@ -5,7 +5,8 @@
 Services raise ``TwofoldError`` subclasses (their ``status`` and ``code`` are the answer);
 django-ninja's own failures (unparsable JSON, schema validation, a missing token) and
 Django's (an unknown path, a wrong method, a body too large) are turned into the same
-shape here, so no bad input ever reaches Django's HTML error pages or a 500.
+shape here, so no bad input ever reaches Django's HTML error pages or a 500. A database or
+cache that does not answer is a 503 with Retry-After (``core.dependencies``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from twofold.core import context
-from twofold.core.errors import RateLimited, TwofoldError
+from twofold.core import context, dependencies
+from twofold.core.errors import DependencyUnavailable, RateLimited, TwofoldError
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def error_response(
 
 
 def _twofold_error(request: HttpRequest, exc: TwofoldError) -> HttpResponse:
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | DependencyUnavailable):
         return error_response(
             request, exc.status, exc.code, exc.message, Retry_After=str(exc.retry_after)
         )
@@ -109,6 +110,11 @@ def _too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    down = dependencies.unavailable(exc)  # the database or the cache does not answer: 503
+    if down is not None:
+        match = getattr(request, "resolver_match", None)
+        dependencies.report(down, exc, match.route if match else None)
+        return _twofold_error(request, down)
     log.exception("API call failed", exc_info=exc)
     return error_response(
         request,

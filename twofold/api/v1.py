@@ -15,7 +15,8 @@ portal under *API clients*: `Authorization: Bearer tf_…`. Each operation needs
 Every failure has one shape: `{"error": code, "message": text, "correlation_id": id}`,
 with 400 bad input, 401 no valid token, 403 scope missing, 404 not found (another
 organisation's users are not found either), 413 body over 64 KB, 429 too many attempts
-or a locked second factor (with Retry-After), 503 texts or calls cannot be sent now.
+or a locked second factor (with Retry-After), 503 texts or calls cannot be sent now, or
+twofold's database or cache does not answer (`temporarily_unavailable`, with Retry-After).
 
 Bodies may also be sent with `Transfer-Encoding: chunked` (the 64 KB limit holds for them
 too). What the web server refuses before twofold reads the request has the same shape

@@ -4,7 +4,8 @@ TwofoldError
 ├── InvalidInput            the request is wrong (a form or JSON error, 400)
 ├── NotAllowed              the actor may not do this (403)
 ├── NotFound                no such object for this actor (404)
-└── RateLimited             too many attempts; try again later (429)
+├── RateLimited             too many attempts; try again later (429)
+└── DependencyUnavailable   the database or the cache does not answer; try again soon (503)
 """
 
 from __future__ import annotations
@@ -50,4 +51,25 @@ class RateLimited(TwofoldError):
 
     def __init__(self, message: str | None = None, retry_after: int = 60) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DependencyUnavailable(TwofoldError):
+    """A dependency (the database, the cache) does not answer: nothing was done or skipped.
+
+    Raised from, or standing for, the client libraries' connection and timeout errors
+    (``twofold.core.dependencies``); answered with 503 and Retry-After (docs/security.md 35).
+    """
+
+    status = 503
+    code = "temporarily_unavailable"
+    default_message = _(
+        "twofold is temporarily unavailable. Nothing was changed. Try again in a minute."
+    )
+
+    def __init__(
+        self, message: str | None = None, *, dependency: str, retry_after: int = 30
+    ) -> None:
+        super().__init__(message)
+        self.dependency = dependency  # "database" or "cache": for the log and /readyz
         self.retry_after = retry_after

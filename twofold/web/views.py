@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import connection
+import sys
+
 from django.db.utils import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +12,8 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
-from twofold.core.errors import RateLimited
+from twofold.core import dependencies
+from twofold.core.errors import DependencyUnavailable, RateLimited
 from twofold.organisations.models import Organisation
 
 
@@ -29,14 +31,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The process can serve: its database answers."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    """The process can serve: its database and its cache answer (503 names the one down,
+    so that a load balancer stops sending people to a server that would fail them)."""
+    states = dependencies.readiness()
+    ready = all(state == "ok" for state in states.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", **states}, status=200 if ready else 503
+    )
 
 
 @require_GET
@@ -72,6 +73,11 @@ def _error(request: HttpRequest, status: int, template: str, **extra: object) ->
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # A session that could not be saved because the database is down reaches here as
+    # SessionInterrupted (a BadRequest): that is a 503 too.
+    down = dependencies.unavailable(exception)
+    if down is not None:
+        return service_unavailable(request, down, exception)
     return _error(request, 400, "400.html")
 
 
@@ -84,6 +90,11 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page, or the 503 page when the failure is a dependency that is down."""
+    failure = sys.exception()  # Django calls this handler while handling the exception
+    down = dependencies.unavailable(failure)
+    if down is not None:
+        return service_unavailable(request, down, failure)
     # Rendered without context processors: the failure may be the database they would query.
     context = {
         "status": 500,
@@ -102,3 +113,45 @@ def too_many_requests(request: HttpRequest, limited: RateLimited) -> HttpRespons
     response = _error(request, 429, "429.html", message=limited.message)
     response["Retry-After"] = str(limited.retry_after)
     return response
+
+
+def service_unavailable(
+    request: HttpRequest, down: DependencyUnavailable, failure: BaseException | None = None
+) -> HttpResponse:
+    """503 with Retry-After: the page (in the organisation's branding when it is known),
+    or the API's JSON error shape under /api/."""
+    match = getattr(request, "resolver_match", None)
+    dependencies.report(down, failure, match.route if match else None)
+    correlation_id = getattr(request, "correlation_id", "")
+    if request.path.startswith("/api/"):  # failed outside the API's own handler (api.errors)
+        body = {"error": down.code, "message": down.message, "correlation_id": correlation_id}
+        response: HttpResponse = JsonResponse(body, status=503)
+    else:
+        # Without context processors (they would ask the database and the session).
+        context = {
+            "status": 503,
+            "message": down.message,
+            "correlation_id": correlation_id,
+            "utc_time": timezone.now(),
+            "organisation": _known_organisation(request, down),
+            "viewer_organisation": None,
+        }
+        response = HttpResponse(loader.render_to_string("503.html", context), status=503)
+    response["Retry-After"] = str(down.retry_after)
+    response._has_been_logged = True  # reported above, without the raw path (it may hold tokens)
+    return response
+
+
+def _known_organisation(request: HttpRequest, down: DependencyUnavailable) -> Organisation | None:
+    """The organisation a view named (``request.organisation``) or the signed-in user's,
+    when the database still answers; else None (the page falls back to twofold's look)."""
+    organisation = getattr(request, "organisation", None)
+    if isinstance(organisation, Organisation) or down.dependency == "database":
+        return organisation
+    user = getattr(request, "_cached_user", None)  # only a user already loaded: no new query
+    if user is None or not user.is_authenticated:
+        return None
+    try:
+        return user.organisation
+    except DatabaseError:  # the branding is a nicety: the 503 page must render regardless
+        return None

@@ -31,7 +31,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from twofold.core.errors import InvalidInput, RateLimited, TwofoldError
+from twofold.core import dependencies
+from twofold.core.errors import DependencyUnavailable, InvalidInput, RateLimited, TwofoldError
 from twofold.methods.authenticator import activation, push
 
 _MAX_BODY = 4096
@@ -133,12 +134,13 @@ def _json_api(view: Callable[[HttpRequest], dict]) -> Callable[[HttpRequest], Ht
         else:
             try:
                 response = JsonResponse(view(request))
-            except TwofoldError as refused:
+            except (TwofoldError, *dependencies.ERRORS) as failed:
+                refused = _refusal(request, failed)
                 response = JsonResponse(
                     {"error": refused.code, "message": refused.message, "server_time": push.now()},
                     status=refused.status,
                 )
-                if isinstance(refused, RateLimited):
+                if isinstance(refused, RateLimited | DependencyUnavailable):
                     response["Retry-After"] = str(refused.retry_after)
         for header, value in _CORS.items():
             response[header] = value
@@ -147,6 +149,16 @@ def _json_api(view: Callable[[HttpRequest], dict]) -> Callable[[HttpRequest], Ht
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
     return wrapper
+
+
+def _refusal(request: HttpRequest, failed: Exception) -> TwofoldError:
+    """A service's refusal as it is; a database or cache that is down as a 503."""
+    if isinstance(failed, TwofoldError):
+        return failed
+    down = dependencies.unavailable(failed)
+    match = getattr(request, "resolver_match", None)
+    dependencies.report(down, failed, match.route if match else None)
+    return down
 
 
 def _body(request: HttpRequest, method: str = "POST") -> dict:
