@@ -8,28 +8,46 @@
 # token is sent through a file descriptor: neither shows in the process list.
 # TWOFOLD_URL (default http://127.0.0.1:8000) and TWOFOLD_API_TOKEN (default: the demo's,
 # from demo-credentials.json in TWOFOLD_DATA_DIR or ./data) say where and as whom.
-# Exit status: 0 accept, 1 reject, 2 challenge (a text or call was started), 3 error.
-set -euo pipefail
+# Exit status: 0 accept, 1 reject, 2 challenge (a text or call was started), 3 error
+# (no user, password or API token to send, no answer, or a refused request).
+# The JSON is built and read by python3's json module: any password goes as it is.
+set -Eeuo pipefail
+trap 'exit 3' ERR # whatever else fails is an error, never a reject or a challenge
 
-user=${1:?usage: vpn_check.sh USER [CODE] < password}
+fail() {
+  echo "vpn_check.sh: $*" >&2
+  exit 3
+}
+
+[ -n "${1:-}" ] || fail "usage: vpn_check.sh USER [CODE] < password"
+user=$1
 code=${2:-}
 url=${TWOFOLD_URL:-http://127.0.0.1:8000}
 token=${TWOFOLD_API_TOKEN:-}
 if [ -z "$token" ]; then
   saved="${TWOFOLD_DATA_DIR:-$(dirname "$0")/../data}/demo-credentials.json"
-  token=$(sed -n 's/.*"token": "\(tf_[^"]*\)".*/\1/p' "$saved")
+  [ -r "$saved" ] || fail "no API token: set TWOFOLD_API_TOKEN (or run make run, which saves one in $saved)"
+  token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["api_client"]["token"])' \
+    "$saved" 2>/dev/null) || fail "no API token in $saved: set TWOFOLD_API_TOKEN"
 fi
+case $token in *[[:space:]]*) fail "TWOFOLD_API_TOKEN is not a token (it has white space)" ;; esac
 
+password=
 if [ -t 0 ]; then
-  read -rsp "Password for $user: " password && echo >&2
+  IFS= read -rsp "Password for $user: " password || true
+  echo >&2
 else
   IFS= read -r password || true
 fi
+[ -n "$password" ] || fail "no password on standard input"
 
-json() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
-body="{\"user\": $(json "$user"), \"password\": $(json "$password")"
-if [ -n "$code" ]; then body+=", \"code\": $(json "$code")"; fi
-body+="}"
+# The password goes to python3 on its standard input, never as an argument.
+body=$(printf '%s' "$password" | python3 -c '
+import json, sys
+body = {"user": sys.argv[1], "password": sys.stdin.buffer.read().decode()}
+if sys.argv[2]:
+    body["code"] = sys.argv[2]
+print(json.dumps(body))' "$user" "$code") || fail "the password is not UTF-8 text"
 
 if ! answer=$(curl -sS --fail-with-body --max-time 30 \
   -H @<(printf 'Authorization: Bearer %s\n' "$token") \
@@ -39,9 +57,11 @@ if ! answer=$(curl -sS --fail-with-body --max-time 30 \
   exit 3
 fi
 echo "$answer"
-case $(grep -o '"result": *"[a-z]*"' <<<"$answer") in
-  *accept*) exit 0 ;;
-  *reject*) exit 1 ;;
-  *challenge*) exit 2 ;;
+result=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["result"])' <<<"$answer" \
+  2>/dev/null) || fail "not an answer of twofold's"
+case $result in
+  accept) exit 0 ;;
+  reject) exit 1 ;;
+  challenge) exit 2 ;;
   *) exit 3 ;;
 esac

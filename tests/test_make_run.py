@@ -188,6 +188,77 @@ def test_the_vpn_check_with_a_bad_token_is_an_error(demo) -> None:
     assert '"error": "unauthenticated"' in done.stderr
 
 
+# A tab, double quotes and a backslash: what a JSON string has to escape.
+ODD_PASSWORD = 'tab\there "quoted" back\\slash Zq7!'
+
+
+@pytest.fixture(scope="module")
+def bob_with_an_odd_password(demo: Demo) -> str:
+    """Bob (two-step verification off) with a password that JSON has to escape."""
+    script = (
+        "from twofold.accounts.models import User\n"
+        "from twofold.accounts import services\n"
+        "import sys\n"
+        'services.set_password(User.objects.get(username="bob@contoso.example"), '
+        "sys.stdin.read())\n"
+    )
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "twofold"), "manage", "shell", "-c", script],
+        input=ODD_PASSWORD,
+        env=_clean_env(TWOFOLD_DATA_DIR=str(demo.data)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return ODD_PASSWORD
+
+
+def test_the_vpn_check_accepts_a_password_with_a_tab_a_quote_and_a_backslash(
+    demo, bob_with_an_odd_password
+) -> None:
+    status, answer = vpn_check(demo, "bob@contoso.example", bob_with_an_odd_password)
+    assert (status, answer["result"]) == (0, "accept")
+
+
+def run_vpn_check(args: list[str], stdin: str, **env: str) -> subprocess.CompletedProcess:
+    """examples/vpn_check.sh with only the environment given (no TWOFOLD_ settings else)."""
+    return subprocess.run(
+        [str(ROOT / "examples" / "vpn_check.sh"), *args],
+        input=stdin,
+        env=_clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_vpn_check_without_an_api_token_is_an_error(demo, tmp_path) -> None:
+    done = run_vpn_check(
+        ["bob@contoso.example"], "whatever\n", TWOFOLD_URL=demo.url, TWOFOLD_DATA_DIR=str(tmp_path)
+    )
+    assert (done.returncode, "TWOFOLD_API_TOKEN" in done.stderr) == (3, True)
+
+
+def test_the_vpn_check_with_no_token_in_the_credentials_file_is_an_error(demo, tmp_path) -> None:
+    (tmp_path / "demo-credentials.json").write_text('{"users": {}}')
+    done = run_vpn_check(
+        ["bob@contoso.example"], "whatever\n", TWOFOLD_URL=demo.url, TWOFOLD_DATA_DIR=str(tmp_path)
+    )
+    assert (done.returncode, "TWOFOLD_API_TOKEN" in done.stderr) == (3, True)
+
+
+def test_the_vpn_check_without_a_password_is_an_error(demo) -> None:
+    done = run_vpn_check(
+        ["bob@contoso.example"], "", TWOFOLD_URL=demo.url, TWOFOLD_DATA_DIR=str(demo.data)
+    )
+    assert (done.returncode, "no password" in done.stderr) == (3, True)
+
+
+def test_the_vpn_check_without_a_user_is_an_error(demo) -> None:
+    done = run_vpn_check([], "whatever\n", TWOFOLD_URL=demo.url, TWOFOLD_DATA_DIR=str(demo.data))
+    assert (done.returncode, "usage" in done.stderr) == (3, True)
+
+
 def test_the_example_app_sends_people_to_sign_in_at_the_demo(demo, alice_set_up) -> None:
     home = alice_set_up["home"]
     env = _clean_env(TWOFOLD_ISSUER=demo.url, EXAMPLE_APP_URL=home, TWOFOLD_DATA_DIR=str(demo.data))

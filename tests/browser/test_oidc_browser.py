@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 import pytest
@@ -144,8 +145,10 @@ class RelyingParty:
     client_id: str
     home: str
     secret: str = ""
+    code_challenge_method: str = "S256"
     verifier: str = ""
     nonce: str = ""
+    state: str = ""
     oauth: OAuth2Session = field(init=False)
 
     def __post_init__(self) -> None:
@@ -157,13 +160,13 @@ class RelyingParty:
             self.secret or None,
             scope="openid profile email",
             redirect_uri=f"{self.home}/callback",
-            code_challenge_method="S256",
+            code_challenge_method=self.code_challenge_method,
             token_endpoint_auth_method="client_secret_basic" if self.secret else "none",
         )
 
     def authorization_url(self, **extra: str) -> str:
         self.verifier, self.nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
-        url, _state = self.oauth.create_authorization_url(
+        url, self.state = self.oauth.create_authorization_url(
             self.provider["authorization_endpoint"],
             code_verifier=self.verifier,
             nonce=self.nonce,
@@ -171,9 +174,17 @@ class RelyingParty:
         )
         return url
 
+    def answer(self, page: Page) -> dict[str, list[str]]:
+        """The browser is back at the redirect URI: what it brought, once the answer is
+        known to come from the issuer asked (RFC 9207, against mix-up attacks)."""
+        page.wait_for_url(f"{self.home}/callback?**")
+        answer = parse_qs(urlsplit(page.url).query)
+        assert answer["iss"] == [self.provider["issuer"]], page.url
+        return answer
+
     def tokens(self, page: Page) -> dict:
         """The browser is back at the redirect URI: its code (and state) for tokens."""
-        page.wait_for_url(f"{self.home}/callback?**")
+        self.answer(page)
         return self.oauth.fetch_token(
             self.provider["token_endpoint"],
             authorization_response=page.url,
@@ -359,6 +370,20 @@ def test_rp_initiated_logout_ends_the_twofold_session(
     page.goto(party.authorization_url())
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     screenshot(page, "2-signed-out-at-twofold")
+
+
+def test_a_refusal_from_the_oauth_library_reaches_the_app_with_the_issuer(
+    live_server, page: Page, party: RelyingParty, alice, screenshot
+):
+    key = add_app(alice)
+    plain = RelyingParty(party.issuer, party.client_id, party.home, code_challenge_method="plain")
+    page.goto(plain.authorization_url())
+    enter_password(page)
+    verify_with(page, pyotp.TOTP(key).now())
+
+    answer = plain.answer(page)  # checks iss
+    screenshot(page, "1-refused-back-at-the-app")
+    assert (answer["error"], answer["state"]) == (["invalid_request"], [plain.state])
 
 
 # --- examples/oidc_app.py ------------------------------------------------------------------

@@ -3,6 +3,9 @@
 - Authorize: sign-in goes through twofold's own pages; an application of another
   organisation is refused with an error page; a demand for a second factor or a fresh
   sign-in (acr_values, max_age, prompt=login) sends the user to confirm it's them first.
+- Every redirect back to the application (the code, and every error, whoever found it:
+  twofold, django-oauth-toolkit or oauthlib) carries ``iss`` (RFC 9207), in
+  AuthorizeView.redirect, the one way out to the client.
 - "Continue": where the sign-in and step-up pages send the user back to. A form's answer
   that redirects (302) on to an application's redirect_uri is blocked by the browsers'
   CSP ``form-action 'self'``, which also governs the redirects that follow a form. So
@@ -18,7 +21,7 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -63,8 +66,14 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
         return super().render_to_response(context, **kwargs)
 
     def redirect(self, redirect_to: str, application: Application | None) -> HttpResponse:
+        """Every answer sent back to the client passes here: the code and every error,
+        whether twofold, django-oauth-toolkit or oauthlib found it. So here it gets
+        ``iss`` (RFC 9207), which discovery promises, against mix-up attacks."""
         # Only ever to a registered redirect_uri (oauthlib checked it), even for an error
         # found before the application was loaded: registration vetted its scheme.
+        if oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS:
+            issuer = oauth2_settings.oauth2_authorization_server_issuer(self.request)
+            redirect_to = with_issuer(redirect_to, issuer)
         return OAuth2ResponseRedirect(redirect_to, REDIRECT_SCHEMES)
 
     def handle_no_permission(self) -> HttpResponse:
@@ -133,8 +142,6 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
         params = [("error", error), ("error_description", description)]
         if credentials.get("state"):
             params.append(("state", credentials["state"]))
-        if oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS:  # RFC 9207, as on success
-            params.append(("iss", oauth2_settings.oauth2_authorization_server_issuer(self.request)))
         application = Application.objects.get(client_id=credentials["client_id"])
         return self.redirect(add_params_to_uri(credentials["redirect_uri"], params), application)
 
@@ -147,6 +154,17 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
             "application": application,
         }
         return render(request, "oidc/refused.html", context, status=403)
+
+
+def with_issuer(uri: str, issuer: str) -> str:
+    """``uri`` with one ``iss`` equal to ``issuer``: in the fragment if the answer's
+    parameters are there (response_mode=fragment), else in the query. One taken from the
+    registered redirect_uri, or put there by the toolkit on success, is replaced."""
+    parts = urlsplit(uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "iss"]
+    fragment = [(k, v) for k, v in parse_qsl(parts.fragment, keep_blank_values=True) if k != "iss"]
+    (fragment if fragment else query).append(("iss", issuer))
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=urlencode(fragment)))
 
 
 def _demand(request: HttpRequest, credentials: dict) -> authn.Demand | None:
