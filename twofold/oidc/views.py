@@ -97,6 +97,9 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
         )
         if request.user.organisation_id != application.organisation_id:
             return self._refused(request, application)
+        unsupported = _unsupported_request_object(request)
+        if unsupported is not None:
+            return self._to_client(credentials, *unsupported)
         demand = _demand(request, credentials)
         if demand is None:
             return self._to_client(credentials, "invalid_request", "max_age must be a number.")
@@ -167,6 +170,16 @@ def with_issuer(uri: str, issuer: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query), fragment=urlencode(fragment)))
 
 
+def _unsupported_request_object(request: HttpRequest) -> tuple[str, str] | None:
+    """A request object (OpenID Connect Core 6) is not supported: its parameters must be
+    refused, never ignored, or the client would believe what it put there was honoured."""
+    if "request" in request.GET:
+        return "request_not_supported", "Request objects are not supported."
+    if "request_uri" in request.GET:
+        return "request_uri_not_supported", "request_uri is not supported."
+    return None
+
+
 def _demand(request: HttpRequest, credentials: dict) -> authn.Demand | None:
     """What the client asks for beyond a signed-in user (None: a malformed max_age)."""
     wanted = request.GET.get("acr_values", "").split()
@@ -207,6 +220,8 @@ class DiscoveryView(ConnectDiscoveryInfoView):
             ),
             grant_types_supported=["authorization_code", "refresh_token"],
             response_modes_supported=["query"],
+            request_parameter_supported=False,
+            request_uri_parameter_supported=False,
             id_token_signing_alg_values_supported=["RS256"],
             revocation_endpoint=self._get_endpoint_url(request, "revoke-token", required=True),
         )

@@ -42,6 +42,14 @@ class TestDiscovery:
         assert document["id_token_signing_alg_values_supported"] == ["RS256"]
         assert document["grant_types_supported"] == ["authorization_code", "refresh_token"]
 
+    def test_it_says_request_objects_are_not_supported(self, client) -> None:
+        # Discovery's defaults are request: false, request_uri: TRUE; say both outright.
+        document = discovery(client)
+        assert (
+            document["request_parameter_supported"],
+            document["request_uri_parameter_supported"],
+        ) == (False, False)
+
     def test_its_endpoints_hang_off_the_issuer(self, client) -> None:
         document = discovery(client)
         issuer = django_settings.TWOFOLD_BASE_URL

@@ -60,6 +60,11 @@ SIGNED_IN_ERRORS = {
         {"prompt": "none", "acr_values": ACR_MFA},
         "interaction_required",
     ),
+    "a request object": ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+    "a request_uri": (
+        {"request_uri": "https://app.contoso.example/request.jwt"},
+        "request_uri_not_supported",
+    ),
     "a second factor bob has no method for": (
         {"acr_values": ACR_MFA},
         "unmet_authentication_requirements",
