@@ -228,6 +228,13 @@ class TestAlwaysEnforced:
         response = client.post("/signin/password", {"password": STRONG_PASSWORD})
         assert response["Location"].startswith("/signin/verify")
 
+    def test_a_lowered_administrators_page_says_they_are_still_enforced(
+        self, admin, admin_client
+    ) -> None:
+        accounts.set_mfa_state(User.objects.filter(pk=admin.pk), MfaState.DISABLED, actor=None)
+        page = admin_client.get(f"/admin-portal/users/{admin.pk}").content.decode()
+        assert 'data-testid="subject-admin-enforced"' in page
+
     def test_a_lowered_administrator_with_no_method_registers_one_at_sign_in(self, admin) -> None:
         accounts.set_mfa_state(User.objects.filter(pk=admin.pk), MfaState.DISABLED, actor=None)
         client = Client()
