@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import check_password
 from django.test import Client
 
 from twofold import demo
+from twofold.accounts.models import MfaState, User
 from twofold.api.models import ApiClient
 from twofold.oidc.models import Application
 
@@ -44,6 +45,11 @@ def test_seeding_twice_keeps_the_same_passwords_token_and_client_secret(data_dir
     assert saved(data_dir) == first
     assert ApiClient.objects.count() == 1
     assert Application.objects.count() == 1
+
+
+def test_the_demo_administrator_always_needs_a_second_factor(data_dir) -> None:
+    demo.seed()
+    assert User.objects.get(username=demo.ADMIN).mfa_state == MfaState.ENFORCED
 
 
 def test_the_saved_token_is_a_validate_client_of_contoso(data_dir) -> None:

@@ -45,7 +45,7 @@ class DemoUser:
 
 
 DEMO_USERS = (
-    DemoUser(ADMIN, "Adele Admin", True, MfaState.ENABLED),
+    DemoUser(ADMIN, "Adele Admin", True, MfaState.ENFORCED),
     DemoUser(f"alice@{DOMAIN}", "Alice Example", False, MfaState.ENABLED),
     DemoUser(f"bob@{DOMAIN}", "Bob Example", False, MfaState.DISABLED),
 )

@@ -55,6 +55,19 @@ def validate_username(username: str, organisation: Organisation) -> str:
     return username
 
 
+def effective_mfa_state(user: User) -> str:
+    """The MFA state sign-in decisions go by: an administrator's is at least "enforced",
+    whatever is stored (an import, an API call or a bulk change may lower the stored one):
+    administrators are never single-factor (docs/security.md 29)."""
+    return minimum_mfa_state(user.mfa_state, is_admin=user.is_admin)
+
+
+def minimum_mfa_state(state: str, *, is_admin: bool) -> str:
+    """``state``, raised to "enforced" for an administrator: what to store when one is
+    created or made an administrator, and what sign-in reads (docs/security.md 29)."""
+    return MfaState.ENFORCED if is_admin else state
+
+
 @transaction.atomic
 def create_user(
     organisation: Organisation,
@@ -68,7 +81,8 @@ def create_user(
     actor: User | None = None,
     actor_label: str = "",
 ) -> User:
-    """Create a user in ``organisation``. Without a password the account cannot sign in yet."""
+    """Create a user in ``organisation``. Without a password the account cannot sign in yet.
+    An administrator is always created "enforced", whatever ``mfa_state`` asks."""
     username = validate_username(username, organisation)
     if User.objects.filter(username=username).exists():
         raise InvalidInput(_("A user with this user name already exists."))
@@ -78,7 +92,7 @@ def create_user(
         display_name=display_name,
         email=email,
         is_admin=is_admin,
-        mfa_state=mfa_state,
+        mfa_state=minimum_mfa_state(mfa_state, is_admin=is_admin),
     )
     if password is None:
         user.set_unusable_password()

@@ -3,7 +3,9 @@
 Every view takes its subjects through ``subject_or_404`` (or ``users_or_404``): a user of
 another organisation is "not found", exactly like a user who doesn't exist, and the attempt
 is audited.
-Actions (POST) also need a second factor verified in the last few minutes.
+Every page and action also needs a second factor verified in the last few minutes,
+whatever the administrator's own MFA state says (docs/security.md 29); an administrator
+with no method registers one first, then comes back to where they were going.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
-from twofold.methods import stepup
+from twofold.methods import base, stepup
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, an administrator of their organisation; a recent second factor to act."""
+    """Signed in, an administrator of their organisation, with a recent second factor."""
 
     @login_required
     @wraps(view)
@@ -38,15 +41,41 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
                 reason="not an administrator",
             )
             raise PermissionDenied
-        if request.method == "POST" and not stepup.may_change_methods(request):
-            back = request.META.get("HTTP_REFERER", "")
-            target = (
-                back if back.startswith(request.build_absolute_uri("/")) else reverse("admin-users")
-            )
-            return redirect(f"{reverse('step-up')}?{urlencode({'next': target})}")
-        return view(request, *args, **kwargs)
+        detour = second_factor_detour(request)
+        return detour if detour is not None else view(request, *args, **kwargs)
 
     return wrapper
+
+
+def second_factor_detour(request: HttpRequest) -> HttpResponse | None:
+    """Where an administrator without a recent second factor goes first: registering a
+    method if they have none, else confirming it's them; ``None`` when they may go on.
+
+    A password alone never reaches an admin page or action (docs/security.md 29): no
+    method is not a reason to skip the check, unlike a first registration of one's own.
+    A POST is never replayed: afterwards they come back to the page they sent it from.
+    """
+    user = request.user
+    if user.must_reregister:  # the step-up page tells them to sign in with the access code
+        return redirect("step-up")
+    if stepup.is_recent(request):  # only ever set by a second factor passed (or registered)
+        return None
+    target = _where_to_come_back(request)
+    if not base.options_for(user):
+        why = _(
+            "Administrators always verify with a second factor. Set up a verification "
+            "method to continue to the admin portal."
+        )
+        return stepup.register_first(request, target, why)
+    return redirect(f"{reverse('step-up')}?{urlencode({'next': target})}")
+
+
+def _where_to_come_back(request: HttpRequest) -> str:
+    """The page itself for a GET; for an action, the portal page it was sent from."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    back = request.META.get("HTTP_REFERER", "")
+    return back if back.startswith(request.build_absolute_uri("/")) else reverse("admin-users")
 
 
 def users_of(admin: User):

@@ -4,9 +4,15 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from twofold.adminportal import auditlog, policy, views
+from twofold.adminportal.access import admin_required
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin-users"), name="admin-home"),
+    # Every page, this redirect included, passes the administrators' check (admin_required).
+    path(
+        "",
+        admin_required(RedirectView.as_view(pattern_name="admin-users")),
+        name="admin-home",
+    ),
     path("users", views.user_list, name="admin-users"),
     path("users/bulk", views.bulk, name="admin-users-bulk"),
     path("users/<int:user_id>", views.user_detail, name="admin-user"),

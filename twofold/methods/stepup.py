@@ -11,14 +11,17 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from twofold.methods import base
 
 VERIFIED_AT = "twofold.mfa.verified_at"
+#: Where to go once a first method is registered (set by ``register_first``).
+RETURN_TO = "twofold.mfa.return_to"
 
 
 def mark_verified(request: HttpRequest) -> None:
@@ -60,3 +63,23 @@ def step_up_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         return redirect(f"{reverse('step-up')}?{urlencode({'next': back})}")
 
     return wrapper
+
+
+def register_first(request: HttpRequest, target: str, why: str) -> HttpResponse:
+    """Send a user who needs a second factor and has no method to register one (``why``
+    says so on the page); once they have, the settings page sends them on to ``target``
+    (``return_after_registration``)."""
+    request.session[RETURN_TO] = target
+    messages.info(request, why)
+    return redirect("security-verification")
+
+
+def return_after_registration(request: HttpRequest) -> str | None:
+    """Where ``register_first`` meant the user to go, once they have a method (taken once)."""
+    target = request.session.get(RETURN_TO)
+    if not target or not base.options_for(request.user):
+        return None
+    del request.session[RETURN_TO]
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return None

@@ -68,6 +68,8 @@ def security_verification(request: HttpRequest) -> HttpResponse:
                 if result.changed:
                     messages.success(request, _("Your changes were saved."))
                 return redirect("security-verification")
+    elif (back := stepup.return_after_registration(request)) is not None:
+        return redirect(back)  # the page the first method was registered for (an admin's)
     context = {
         "form": form,
         "phones": {phone.role: phone for phone in Phone.objects.filter(user=user)},

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from twofold.accounts import middleware as session_lifetime
+from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.audit.services import record
@@ -63,7 +64,8 @@ def decide(request: HttpRequest, user: User, *, devices: bool = True) -> Step:
     and the API. Uses up a one-time bypass if that is the reason; ``devices``: whether a
     trusted-device cookie counts (a browser's only)."""
     organisation = user.organisation
-    if user.mfa_state == MfaState.DISABLED and not organisation.require_mfa:
+    state = accounts.effective_mfa_state(user)  # an administrator's is at least "enforced"
+    if state == MfaState.DISABLED and not organisation.require_mfa:
         return Step(Next.SIGNED_IN, "two-step verification off")
     if user.must_reregister:  # before any shortcut: re-registration needs the access code
         return Step(Next.REGISTER)

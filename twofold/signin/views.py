@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -186,7 +187,12 @@ def step_up(request: HttpRequest) -> HttpResponse:
         )
         return redirect("my-account")
     if not base.options_for(request.user):
-        return _stepped_up(request)
+        # Nothing to verify with: registering a first method is the only second factor
+        # on offer; passing this page without one would count as a recent factor.
+        back = _safe(request, request.session.pop(NEXT, None), reverse("security-verification"))
+        request.session.pop(FOR_APPLICATION, None)
+        why = _("You have no verification method yet. Set one up to continue.")
+        return stepup.register_first(request, back, why)
     how = STEP_UP_FOR_APPLICATION if request.session.get(FOR_APPLICATION) else STEP_UP
     return _page(request, request.user, how, lambda _c, _r: _stepped_up(request))
 

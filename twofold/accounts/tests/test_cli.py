@@ -125,6 +125,18 @@ class TestCreateUser:
             ("carol@contoso.example", 1)
         ]
 
+    def test_an_administrator_is_created_with_two_step_verification_enforced(self, data) -> None:
+        result = run(
+            data,
+            "createuser",
+            "carol@contoso.example",
+            "--admin",
+            "--password-stdin",
+            stdin=STRONG_PASSWORD + "\n",
+        )
+        assert result.returncode == 0
+        assert rows(data, "SELECT mfa_state FROM accounts_user") == [("enforced",)]
+
     @pytest.mark.parametrize(
         ("username", "password", "says"),
         [

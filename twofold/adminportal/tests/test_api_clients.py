@@ -14,7 +14,7 @@ from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import crypto
 from twofold.methods.phone import services as phone_services
 
-from .conftest import signed_in_admin
+from .conftest import password_only, signed_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -206,7 +206,7 @@ class TestOtherOrganisationsAndUsers:
 
     def test_a_user_who_is_not_an_administrator_is_refused(self, make_user) -> None:
         make_user("user@contoso.example")
-        client = signed_in_admin("user@contoso.example")
+        client = password_only("user@contoso.example")
         assert client.get(LIST).status_code == 403
         assert make(client).status_code == 403
         assert not ApiClient.objects.exists()

@@ -14,7 +14,7 @@ from twofold.methods.phone import services as phone_services
 from twofold.oidc import services
 from twofold.oidc.models import Application
 
-from .conftest import signed_in_admin
+from .conftest import password_only, signed_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +205,6 @@ class TestOtherOrganisations:
 
     def test_a_user_who_is_not_an_administrator_is_refused(self, make_user, client) -> None:
         make_user("user@contoso.example")
-        client = signed_in_admin("user@contoso.example")
+        client = password_only("user@contoso.example")
         assert client.get("/admin-portal/applications/").status_code == 403
         assert register(client).status_code == 403

@@ -3,20 +3,18 @@ organisations kept out (SECURITY.md 4, 22, 23)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.test import Client
 
-from conftest import STRONG_PASSWORD
+from twofold.accounts.models import User
 from twofold.adminportal import uploads
+from twofold.adminportal.tests.conftest import password_only, signed_in_admin
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import crypto
 from twofold.methods import base
 from twofold.methods.oath import importing, services
 from twofold.methods.oath.models import HardwareToken
 from twofold.methods.oath.tests.conftest import csv_bytes, row
-from twofold.methods.stepup import VERIFIED_AT
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +28,11 @@ def token_url(token: HardwareToken, action: str = "") -> str:
 
 
 def browser(username: str, *, recent: bool = True) -> Client:
-    """A browser signed in through the sign-in pages, with a second factor just passed."""
-    client = Client()
-    client.post("/signin", {"username": username})
-    client.post("/signin/password", {"password": STRONG_PASSWORD})
-    if recent:
-        session = client.session
-        session[VERIFIED_AT] = int(time.time())
-        session.save()
-    return client
+    """A browser signed in through the sign-in pages: an administrator with a second factor
+    (just passed, or older than the step-up window), anyone else on the password."""
+    if User.objects.get(username=username).is_admin:
+        return signed_in_admin(username, recent=recent)
+    return password_only(username)
 
 
 def stock(organisation, *rows: str, actor) -> list[HardwareToken]:

@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import AUTH_NUMBER, STRONG_PASSWORD
+from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
 from twofold.adminportal import services as admin_services
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
@@ -54,6 +55,13 @@ class TestPassword:
         organisation.require_mfa = True
         organisation.save()
         answer = check(validator).json()
+        assert (answer["result"], answer["reason"]) == ("reject", "registration_required")
+
+    def test_an_administrator_whose_stored_state_was_lowered_is_not_accepted_on_the_password(
+        self, validator, admin
+    ) -> None:
+        accounts.set_mfa_state(User.objects.filter(pk=admin.pk), MfaState.DISABLED, actor=None)
+        answer = check(validator, user=admin.username).json()
         assert (answer["result"], answer["reason"]) == ("reject", "registration_required")
 
     def test_a_wrong_password_is_a_decided_reject(self, validator, user) -> None:
