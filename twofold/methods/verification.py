@@ -36,7 +36,7 @@ from twofold.audit.services import record
 from twofold.core import context
 from twofold.core.crypto import constant_time_equals, keyed_digest, random_digits
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
-from twofold.core.ratelimit import Limit
+from twofold.core.ratelimit import Limit, resume_time
 from twofold.methods import base
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 
@@ -249,7 +249,12 @@ def _check(
         address = context.current().client_address or "unknown"
         per_address = by_address()
         if per_address.exceeded(address):
-            raise RateLimited(retry_after=per_address.retry_after())
+            seconds = per_address.retry_after(address)
+            raise RateLimited(
+                _("Too many wrong codes were entered from your network. Try again after %(time)s.")
+                % {"time": resume_time(seconds)},
+                retry_after=seconds,
+            )
     except RateLimited as refused:
         audit_check(user, challenge, AuditResult.DENIED, "locked")
         return _Outcome(None, refused)

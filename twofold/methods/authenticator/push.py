@@ -27,7 +27,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import context, crypto
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
-from twofold.core.ratelimit import Limit
+from twofold.core.ratelimit import Limit, resume_time
 from twofold.methods import verification, waits
 from twofold.methods.authenticator.models import AuthenticatorDevice, PushNotice
 from twofold.methods.models import Challenge, ChallengeState
@@ -94,9 +94,14 @@ def refuse_start(user: User) -> None:
         )
     limit = _pushes(user)
     if limit.hit(str(user.pk)) > limit.limit:
+        seconds = limit.retry_after(str(user.pk))
         raise RateLimited(
-            _("Too many notifications were sent to your phone. Use another way, or try later."),
-            retry_after=limit.retry_after(),
+            _(
+                "Too many notifications were sent to your phone. Use another way, or try "
+                "again after %(time)s."
+            )
+            % {"time": resume_time(seconds)},
+            retry_after=seconds,
         )
 
 
