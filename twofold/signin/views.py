@@ -320,6 +320,9 @@ def challenge_status(request: HttpRequest, challenge_id: str) -> JsonResponse:
     if challenge.state not in (ChallengeState.PENDING, ChallengeState.APPROVED):
         # For the failure notice's help-desk details: when it ended, in UTC.
         answer["ended_at"] = _utc(challenge.completed_at)
+        reason = base.get(challenge.method).end_reason(challenge)
+        if reason:  # what the state alone doesn't say (a push approved with the wrong number)
+            answer["reason"] = reason
     return JsonResponse(answer)
 
 

@@ -99,6 +99,8 @@ class PushNotice(models.Model):
     )
     number = models.CharField(max_length=2)
     application = models.CharField(max_length=120)
+    # Approved with another number than the one shown: the sign-in page says so.
+    wrong_number = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"push for {self.challenge_id}"

@@ -117,6 +117,14 @@ def start(challenge: Challenge) -> None:
     challenge.save(update_fields=["expires_at"])
 
 
+def end_reason(challenge: Challenge) -> str:
+    """ "wrong_number" for a push refused because the app chose another number."""
+    if challenge.state != ChallengeState.DENIED or challenge.option != APP_NOTIFICATION:
+        return ""
+    mismatched = PushNotice.objects.filter(challenge=challenge, wrong_number=True).exists()
+    return "wrong_number" if mismatched else ""
+
+
 def number_for(challenge: Challenge) -> str:
     notice = PushNotice.objects.filter(challenge=challenge).first()
     return notice.number if notice else ""
@@ -285,6 +293,7 @@ def _apply(
         number, challenge.push_notice.number
     ):
         failure = verification.count_failure(user, challenge.option, challenge.purpose)
+        PushNotice.objects.filter(challenge=challenge).update(wrong_number=True)
         waits.settle(challenge, approved=False)
         if isinstance(failure, verification.SecondFactorLocked):
             return failure
