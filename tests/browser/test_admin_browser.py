@@ -536,7 +536,9 @@ def test_an_admin_finds_a_sign_in_refused_for_too_many_passwords_by_its_correlat
             mona_page.get_by_role("button", name="Sign in").click()
             if attempt != "still not it":
                 expect(mona_page.get_by_role("alert")).to_contain_text("incorrect")
-        correlation_id = correlation_id_on(mona_page, "Too many attempts")
+        # Said next to the password, on the page she is on, with the help desk's details.
+        expect(mona_page.get_by_role("alert")).to_contain_text("Too many sign-in attempts")
+        correlation_id = correlation_id_on(mona_page, "Enter password")
         screenshot(mona_page, "1-too-many-attempts")
     finally:
         mona_page.context.close()
@@ -565,7 +567,8 @@ def test_an_admin_finds_a_sign_in_locked_for_too_many_codes_by_its_correlation_i
             expect(mona_page.get_by_role("heading", name="Verify your identity")).to_be_visible()
             mona_page.get_by_label("Verification code").fill("000000")
             mona_page.get_by_role("button", name="Verify").click()
-        correlation_id = correlation_id_on(mona_page, "Too many attempts")
+        expect(mona_page.get_by_test_id("refusal")).to_contain_text("Verification is locked")
+        correlation_id = correlation_id_on(mona_page, "Verify your identity")
         screenshot(mona_page, "1-locked")
     finally:
         mona_page.context.close()

@@ -171,7 +171,7 @@ def test_a_wrong_number_refuses_the_sign_in(
     phone.get_by_test_id("approve").click()
     expect(phone.get_by_test_id("result")).to_contain_text("doesn't match")
     screenshot(phone, "phone-wrong-number")
-    expect(page.get_by_text("The sign-in was denied on your app.")).to_be_visible(timeout=POLLED)
+    expect(page.get_by_text("didn't match the one on this screen")).to_be_visible(timeout=POLLED)
     assert the_push().state == ChallengeState.DENIED
 
 

@@ -611,7 +611,8 @@ BAD_INPUT = {
     "uk-number-with-us-selected": BadInput(
         (partial(_type_auth, number="+44 20 7946 0958"), US_OFFICE),
         "authentication_number",
-        "This number belongs to another country than the one you chose.",
+        "This number belongs to United Kingdom, not to United States. Choose United Kingdom "
+        "in the list, or check the number.",
         "+44 20 7946 0958",
     ),
     "uk-national-number-with-us-selected": BadInput(

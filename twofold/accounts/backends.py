@@ -1,17 +1,53 @@
 """Password authentication through Django's ModelBackend, refusing blocked users.
 
 ModelBackend already hashes a dummy password for an unknown user name, so a sign-in
-with an unknown user takes as long as one with a wrong password.
+with an unknown user takes as long as one with a wrong password. Every path hashes
+exactly once, a blocked user's too.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from twofold.accounts.models import User
+from twofold.core.errors import NotAllowed
+
+
+class AccountBlocked(NotAllowed):
+    """The password was right, but the account is blocked (after a fraud report, or by an
+    administrator). Only someone who knows the password learns this (docs/security.md 21)."""
+
+    code = "account_blocked"
+    default_message = _(
+        "Your account is blocked, so you can't sign in. Contact your help desk to unblock it, "
+        "and give them the correlation ID below."
+    )
 
 
 class PasswordBackend(ModelBackend):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: object,
+    ) -> User | None:
+        """ModelBackend's check, which also says when a right password meets a block."""
+        if username is None or password is None:
+            return None
+        try:
+            user = User._default_manager.get_by_natural_key(username)
+        except User.DoesNotExist:
+            User().set_password(password)  # the same hashing time as a wrong password
+            return None
+        if not user.check_password(password):
+            return None
+        if user.is_active and user.is_blocked:
+            raise AccountBlocked()
+        return user if self.user_can_authenticate(user) else None
+
     def user_can_authenticate(self, user: User) -> bool:  # type: ignore[override]
         return user.can_sign_in
 

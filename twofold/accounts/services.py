@@ -18,13 +18,14 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from twofold.accounts.backends import AccountBlocked
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.accounts.names import typed_user_name
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_for_users
 from twofold.core import languages
 from twofold.core.errors import InvalidInput, RateLimited
-from twofold.core.ratelimit import AddressLimits, Limit
+from twofold.core.ratelimit import AddressLimits, Limit, resume_time
 from twofold.organisations.models import Organisation
 from twofold.organisations.services import domain_of, find_by_username
 
@@ -155,6 +156,7 @@ def check_password(
     password: str,
     *,
     organisation: Organisation | None = None,
+    say_blocked: bool = False,
 ) -> User:
     """Verify a user name and password, counting a wrong one against the user and the address.
 
@@ -164,7 +166,9 @@ def check_password(
     failure limit. Raises RateLimited before any hashing once a counter is over its limit,
     and InvalidCredentials, identical for every kind of refusal, when the pair is wrong.
     ``organisation``: the one ``find_by_username`` found for this name, if the caller has
-    already asked (it is looked up otherwise).
+    already asked (it is looked up otherwise). ``say_blocked``: raise AccountBlocked when
+    a right password meets a blocked account (the sign-in page tells the person; the API
+    answers as for a wrong password).
     """
     username = normalise_username(username)
     by_user, by_address = _limits()
@@ -181,19 +185,25 @@ def check_password(
             organisation=organisation,
             subject_label=label,
         )
-        raise RateLimited(retry_after=max(by_user.retry_after(), addresses.retry_after()))
-    addresses.hit()
-    user = auth.authenticate(request, username=username, password=password)
-    if user is None:
-        by_user.hit(username)
-        known = User.objects.filter(username=username).only("id", "organisation_id").first()
-        record(
-            AuditAction.SIGNIN_PASSWORD,
-            AuditResult.FAILURE,
-            organisation=None if known else organisation,
-            subject=known,
-            subject_label=label,
+        seconds = max(
+            by_user.retry_after(username) if by_user.exceeded(username) else 0,
+            addresses.retry_after(),
         )
+        raise RateLimited(
+            _("Too many sign-in attempts. Try again after %(time)s.")
+            % {"time": resume_time(seconds)},
+            retry_after=seconds,
+        )
+    addresses.hit()
+    try:
+        user = auth.authenticate(request, username=username, password=password)
+    except AccountBlocked as blocked:
+        _refused(username, organisation, label, by_user, reason="blocked")
+        if say_blocked:
+            raise
+        raise InvalidCredentials(_("Your user name or password is incorrect.")) from blocked
+    if user is None:
+        _refused(username, organisation, label, by_user)
         raise InvalidCredentials(_("Your user name or password is incorrect."))
     forgive_password_attempt(username)
     record(AuditAction.SIGNIN_PASSWORD, AuditResult.SUCCESS, actor=user, subject=user)
@@ -206,6 +216,22 @@ def forgive_password_attempt(username: str) -> None:
     by_user, by_address = _limits()
     by_user.reset(username)
     AddressLimits.current(by_address).forgive()
+
+
+def _refused(
+    username: str, organisation: Organisation | None, label: str, by_user: Limit, reason: str = ""
+) -> None:
+    """Count and audit a refused password (a right one for a blocked account too)."""
+    by_user.hit(username)
+    known = User.objects.filter(username=username).only("id", "organisation_id").first()
+    record(
+        AuditAction.SIGNIN_PASSWORD,
+        AuditResult.FAILURE,
+        organisation=None if known else organisation,
+        subject=known,
+        subject_label=label,
+        **({"reason": reason} if reason else {}),
+    )
 
 
 def sign_out(request: HttpRequest) -> None:

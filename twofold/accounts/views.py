@@ -16,15 +16,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from twofold.accounts import services
 from twofold.accounts.forms import PasswordForm, PreferencesForm, UsernameForm
+from twofold.accounts.models import User
 from twofold.accounts.names import seal, unseal
 from twofold.core import context as request_context
 from twofold.core import languages
 from twofold.core.errors import InvalidInput, RateLimited
 from twofold.oidc import services as oidc
+from twofold.organisations import services as organisations
 from twofold.organisations.services import find_by_username
 from twofold.signin import services as second_step
 from twofold.signin.views import SIGNIN_NEXT as NEXT_URL
-from twofold.web.views import bad_request, too_many_requests
+from twofold.web.views import bad_request
 
 PENDING_USERNAME = "twofold.signin.username"
 
@@ -63,30 +65,51 @@ def signin_password(request: HttpRequest) -> HttpResponse:
         return redirect("signin")
     # Known before any check: an error page (a dependency down) shows its branding too.
     request.organisation = organisation = find_by_username(username)
+    organisations.remember_for_session(request, organisation)
     form = PasswordForm(request.POST or None)
+    retry_after, support = 0, False
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.check_password(request, username, form.cleaned_data["password"])
-        except RateLimited as limited:
-            return too_many_requests(request, limited)
+            user = services.check_password(
+                request, username, form.cleaned_data["password"], say_blocked=True
+            )
+        except RateLimited as limited:  # said next to the field, with when to try again
+            form.add_error("password", limited.message)
+            retry_after, support = limited.retry_after, True
+        except services.AccountBlocked as blocked:
+            form.add_error("password", blocked.message)
+            support = True  # the help desk needs the correlation ID to find this refusal
         except services.InvalidCredentials as refused:
             form.add_error("password", refused.message)
         else:
             request.session.pop(PENDING_USERNAME, None)
-            # A push approval names the application the sign-in is for, if any.
-            application = oidc.application_named_in(
-                request.session.get(NEXT_URL), user.organisation
-            )
-            with request_context.for_application(application):
-                step = second_step.after_password(request, user)
-            if step is second_step.Next.CHALLENGE:
-                return redirect("signin-verify")
-            if step is second_step.Next.REGISTER:
-                return redirect("signin-register")
-            next_url = request.session.pop(NEXT_URL, None)
-            return redirect(_safe_next(request, next_url) or "my-account")
-    context = {"form": form, "username": username, "organisation": organisation}
-    return render(request, "accounts/signin_password.html", context)
+            return _after_password(request, user)
+    context = {
+        "form": form,
+        "username": username,
+        "organisation": organisation,
+        "support": support,
+    }
+    response = render(
+        request, "accounts/signin_password.html", context, status=429 if retry_after else 200
+    )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _after_password(request: HttpRequest, user: User) -> HttpResponse:
+    """On to the second step, the registration, or (none needed) where the person was going."""
+    # A push approval names the application the sign-in is for, if any.
+    application = oidc.application_named_in(request.session.get(NEXT_URL), user.organisation)
+    with request_context.for_application(application):
+        step = second_step.after_password(request, user)
+    if step is second_step.Next.CHALLENGE:
+        return redirect("signin-verify")
+    if step is second_step.Next.REGISTER:
+        return redirect("signin-register")
+    next_url = request.session.pop(NEXT_URL, None)
+    return redirect(_safe_next(request, next_url) or "my-account")
 
 
 @never_cache

@@ -115,9 +115,22 @@ def parse(number: str, country: str) -> str:
         raise InvalidInput(_("This is not a phone number.")) from None
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidInput(_("This is not a valid phone number for the country you chose."))
-    if phonenumbers.region_code_for_number(parsed) != country:
-        raise InvalidInput(_("This number belongs to another country than the one you chose."))
+    region = phonenumbers.region_code_for_number(parsed)
+    if region != country:
+        raise InvalidInput(_wrong_country(region, country))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _wrong_country(region: str | None, chosen: str) -> str:
+    """Name both countries in the reader's language: "belongs to another" alone leaves the
+    person guessing which one the number is from."""
+    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    if not region or region not in phonenumbers.SUPPORTED_REGIONS:  # "001": no country
+        return _("This number belongs to another country than the one you chose.")
+    return _(
+        "This number belongs to %(country)s, not to %(chosen)s. Choose %(country)s "
+        "in the list, or check the number."
+    ) % {"country": _name(region, language), "chosen": _name(chosen, language)}
 
 
 def region_of(e164: str) -> str:

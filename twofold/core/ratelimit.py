@@ -11,11 +11,15 @@ an integration's own address counts only in its own ceiling (docs/security.md 32
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from twofold.core import context
 from twofold.core.crypto import keyed_digest
@@ -30,9 +34,15 @@ class Limit:
     def _key(self, subject: str) -> str:
         return f"rl:{self.scope}:{keyed_digest(subject, 'ratelimit')}"
 
-    def retry_after(self) -> int:
-        """An upper bound on the seconds until the window closes."""
-        return self.window
+    def retry_after(self, subject: str | None = None) -> int:
+        """The seconds until ``subject``'s window closes (an upper bound without it, or
+        when the window's end is not known)."""
+        if subject is None:
+            return self.window
+        until = cache.get(self._key(subject) + ":until")
+        if until is None:
+            return self.window
+        return max(1, min(self.window, int(until - time.time()) + 1))
 
     def count(self, subject: str) -> int:
         return int(cache.get(self._key(subject), 0))
@@ -44,15 +54,22 @@ class Limit:
         """Count one attempt and return the total in this window (atomic on Redis)."""
         key = self._key(subject)
         if cache.add(key, 1, timeout=self.window):
+            self._opened(key)
             return 1
         try:
             return cache.incr(key)  # keeps the key's expiry
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.window)
+            if cache.add(key, 1, timeout=self.window):
+                self._opened(key)
             return 1
 
+    def _opened(self, key: str) -> None:
+        """Note when a new window closes (once per window), so a refusal can say when."""
+        cache.set(key + ":until", time.time() + self.window, timeout=self.window)
+
     def reset(self, subject: str) -> None:
-        cache.delete(self._key(subject))
+        key = self._key(subject)
+        cache.delete_many([key, key + ":until"])
 
     def forgive(self, subject: str) -> None:
         """Take back one attempt counted in advance that turned out right."""
@@ -95,7 +112,15 @@ class AddressLimits:
         return any(limit.exceeded(subject) for limit, subject in self.buckets)
 
     def retry_after(self) -> int:
-        return max((limit.retry_after() for limit, _subject in self.buckets), default=0)
+        """The seconds until every exceeded bucket's window has closed."""
+        return max(
+            (
+                limit.retry_after(subject)
+                for limit, subject in self.buckets
+                if limit.exceeded(subject)
+            ),
+            default=0,
+        )
 
     def hit(self) -> None:
         for limit, subject in self.buckets:
@@ -104,3 +129,8 @@ class AddressLimits:
     def forgive(self) -> None:
         for limit, subject in self.buckets:
             limit.forgive(subject)
+
+
+def resume_time(seconds: int) -> str:
+    """When a wait of ``seconds`` ends, as the reader's clock shows it ("14:05 CET")."""
+    return date_format(timezone.localtime(timezone.now() + timedelta(seconds=seconds)), "H:i T")

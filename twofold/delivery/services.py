@@ -27,7 +27,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import phones
 from twofold.core.errors import InvalidInput, RateLimited
-from twofold.core.ratelimit import Limit
+from twofold.core.ratelimit import Limit, resume_time
 from twofold.delivery.base import (
     Call,
     DeliveryFailed,
@@ -137,7 +137,7 @@ def _deliver(
     refused = _spend([cap for cap in caps if cap])
     if refused is not None:
         record(action, AuditResult.DENIED, reason=f"over the {refused.name} cap", **audit)
-        raise refused.refusal()
+        raise refused.refusal(refused.limit.retry_after(refused.subject))
     try:
         with transaction.atomic():
             receipt = send(gateway)
@@ -165,7 +165,7 @@ class _Cap:
     name: str  # for the audit event: which cap refused
     limit: Limit
     subject: str
-    refusal: Callable[[], RateLimited]
+    refusal: Callable[[int], RateLimited]  # given the seconds left to wait
 
     def release(self) -> None:
         self.limit.reset(self.subject)
@@ -177,13 +177,13 @@ def _cooldown(to: str, user_key: str) -> _Cap | None:
     if not seconds:
         return None
 
-    def refusal() -> RateLimited:
+    def refusal(left: int) -> RateLimited:
         message = ngettext(
-            "Wait %(seconds)d second before asking for another text or call.",
-            "Wait %(seconds)d seconds before asking for another text or call.",
-            seconds,
-        ) % {"seconds": seconds}
-        return RateLimited(message, retry_after=seconds)
+            "Wait %(seconds)d second before asking for another text or call to this number.",
+            "Wait %(seconds)d seconds before asking for another text or call to this number.",
+            left,
+        ) % {"seconds": left}
+        return RateLimited(message, retry_after=left)
 
     return _Cap("cooldown", Limit("delivery-cooldown", 1, seconds), f"{user_key}\n{to}", refusal)
 
@@ -198,40 +198,44 @@ def _hourly_caps(to: str, user_key: str, country_share: float = 1.0) -> list[_Ca
             "per-user",
             Limit("delivery-user", config["texts_per_user_per_hour"], _HOUR),
             user_key,
-            lambda: _over(
+            lambda left: _over(
                 _(
                     "You've asked for too many texts and calls in the last hour. "
-                    "Try again later, or choose another way to verify."
-                )
+                    "Try again after %(time)s, or choose another way to verify."
+                ),
+                left,
             ),
         ),
         _Cap(
             "per-number",
             Limit("delivery-number", config["texts_per_number_per_hour"], _HOUR),
             to,
-            lambda: _over(
+            lambda left: _over(
                 _(
                     "Too many texts and calls have gone to this phone number in the last "
-                    "hour. Try again later, or choose another way to verify."
-                )
+                    "hour. Try again after %(time)s, or choose another way to verify."
+                ),
+                left,
             ),
         ),
         _Cap(
             "per-country",
             Limit("delivery-country", per_country, _HOUR),
             f"+{phones.calling_code_of(to)}",
-            lambda: _over(
+            lambda left: _over(
                 _(
                     "Too many texts and calls are going to this country just now. "
-                    "Try again later, or choose another way to verify."
-                )
+                    "Try again after %(time)s, or choose another way to verify."
+                ),
+                left,
             ),
         ),
     ]
 
 
-def _over(message: str) -> RateLimited:
-    return RateLimited(message, retry_after=_HOUR)
+def _over(message: str, left: int) -> RateLimited:
+    """An hourly cap's refusal, saying when it lets texts and calls through again."""
+    return RateLimited(message % {"time": resume_time(left)}, retry_after=left)
 
 
 def _spend(caps: list[_Cap]) -> _Cap | None:

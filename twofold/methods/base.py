@@ -86,6 +86,11 @@ class Method(ABC):
         the number to type in the app)."""
         return {}
 
+    def end_reason(self, challenge: Challenge) -> str:
+        """Why a finished ``challenge`` ended, when its state alone doesn't say (a push
+        approved with the wrong number): a key the pages have a message for, or ""."""
+        return ""
+
     def check(self, challenge: Challenge, code: str) -> bool:
         """Compare ``code`` for ``challenge`` in constant time and mark it used.
 

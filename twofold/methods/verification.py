@@ -36,7 +36,7 @@ from twofold.audit.services import record
 from twofold.core import context
 from twofold.core.crypto import constant_time_equals, keyed_digest, random_digits
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
-from twofold.core.ratelimit import AddressLimits, Limit
+from twofold.core.ratelimit import AddressLimits, Limit, resume_time
 from twofold.methods import base
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 
@@ -251,7 +251,12 @@ def _check(
         refuse_if_locked(user)
         addresses = AddressLimits.current(by_address())
         if addresses.exceeded():
-            raise RateLimited(retry_after=addresses.retry_after())
+            seconds = addresses.retry_after()
+            raise RateLimited(
+                _("Too many wrong codes were entered from your network. Try again after %(time)s.")
+                % {"time": resume_time(seconds)},
+                retry_after=seconds,
+            )
     except RateLimited as refused:
         audit_check(user, challenge, AuditResult.DENIED, "locked")
         return _Outcome(None, refused)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -29,6 +30,26 @@ def find_by_username(username: str) -> Organisation | None:
         return None
     found = OrganisationDomain.objects.select_related("organisation").filter(domain=domain).first()
     return found.organisation if found else None
+
+
+_SIGNING_IN_TO = "twofold.organisation"
+
+
+def remember_for_session(request: HttpRequest, organisation: Organisation | None) -> None:
+    """Note the organisation a sign-in is for, once the user name has told it: the error
+    pages met halfway through still show its branding and help-desk link."""
+    if organisation is not None:
+        request.session[_SIGNING_IN_TO] = organisation.pk
+
+
+def of_session(request: HttpRequest) -> Organisation | None:
+    """The signed-in user's organisation, else the one a sign-in in this session is for."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.organisation
+    session = getattr(request, "session", None)
+    pk = session.get(_SIGNING_IN_TO) if session is not None else None
+    return Organisation.objects.filter(pk=pk).first() if pk else None
 
 
 def _check_domain(domain: str) -> None:

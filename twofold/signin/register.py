@@ -21,7 +21,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import languages, phones
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited, TwofoldError
-from twofold.core.ratelimit import Limit
+from twofold.core.ratelimit import Limit, resume_time
 from twofold.methods import base, resets, verification
 from twofold.methods.authenticator import activation
 from twofold.methods.authenticator import services as authenticator
@@ -34,7 +34,6 @@ from twofold.methods.verification import SecondFactorLocked
 from twofold.organisations.models import MethodKind
 from twofold.signin import flow, services
 from twofold.signin.views import SIGNIN_NEXT, _pending_or_restart, _safe
-from twofold.web.views import too_many_requests
 
 
 class PhoneForm(forms.Form):
@@ -76,9 +75,32 @@ class PhoneForm(forms.Form):
         return cleaned
 
 
-def _render(request: HttpRequest, user: User, template: str, context: dict) -> HttpResponse:
-    """Every wizard page shows the user's organisation's branding."""
-    return render(request, template, {**context, "organisation": user.organisation})
+def _render(
+    request: HttpRequest,
+    user: User,
+    template: str,
+    context: dict,
+    refused: RateLimited | None = None,
+) -> HttpResponse:
+    """Every wizard page shows the user's organisation's branding; ``refused``: a limit met
+    on it (a cap on texts, too many codes), said on the page itself with when to retry."""
+    context = {**context, "organisation": user.organisation}
+    if refused is None:
+        return render(request, template, context)
+    context["shown"] = refused.message  # not repeated by a queued message
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(refused.retry_after)
+    return response
+
+
+def _locked(request: HttpRequest, user: User) -> HttpResponse | None:
+    """The wizard's first page saying until when verification is locked, if it is."""
+    try:
+        verification.refuse_if_locked(user)
+    except SecondFactorLocked as locked:
+        context = {"choices": {}, "refusal": locked.message, "locked": True}
+        return _render(request, user, "signin/register.html", context, refused=locked)
+    return None
 
 
 def _choices(user: User) -> dict[str, bool]:
@@ -121,8 +143,8 @@ def _gate(view):
     def wrapper(request: HttpRequest, user: User) -> HttpResponse:
         if not needs_registration(user):
             return redirect("signin-verify")
-        if verification.locked_until(user) is not None:
-            return too_many_requests(request, SecondFactorLocked(_("Verification is locked.")))
+        if (locked := _locked(request, user)) is not None:
+            return locked
         if not _may_register(request, user):
             return redirect("signin-register")
         return view(request, user)
@@ -147,22 +169,41 @@ def register(request: HttpRequest, user: User) -> HttpResponse:
     """Choose what to register; after an administrator's reset, first the access code."""
     if not needs_registration(user):
         return redirect("signin-verify")
-    if verification.locked_until(user) is not None:
-        return too_many_requests(request, SecondFactorLocked(_("Verification is locked.")))
+    if (locked := _locked(request, user)) is not None:
+        return locked
     if _may_register(request, user):
         context = {"choices": _choices(user), "reregister": user.must_reregister}
         return _render(request, user, "signin/register.html", context)
     form = AccessCodeForm(request.POST or None)
+    refused = None
     if request.method == "POST" and form.is_valid():
-        if _ACCESS_CODE_TRIES.exceeded(str(user.pk)):
-            return too_many_requests(request, RateLimited())
-        if resets.access_code_matches(user, form.cleaned_data["code"]):
-            request.session[ACCESS_OK] = user.pk
+        try:
+            _check_access_code(request, user, form.cleaned_data["code"])
+        except RateLimited as limited:
+            form.add_error("code", limited.message)
+            refused = limited
+        except InvalidInput as wrong:
+            form.add_error("code", wrong.message)
+        else:
             return redirect("signin-register")
-        _ACCESS_CODE_TRIES.hit(str(user.pk))
+    return _render(request, user, "signin/access_code.html", {"form": form}, refused)
+
+
+def _check_access_code(request: HttpRequest, user: User, code: str) -> None:
+    """Let this session register, if ``code`` is the administrator's; tries are limited."""
+    subject = str(user.pk)
+    if _ACCESS_CODE_TRIES.exceeded(subject):
+        seconds = _ACCESS_CODE_TRIES.retry_after(subject)
+        raise RateLimited(
+            _("Too many wrong access codes. Try again after %(time)s.")
+            % {"time": resume_time(seconds)},
+            retry_after=seconds,
+        )
+    if not resets.access_code_matches(user, code):
+        _ACCESS_CODE_TRIES.hit(subject)
         record(AuditAction.ACCESS_CODE_REFUSED, AuditResult.FAILURE, subject=user)
-        form.add_error("code", _("This access code is not right, or it has expired."))
-    return _render(request, user, "signin/access_code.html", {"form": form})
+        raise InvalidInput(_("This access code is not right, or it has expired."))
+    request.session[ACCESS_OK] = user.pk
 
 
 @never_cache
@@ -241,8 +282,8 @@ def register_push_complete(request: HttpRequest, user: User) -> HttpResponse:
     if not (issued and activation.activated(user, issued)):
         messages.error(request, _("Open the link on your phone and tap Activate first."))
         return redirect("signin-register-push")
-    if verification.locked_until(user) is not None:
-        return too_many_requests(request, SecondFactorLocked(_("Verification is locked.")))
+    if (locked := _locked(request, user)) is not None:
+        return locked
     request.session.pop(_PUSH_ACTIVATION, None)
     return _registered(request, user, "swk", "app_notification")
 
@@ -264,6 +305,7 @@ def register_phone(request: HttpRequest, user: User) -> HttpResponse:
     if not _choices(user)["phone"]:
         return redirect("signin-register")
     form = PhoneForm(user, request.POST or None)
+    refused = None
     if request.method == "POST" and form.is_valid():
         try:
             challenge = phone_services.request_change(
@@ -272,14 +314,15 @@ def register_phone(request: HttpRequest, user: User) -> HttpResponse:
                 form.cleaned_data["e164"],
                 mode=form.cleaned_data["mode"],
             )
-        except RateLimited as limited:
-            return too_many_requests(request, limited)
+        except RateLimited as limited:  # a cap on texts and calls: said here, with when
+            form.add_error(None, limited.message)
+            refused = limited
         except TwofoldError as failed:
             form.add_error(None, failed.message)
         else:
             flow.remember(request, challenge)
             return redirect("signin-register-phone-verify")
-    return _render(request, user, "signin/register_phone.html", {"form": form})
+    return _render(request, user, "signin/register_phone.html", {"form": form}, refused)
 
 
 @never_cache
@@ -294,8 +337,10 @@ def register_phone_verify(request: HttpRequest, user: User) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
-        except RateLimited as limited:
-            return too_many_requests(request, limited)
+        except SecondFactorLocked:
+            return _locked(request, user) or redirect("signin-register")
+        except RateLimited as limited:  # too many wrong codes from this address
+            form.add_error("code", limited.message)
         except InvalidInput as refused:
             form.add_error("code", refused.message)
         else:

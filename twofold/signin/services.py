@@ -28,11 +28,13 @@ from twofold.core import context
 from twofold.core.errors import TwofoldError
 from twofold.methods import base, stepup, verification
 from twofold.methods.models import ChallengePurpose
+from twofold.organisations import services as organisations
 from twofold.signin import flow, trusted
 
 PENDING = "twofold.signin.pending"
 AMR = "twofold.amr"  # how the session's user proved who they are (for OpenID Connect)
 PENDING_SECONDS = 10 * 60
+BYPASS = "one-time bypass"  # why a sign-in skipped the second factor (audit "via")
 
 # What each option proves, in the words of RFC 8176 (amr values).
 _AMR = {"app_code": "otp", "app_notification": "swk", "hardware_token": "hwk"}
@@ -72,7 +74,7 @@ def decide(request: HttpRequest, user: User, *, devices: bool = True) -> Step:
     if _inside_trusted_range(organisation.trusted_ip_ranges):
         return Step(Next.SIGNED_IN, "trusted address")
     if _take_bypass(user):
-        return Step(Next.SIGNED_IN, "one-time bypass")
+        return Step(Next.SIGNED_IN, BYPASS)
     if devices and trusted.recognises(request, user):
         return Step(Next.SIGNED_IN, "trusted device", amr=("pwd", "mfa"))
     options = base.options_for(user)  # once: each look costs a query per method
@@ -87,6 +89,8 @@ def after_password(request: HttpRequest, user: User) -> Next:
     if step.next is Next.SIGNED_IN:
         # No second factor now: a later step-up still asks for one.
         finish(request, user, amr=list(step.amr), via=step.via, mfa=False)
+        if step.via == BYPASS:  # said on the page they land on, so a surprise is noticed
+            messages.info(request, bypass_message())
         return Next.SIGNED_IN
     hold(request, user)
     if step.next is Next.REGISTER:
@@ -128,6 +132,7 @@ def _take_bypass(user: User) -> bool:
 def hold(request: HttpRequest, user: User) -> None:
     """Keep ``user`` as pending under a fresh session ID until the second step is done."""
     request.session.cycle_key()
+    organisations.remember_for_session(request, user.organisation)
     # The session epoch too: "sign out everywhere" ends a sign-in halfway through as well.
     request.session[PENDING] = {
         "user": user.pk,
@@ -205,6 +210,14 @@ def warn_about_failures(request: HttpRequest, user: User) -> None:
 
 def expired_message() -> str:
     return _("Your sign-in took too long. Enter your user name and password again.")
+
+
+def bypass_message() -> str:
+    return _(
+        "You signed in without the second step this once, because your administrator "
+        "allowed a one-time bypass. Next time you'll be asked as usual. If you didn't "
+        "expect this, contact your help desk."
+    )
 
 
 def blocked_message() -> str:

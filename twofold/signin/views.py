@@ -30,7 +30,6 @@ from twofold.methods.forms import CodeForm
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.oidc import services as oidc
 from twofold.signin import flow, services, trusted
-from twofold.web.views import too_many_requests
 
 NEXT = "twofold.step_up.next"
 #: Set when an application (OpenID Connect) demands the step-up, not a settings change.
@@ -86,41 +85,74 @@ def _page(
     """The shared verification page: show the state, or check a submitted code."""
     options = base.options_for(user)  # once: each look costs a query per method
     challenge = flow.current(request, user, how.purpose)
+    try:  # locked: said at once, not after a way that can only be refused is chosen
+        verification.refuse_if_locked(user)
+    except verification.SecondFactorLocked as locked:
+        return _show(request, user, how, options, challenge, CodeForm(), locked)
     preferred = base.preferred_option(user, options)
+    refused: RateLimited | None = None
     if challenge is None and request.method == "GET" and preferred and preferred.silent:
         # Nothing is sent for this option (the code is in the app): open it straight away.
         try:
             challenge = verification.open_challenge(user, preferred, how.purpose)
-        except RateLimited as limited:  # locked: say so, with the correlation ID
-            return too_many_requests(request, limited)
-        flow.remember(request, challenge)
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and challenge is not None and form.is_valid():
+        except RateLimited as limited:  # said on the page, with the time to wait
+            refused = limited
+        else:
+            flow.remember(request, challenge)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and challenge is not None and form.is_valid():
         try:
             approved = verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
         except RateLimited as limited:
-            return too_many_requests(request, limited)
-        except InvalidInput as refused:
-            form.add_error("code", refused.message)
+            refused = limited
+        except InvalidInput as wrong:
+            form.add_error("code", wrong.message)
         else:
             return succeed(approved, request.POST.get("remember") == "on")
+    return _show(request, user, how, options, challenge, form, refused)
+
+
+def _show(
+    request: HttpRequest,
+    user: User,
+    how: Flow,
+    options: list[base.Option],
+    challenge: Challenge | None,
+    form: CodeForm,
+    refused: RateLimited | None,
+) -> HttpResponse:
+    """Render the page; ``refused``: a limit met on the way here (a cooldown, a cap, the
+    lockout), said on it with the ways still open, never as a dead-end error page."""
+    preferred = base.preferred_option(user, options)
     option = next((o for o in options if challenge and o.key == challenge.option), None)
     method = base.get(challenge.method) if challenge else None
+    # Locked: every way is refused until the time said, so none is offered meanwhile.
+    locked = isinstance(refused, verification.SecondFactorLocked)
+    # Offered first: the way just used (to try it again once it ended), else the preferred.
+    first = None if locked else option or preferred
     context = {
         # A WAIT option's own prompt (a push shows its number), if its method has one.
         "wait_template": method.wait_template if method else None,
         "wait": method.wait_context(challenge) if method else {},
+        # Why a finished challenge ended, in the method's words (a push: "wrong_number").
+        "ended": method.end_reason(challenge) if method else "",
         "flow": how,
         "challenge": challenge,
         "option": option,
-        "preferred": preferred,
-        # The option on show (the open one, or the preferred one offered first) isn't repeated.
-        "others": [o for o in options if o.key != (option or preferred).key],
+        "first": first,
+        # The option on show (the open one, or the one offered first) isn't repeated.
+        "others": [] if locked else [o for o in options if first is None or o.key != first.key],
         "form": form,
+        "locked": locked,
+        "refusal": refused.message if refused else "",
+        "shown": refused.message if refused else "",
         "remember_days": trusted.days_offered(user) if how is SIGNIN else 0,
         "organisation": user.organisation,  # the sign-in shows its branding
     }
-    return render(request, "signin/challenge.html", context)
+    response = render(request, "signin/challenge.html", context, status=429 if refused else 200)
+    if refused:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 def _application(request: HttpRequest, user: User, how: Flow) -> str:
@@ -138,8 +170,9 @@ def _start(request: HttpRequest, user: User, how: Flow) -> HttpResponse:
     try:
         with request_context.for_application(_application(request, user, how)):
             challenge = verification.start_challenge(user, option, how.purpose)
-    except RateLimited as limited:
-        return too_many_requests(request, limited)
+    except RateLimited as limited:  # the page the person is on, saying how long to wait
+        current = flow.current(request, user, how.purpose)
+        return _show(request, user, how, base.options_for(user), current, CodeForm(), limited)
     except TwofoldError as failed:
         messages.error(request, failed.message)
         return redirect(how.page)
@@ -220,6 +253,9 @@ def step_up_complete(request: HttpRequest) -> HttpResponse:
 def _pending_or_restart(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest) -> HttpResponse:
         user = services.pending_user(request)
+        if user is None and request.user.is_authenticated:
+            # Back to a second-step page after signing in: nothing took too long.
+            return redirect("my-account")
         if user is None:
             blocked = services.pending_user(request, even_blocked=True)
             # Only this session, which already gave the right password, learns of the block.
@@ -290,6 +326,9 @@ def challenge_status(request: HttpRequest, challenge_id: str) -> JsonResponse:
     if challenge.state not in (ChallengeState.PENDING, ChallengeState.APPROVED):
         # For the failure notice's help-desk details: when it ended, in UTC.
         answer["ended_at"] = _utc(challenge.completed_at)
+        reason = base.get(challenge.method).end_reason(challenge)
+        if reason:  # what the state alone doesn't say (a push approved with the wrong number)
+            answer["reason"] = reason
     return JsonResponse(answer)
 
 

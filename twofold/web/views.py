@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from twofold.core import dependencies
 from twofold.core.errors import DependencyUnavailable, RateLimited
+from twofold.organisations import services as organisations
 from twofold.organisations.models import Organisation
 
 
@@ -67,6 +68,9 @@ def _error(request: HttpRequest, status: int, template: str, **extra: object) ->
         "status": status,
         "correlation_id": getattr(request, "correlation_id", ""),
         "utc_time": timezone.now(),
+        # Halfway through a sign-in the organisation is known: keep its branding and
+        # help-desk link on the error page too.
+        "organisation": organisations.of_session(request),
         **extra,
     }
     return render(request, template, context, status=status)
@@ -110,7 +114,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def too_many_requests(request: HttpRequest, limited: RateLimited) -> HttpResponse:
-    response = _error(request, 429, "429.html", message=limited.message)
+    """A full-page refusal, for where no page of a flow can say it inline (the message is
+    shown once: a queued message saying the same is left out)."""
+    response = _error(request, 429, "429.html", message=limited.message, shown=limited.message)
     response["Retry-After"] = str(limited.retry_after)
     return response
 

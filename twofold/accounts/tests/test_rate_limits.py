@@ -29,7 +29,7 @@ def test_too_many_wrong_passwords_for_one_user_are_refused_with_429(small_limits
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     body = response.content.decode()
-    assert "Too many attempts" in body
+    assert "Too many sign-in attempts. Try again after" in body  # next to the field
     assert response["X-Correlation-ID"] in body
     assert "_auth_user_id" not in client.session
 

@@ -51,15 +51,58 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(client, user) -> No
     assert wrong == unknown
 
 
-@pytest.mark.parametrize("change", [{"is_active": False}, {"is_blocked": True}])
-def test_an_inactive_or_blocked_user_gets_the_wrong_password_answer(make_user, change) -> None:
-    blocked = make_user("carol@contoso.example")
-    for field, value in change.items():
-        setattr(blocked, field, value)
-    blocked.save()
+def test_an_inactive_user_gets_the_wrong_password_answer(make_user) -> None:
+    inactive = make_user("carol@contoso.example")
+    inactive.is_active = False
+    inactive.save()
     refused = _refusal(Client(), "carol@contoso.example", STRONG_PASSWORD)
     wrong = _refusal(Client(), "carol@contoso.example", "wrong password!")
     assert refused == wrong
+
+
+def _blocked(make_user):
+    carol = make_user("carol@contoso.example")
+    carol.is_blocked = True
+    carol.save()
+    return carol
+
+
+def test_a_blocked_user_with_a_wrong_password_gets_the_wrong_password_answer(make_user) -> None:
+    _blocked(make_user)
+    blocked = _refusal(Client(), "carol@contoso.example", "wrong password!")
+    unknown = _refusal(Client(), "nobody@contoso.example", "wrong password!")
+    assert blocked == unknown
+
+
+def test_a_blocked_user_with_the_right_password_is_told_to_contact_the_help_desk(
+    client, make_user
+) -> None:
+    _blocked(make_user)
+    response = sign_in(client, "carol@contoso.example", STRONG_PASSWORD)
+    body = response.content.decode()
+    assert "Your account is blocked" in body
+    assert "incorrect" not in body
+    assert response["X-Correlation-ID"] in body  # for the help desk
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_blocked_user_with_the_right_password_costs_one_hash_like_a_wrong_one(
+    make_user, monkeypatch
+) -> None:
+    from twofold.core.hashers import Argon2idHasher
+
+    _blocked(make_user)
+    calls = []
+    monkeypatch.setattr(Argon2idHasher, "verify", lambda self, pw, enc: not calls.append(1))
+    sign_in(Client(), "carol@contoso.example", STRONG_PASSWORD)
+    assert len(calls) == 1
+
+
+def test_a_blocked_users_refusal_is_audited_as_blocked(make_user) -> None:
+    carol = _blocked(make_user)
+    sign_in(Client(), "carol@contoso.example", STRONG_PASSWORD)
+    event = AuditEvent.objects.get(action=AuditAction.SIGNIN_PASSWORD, subject_id=carol.pk)
+    assert (event.result, event.details.get("reason")) == (AuditResult.FAILURE, "blocked")
 
 
 def test_an_unknown_user_costs_one_password_hash_like_a_wrong_password(

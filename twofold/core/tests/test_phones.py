@@ -23,7 +23,7 @@ def test_numbers_are_stored_in_e164(number: str, country: str, e164: str) -> Non
         ("", "US", "Enter a phone number"),
         ("hello", "US", "not a phone number"),
         ("555", "US", "not a valid phone number"),
-        ("+44 20 7946 0123", "US", "another country"),
+        ("+44 20 7946 0123", "US", "belongs to United Kingdom, not to United States"),
         ("425 555 0134", "XX", "Choose a country"),
         ("1" * 40, "US", "too long"),
     ],
@@ -74,3 +74,8 @@ def test_chinese_names_are_in_calling_code_order_with_each_codes_main_region_fir
     assert listed[0].label == "美国 (+1)"
     russia = next(country for country in listed if country.calling_code == 7)
     assert russia.code == "RU"
+
+
+def test_a_number_of_no_country_keeps_the_general_sentence() -> None:
+    with pytest.raises(InvalidInput, match="another country than the one you chose"):
+        phones.parse("+800 1234 5678", "US")  # international freephone: no country of its own

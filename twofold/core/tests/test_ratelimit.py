@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from django.conf import settings
@@ -24,6 +25,25 @@ def test_a_reset_starts_the_count_again() -> None:
     limit.hit("alice")
     limit.reset("alice")
     assert limit.count("alice") == 0
+
+
+def test_the_wait_is_the_time_left_in_the_subjects_window(monkeypatch) -> None:
+    limit = Limit("test-wait", 1, 600)
+    limit.hit("alice")
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 400)  # the window opened 400 s ago
+    assert 199 <= limit.retry_after("alice") <= 201
+
+
+def test_the_wait_is_the_whole_window_when_it_is_not_known() -> None:
+    assert Limit("test-wait", 1, 600).retry_after("nobody") == 600
+
+
+def test_a_reset_forgets_when_the_window_closes() -> None:
+    limit = Limit("test-wait", 1, 600)
+    limit.hit("alice")
+    limit.reset("alice")
+    assert limit.retry_after("alice") == 600
 
 
 def test_the_cache_never_holds_the_subject_in_clear() -> None:

@@ -24,7 +24,7 @@ from twofold.core import context, crypto
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited
 from twofold.core.ratelimit import Limit
 from twofold.methods.authenticator import services
-from twofold.methods.authenticator.models import ActivationCode, AuthenticatorDevice
+from twofold.methods.authenticator.models import DEFAULT_NAME, ActivationCode, AuthenticatorDevice
 from twofold.organisations.models import MethodKind
 
 LIFETIME = timedelta(minutes=10)
@@ -89,7 +89,7 @@ def _public_key(encoded: str) -> str:
 
 def _free_name(user: User, name: str) -> str:
     """The name asked for, made unique among the user's apps ("Phone (2)")."""
-    name = " ".join((name or "").split())[:50] or _("Authenticator app")
+    name = " ".join((name or "").split())[:50] or str(DEFAULT_NAME)
     taken = {n.lower() for n in user.authenticator_devices.values_list("name", flat=True)}
     candidate, number = name, 2
     while candidate.lower() in taken:

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from twofold.methods.authenticator.models import DEFAULT_NAME
+
 
 class DeviceForm(forms.Form):
     """Naming the new app and proving it with the code it shows."""
@@ -8,7 +10,7 @@ class DeviceForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
         max_length=60,
-        initial=_("Authenticator app"),
+        initial=DEFAULT_NAME,
         help_text=_("So you can tell your apps apart, for example “Work phone”."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

@@ -74,6 +74,9 @@ class AuthenticatorMethod(Method):
     def wait_context(self, challenge: Challenge) -> dict[str, object]:
         return {"number": push.number_for(challenge)}
 
+    def end_reason(self, challenge: Challenge) -> str:
+        return push.end_reason(challenge)
+
     def check(self, challenge: Challenge, code: str) -> bool:
         # The person already holds the code: start() has nothing to send.
         return services.check_code(challenge.user, code)

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+#: The name an app gets when the person gives none (translated when shown).
+DEFAULT_NAME = _("Authenticator app")
+_NUMBERED = re.compile(r"^(?P<name>.*?)(?P<number> \(\d+\))?$")
+
+
+@cache
+def _default_names() -> frozenset[str]:
+    """The default name in every language we speak: a stored one is shown in the reader's."""
+    names = set()
+    for code, _label in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(str(DEFAULT_NAME).casefold())
+    return frozenset(names)
 
 
 class AuthenticatorDevice(models.Model):
@@ -42,6 +59,15 @@ class AuthenticatorDevice(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def shown_name(self) -> str:
+        """The name as the reader sees it: a default name ("Authenticator app", "验证器应用",
+        numbered "(2)" or not) in the reader's language, any other name as given."""
+        found = _NUMBERED.match(self.name)
+        if found and found["name"].casefold() in _default_names():
+            return f"{DEFAULT_NAME}{found['number'] or ''}"
+        return self.name
+
 
 class ActivationCode(models.Model):
     """A one-time link that lets the twofold Authenticator app join the user's account.
@@ -73,6 +99,8 @@ class PushNotice(models.Model):
     )
     number = models.CharField(max_length=2)
     application = models.CharField(max_length=120)
+    # Approved with another number than the one shown: the sign-in page says so.
+    wrong_number = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"push for {self.challenge_id}"

@@ -27,7 +27,7 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import context, crypto
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
-from twofold.core.ratelimit import Limit
+from twofold.core.ratelimit import Limit, resume_time
 from twofold.methods import verification, waits
 from twofold.methods.authenticator.models import AuthenticatorDevice, PushNotice
 from twofold.methods.models import Challenge, ChallengeState
@@ -94,9 +94,14 @@ def refuse_start(user: User) -> None:
         )
     limit = _pushes(user)
     if limit.hit(str(user.pk)) > limit.limit:
+        seconds = limit.retry_after(str(user.pk))
         raise RateLimited(
-            _("Too many notifications were sent to your phone. Use another way, or try later."),
-            retry_after=limit.retry_after(),
+            _(
+                "Too many notifications were sent to your phone. Use another way, or try "
+                "again after %(time)s."
+            )
+            % {"time": resume_time(seconds)},
+            retry_after=seconds,
         )
 
 
@@ -110,6 +115,14 @@ def start(challenge: Challenge) -> None:
     )
     challenge.expires_at = challenge.created_at + LIFETIME
     challenge.save(update_fields=["expires_at"])
+
+
+def end_reason(challenge: Challenge) -> str:
+    """ "wrong_number" for a push refused because the app chose another number."""
+    if challenge.state != ChallengeState.DENIED or challenge.option != APP_NOTIFICATION:
+        return ""
+    mismatched = PushNotice.objects.filter(challenge=challenge, wrong_number=True).exists()
+    return "wrong_number" if mismatched else ""
 
 
 def number_for(challenge: Challenge) -> str:
@@ -280,6 +293,7 @@ def _apply(
         number, challenge.push_notice.number
     ):
         failure = verification.count_failure(user, challenge.option, challenge.purpose)
+        PushNotice.objects.filter(challenge=challenge).update(wrong_number=True)
         waits.settle(challenge, approved=False)
         if isinstance(failure, verification.SecondFactorLocked):
             return failure

@@ -74,7 +74,8 @@ def delete(request: HttpRequest, device_id: int) -> HttpResponse:
         if request.method == "POST":
             services.delete_device(request.user, device.pk)
             messages.success(
-                request, _("The authenticator app “%(name)s” is deleted.") % {"name": device.name}
+                request,
+                _("The authenticator app “%(name)s” is deleted.") % {"name": device.shown_name},
             )
             return redirect("security-verification")
     except NotFound:

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from twofold.accounts.models import MfaState
 from twofold.oidc.claims import ACR_MFA, ACR_PWD
 
 from .conftest import (
@@ -58,6 +59,19 @@ class TestSigningIn:
         back = client.post("/signin/verify", {"code": outbox.last_code()})["Location"]
         assert back.startswith("/oauth2/authorize/continue?")
         assert client.get(back).status_code == 200
+        assert web_flow.code_from(client.get(web_flow.url()))
+
+    def test_a_newcomer_who_registers_at_sign_in_lands_back_at_the_application(
+        self, client, make_user, outbox, web_flow
+    ) -> None:
+        make_user("carol@contoso.example", mfa_state=MfaState.ENABLED)
+        client.get(client.get(web_flow.url())["Location"])  # the sign-in page, with next
+        password_step(client, "carol@contoso.example")
+        client.post(
+            "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+        )
+        back = client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+        assert back["Location"].startswith("/oauth2/authorize/continue?")
         assert web_flow.code_from(client.get(web_flow.url()))
 
 

@@ -231,3 +231,11 @@ def test_a_proof_whose_number_went_meanwhile_asks_for_the_number_again(
     assert response["Location"] == "/signin/register/phone"
     assert "_auth_user_id" not in client.session
     assert not Phone.objects.filter(user=carol).exists()
+
+
+def test_a_number_of_another_country_names_that_country(client, carol) -> None:
+    start(client)
+    page = client.post(
+        "/signin/register/phone", {"country": "US", "number": "+44 20 7946 0958", "mode": "text"}
+    ).content.decode()
+    assert "This number belongs to United Kingdom, not to United States" in page

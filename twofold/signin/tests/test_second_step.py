@@ -147,8 +147,8 @@ class TestAnotherWay:
         with_office.refresh_from_db()
         assert with_office.is_blocked
         assert client.post("/signin/verify/complete")["Location"] == "/signin"
-        again = password_step(Client())
-        assert "incorrect" in again.content.decode()
+        again = password_step(Client())  # the right password: told of the block
+        assert "Your account is blocked" in again.content.decode()
 
     def test_a_declined_call_says_so_on_the_waiting_page(self, client, with_office, outbox):
         password_step(client)

@@ -26,14 +26,16 @@ async function poll(waiting) {
       cache: "no-store",
     });
     if (response.ok) {
-      const { state, ended_at: endedAt } = await response.json();
+      const { state, reason, ended_at: endedAt } = await response.json();
       if (state === "approved") {
         form.submit();
         return;
       }
       if (state !== "pending") {
+        // The live prompt (a number to choose, "press #", the countdown) goes: CSS hides
+        // everything in an ended waiting block but this message and the help-desk details.
         waiting.classList.add("ended");
-        status.textContent = messageFor(state);
+        status.textContent = messageFor(reason) || messageFor(state);
         status.hidden = false;
         showSupportDetails(waiting, endedAt);
         form.hidden = true;
@@ -42,6 +44,8 @@ async function poll(waiting) {
           another?.remove(); // the sign-in was stopped: offering other ways would mislead
         } else {
           another?.setAttribute("open", "");
+          const retry = document.querySelector("[data-retry]");
+          if (retry) retry.hidden = false;
         }
         return;
       }
