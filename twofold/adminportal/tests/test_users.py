@@ -17,8 +17,8 @@ from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.audit.services import record
 from twofold.core import context
 from twofold.methods import resets, verification
-from twofold.methods.models import ChallengePurpose, ResetNotice
 from twofold.methods.app_passwords import services as app_passwords
+from twofold.methods.models import ChallengePurpose, ResetNotice
 from twofold.methods.phone import services as phone_services
 
 pytestmark = pytest.mark.django_db
