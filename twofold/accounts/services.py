@@ -62,11 +62,16 @@ def create_user(
     display_name: str = "",
     email: str = "",
     is_admin: bool = False,
+    is_operator: bool = False,
     mfa_state: str = MfaState.DISABLED,
     actor: User | None = None,
     actor_label: str = "",
 ) -> User:
-    """Create a user in ``organisation``. Without a password the account cannot sign in yet."""
+    """Create a user in ``organisation``. Without a password the account cannot sign in yet.
+
+    An operator is an administrator too, with two-step verification enforced."""
+    if is_operator:
+        is_admin, mfa_state = True, MfaState.ENFORCED
     username = validate_username(username, organisation)
     if User.objects.filter(username=username).exists():
         raise InvalidInput(_("A user with this user name already exists."))
@@ -76,6 +81,7 @@ def create_user(
         display_name=display_name,
         email=email,
         is_admin=is_admin,
+        is_operator=is_operator,
         mfa_state=mfa_state,
     )
     if password is None:

@@ -59,6 +59,10 @@ def signin_password(request: HttpRequest) -> HttpResponse:
     username = request.session.get(PENDING_USERNAME)
     if not username:
         return redirect("signin")
+    organisation = find_by_username(username)
+    if organisation is not None and organisation.is_suspended:  # no password is checked
+        context = {"username": username, "organisation": organisation}
+        return render(request, "accounts/signin_suspended.html", context, status=403)
     form = PasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -81,7 +85,7 @@ def signin_password(request: HttpRequest) -> HttpResponse:
                 return redirect("signin-register")
             next_url = request.session.pop(NEXT_URL, None)
             return redirect(_safe_next(request, next_url) or "my-account")
-    context = {"form": form, "username": username, "organisation": find_by_username(username)}
+    context = {"form": form, "username": username, "organisation": organisation}
     return render(request, "accounts/signin_password.html", context)
 
 
