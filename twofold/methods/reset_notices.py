@@ -180,7 +180,10 @@ def _send(notice: ResetNotice) -> None:
         notice.number,
         body,
         reference=f"notice-{user.pk}",
-        user_key=delivery.allowance_key(user),
+        # Their own count: neither the person's texts earlier in the hour nor the texts
+        # of registering again (the reset's allowance) hold a notice back, and repeated
+        # resets still text a person at most the per-user cap in an hour.
+        user_key=f"{user.pk}:reset-notices",
         subject=user,
         country_share=COUNTRY_SHARE,
     )
