@@ -1,9 +1,11 @@
 """The operator's pages (/operator/): organisations made, listed, suspended and resumed."""
 
+import io
 import time
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from conftest import STRONG_PASSWORD
@@ -229,3 +231,10 @@ def test_a_post_without_a_recent_second_factor_changes_nothing(
     assert response.redirect_chain[0][0].startswith("/account/verify")
     other_organisation.refresh_from_db()
     assert not other_organisation.is_suspended
+
+
+def test_the_command_line_makes_an_operator(organisation, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{STRONG_PASSWORD}\n"))
+    call_command("createuser", "op9@contoso.example", "--operator", "--password-stdin")
+    made = User.objects.get(username="op9@contoso.example")
+    assert (made.is_operator, made.is_admin, made.mfa_state) == (True, True, MfaState.ENFORCED)
