@@ -51,6 +51,8 @@ urlpatterns = [
     path("", include("twofold.oidc.urls")),
     # Organisation administrators.
     path("admin-portal/", include("twofold.adminportal.urls")),
+    # The service's operator: organisations made, listed and suspended.
+    path("operator/", include("twofold.adminportal.operator_urls")),
     # Texts and calls: gateway callbacks, and the development outbox.
     path("", include("twofold.delivery.urls")),
     # Operations.

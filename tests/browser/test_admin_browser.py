@@ -314,6 +314,13 @@ def reregister(page: Page, base_url: str, usernames: list[str], screenshot) -> d
     screenshot(page, "1-manage-user-settings")
     page.get_by_test_id("bulk-confirm").click()
 
+    # Like every admin action: a confirmation, with the number of users it changes.
+    expect(page.get_by_test_id("effect-reregister")).to_contain_text(
+        f"{len(usernames)} users must provide contact methods again"
+    )
+    screenshot(page, "1b-confirm-manage-user-settings")
+    page.get_by_test_id("manage-confirm-submit").click()
+
     expect(page.get_by_role("heading", name="One-time access codes")).to_be_visible()
     fact = (
         page.get_by_test_id("manage-result")

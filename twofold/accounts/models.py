@@ -40,6 +40,9 @@ class User(AbstractBaseUser):
         _("two-step verification"), max_length=10, choices=MfaState, default=MfaState.DISABLED
     )
     is_admin = models.BooleanField(_("administrator of the organisation"), default=False)
+    # The service's operator (a superuser): creates, lists and suspends organisations on
+    # /operator/. Always an administrator too, with two-step verification enforced.
+    is_operator = models.BooleanField(_("operator of the service"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     must_reregister = models.BooleanField(_("must provide contact methods again"), default=False)
     # After "provide contact methods again": until when the new registration may happen,
@@ -112,4 +115,5 @@ class User(AbstractBaseUser):
 
     @property
     def can_sign_in(self) -> bool:
-        return self.is_active and not self.is_blocked
+        """Active, not blocked, and their organisation not suspended."""
+        return self.is_active and not self.is_blocked and not self.organisation.is_suspended

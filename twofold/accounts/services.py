@@ -78,12 +78,16 @@ def create_user(
     display_name: str = "",
     email: str = "",
     is_admin: bool = False,
+    is_operator: bool = False,
     mfa_state: str = MfaState.DISABLED,
     actor: User | None = None,
     actor_label: str = "",
 ) -> User:
     """Create a user in ``organisation``. Without a password the account cannot sign in yet.
-    An administrator is always created "enforced", whatever ``mfa_state`` asks."""
+    An administrator is always created "enforced", whatever ``mfa_state`` asks; an
+    operator is an administrator too."""
+    if is_operator:
+        is_admin = True
     username = validate_username(username, organisation)
     if User.objects.filter(username=username).exists():
         raise InvalidInput(_("A user with this user name already exists."))
@@ -93,6 +97,7 @@ def create_user(
         display_name=display_name,
         email=email,
         is_admin=is_admin,
+        is_operator=is_operator,
         mfa_state=minimum_mfa_state(mfa_state, is_admin=is_admin),
     )
     if password is None:

@@ -66,6 +66,9 @@ def signin_password(request: HttpRequest) -> HttpResponse:
     # Known before any check: an error page (a dependency down) shows its branding too.
     request.organisation = organisation = find_by_username(username)
     organisations.remember_for_session(request, organisation)
+    if organisation is not None and organisation.is_suspended:  # no password is checked
+        context = {"username": username, "organisation": organisation}
+        return render(request, "accounts/signin_suspended.html", context, status=403)
     form = PasswordForm(request.POST or None)
     retry_after, support = 0, False
     if request.method == "POST" and form.is_valid():

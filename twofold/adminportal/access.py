@@ -16,7 +16,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -76,6 +76,32 @@ def _where_to_come_back(request: HttpRequest) -> str:
         return request.get_full_path()
     back = request.META.get("HTTP_REFERER", "")
     return back if back.startswith(request.build_absolute_uri("/")) else reverse("admin-users")
+
+
+def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The service's operator, with a second factor verified in the last few minutes for
+    every page (the operator pages reach every organisation); anyone else is refused."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_operator:
+            record(
+                AuditAction.OPERATOR_ACCESS_DENIED,
+                AuditResult.DENIED,
+                actor=request.user,
+                reason="not the operator",
+            )
+            raise PermissionDenied
+        if not base.options_for(request.user):  # never single-factor: a method first
+            return render(request, "adminportal/operator_no_method.html", status=403)
+        if not stepup.is_recent(request):
+            back = request.get_full_path() if request.method == "GET" else ""
+            target = back or reverse("operator-organisations")
+            return redirect(f"{reverse('step-up')}?{urlencode({'next': target})}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def users_of(admin: User):

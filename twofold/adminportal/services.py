@@ -20,7 +20,7 @@ from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_for_users, safe_text
 from twofold.core.errors import InvalidInput
-from twofold.methods import resets
+from twofold.methods import reset_notices, resets
 from twofold.methods.app_passwords.models import AppPassword
 from twofold.organisations.models import Organisation
 
@@ -89,6 +89,34 @@ class ManageResult:
     nonce: str = ""  # access codes derive from it: resets.access_code(user_id, nonce)
     app_passwords: int = 0
     restored: int = 0
+    notices: int = 0  # texts owed to the reset users' old authentication phones
+
+
+@dataclass(frozen=True)
+class ManagePreview:
+    """What "manage user settings" would change, counted before the administrator confirms."""
+
+    reregister: int = 0  # users asked to provide contact methods again
+    told_by_text: int = 0  # of them, those whose old authentication phone gets a text
+    app_passwords: int = 0  # users who have app passwords to delete
+    restore: int = 0  # users whose remembered devices are forgotten
+
+
+def preview_user_settings(
+    users: QuerySet[User], *, reregister: bool, app_passwords: bool, restore: bool
+) -> ManagePreview:
+    """Count what ``manage_user_settings`` would change for ``users``, changing nothing."""
+    if not (reregister or app_passwords or restore):
+        raise InvalidInput(_("Choose at least one thing to do."))
+    ids = users.order_by().values("pk")
+    count = users.count()
+    owners = AppPassword.objects.filter(user_id__in=ids).values("user_id").distinct()
+    return ManagePreview(
+        reregister=count if reregister else 0,
+        told_by_text=resets.told_by_text_count(ids) if reregister else 0,
+        app_passwords=owners.count() if app_passwords else 0,
+        restore=count if restore or reregister else 0,
+    )
 
 
 @transaction.atomic
@@ -129,6 +157,7 @@ def manage_user_settings(
     return ManageResult(
         reregistered=reregistered,
         nonce=nonce,
+        notices=reset_notices.owed_to(nonce),
         app_passwords=deleted,
         restored=restored or reregistered,
     )

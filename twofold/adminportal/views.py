@@ -20,13 +20,14 @@ from twofold.adminportal import activity, services
 from twofold.adminportal.access import admin_required, subject_or_404, users_of, users_or_404
 from twofold.adminportal.users import UserFilter, page_of
 from twofold.core.errors import InvalidInput, NotFound
-from twofold.methods import base, resets
+from twofold.methods import base, reset_notices, resets
 from twofold.methods.app_passwords.models import AppPassword
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.signin.models import TrustedDevice
 
 MAX_CODES_ON_PAGE = 200
+MANAGE_CHOICES = ("reregister", "app_passwords", "restore")
 STATES = {"enable": MfaState.ENABLED, "enforce": MfaState.ENFORCED, "disable": MfaState.DISABLED}
 STATE_EFFECT = {
     MfaState.ENABLED: gettext_lazy(
@@ -75,6 +76,7 @@ class BulkForm(forms.Form):
     reregister = forms.BooleanField(required=False)
     app_passwords = forms.BooleanField(required=False)
     restore = forms.BooleanField(required=False)
+    chosen = forms.BooleanField(required=False)  # the choices are made: confirm them next
     confirmed = forms.BooleanField(required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -112,14 +114,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("No users are selected."))
         return redirect("admin-users")
     if not form.cleaned_data["confirmed"]:
-        context = {
-            "form_data": request.POST,
-            "count": count,
-            "action": action,
-            "effect": STATE_EFFECT.get(STATES.get(action), ""),
-            "sample": list(users.order_by("username")[:10]),
-        }
-        return render(request, "adminportal/bulk_confirm.html", context)
+        return _confirm(request, form, users, count)
     if action == "manage":
         return _manage(request, users, form)
     changed = accounts.set_mfa_state(users, STATES[action], actor=admin)
@@ -129,6 +124,29 @@ def bulk(request: HttpRequest) -> HttpResponse:
         % {"count": changed},
     )
     return redirect("admin-users")
+
+
+def _confirm(request: HttpRequest, form: BulkForm, users, count: int) -> HttpResponse:
+    """Before anything changes: a state change shows its effect; "manage user settings"
+    first asks what to do, then shows how many users each choice changes."""
+    action = form.cleaned_data["action"]
+    context = {
+        "form_data": request.POST,
+        "count": count,
+        "action": action,
+        "effect": STATE_EFFECT.get(STATES.get(action), ""),
+        "sample": list(users.order_by("username")[:10]),
+    }
+    if action == "manage" and form.cleaned_data["chosen"]:
+        try:
+            context["preview"] = services.preview_user_settings(
+                users, **{key: form.cleaned_data[key] for key in MANAGE_CHOICES}
+            )
+        except InvalidInput as refused:
+            context["error"] = refused.message
+        else:
+            return render(request, "adminportal/manage_confirm.html", context)
+    return render(request, "adminportal/bulk_confirm.html", context)
 
 
 def _manage(request: HttpRequest, users, form: BulkForm) -> HttpResponse:
@@ -149,7 +167,20 @@ def _manage(request: HttpRequest, users, form: BulkForm) -> HttpResponse:
     codes = _access_codes(result.nonce) if result.nonce else []
     if len(codes) > MAX_CODES_ON_PAGE:
         return _codes_csv(codes)
-    return render(request, "adminportal/manage_result.html", {"result": result, "codes": codes})
+    return _manage_result(request, result, codes)
+
+
+def _manage_result(
+    request: HttpRequest, result: services.ManageResult, codes: list, subject: User | None = None
+) -> HttpResponse:
+    """What the action did, and where the texts telling the users stand (sent, or when)."""
+    context = {
+        "result": result,
+        "codes": codes,
+        "subject": subject,
+        "notices": reset_notices.progress(result.nonce, result.notices),
+    }
+    return render(request, "adminportal/manage_result.html", context)
 
 
 def _access_codes(nonce: str) -> list[tuple[str, str]]:
@@ -191,6 +222,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "signins": activity.recent_signins(subject),
         "events": activity.recent_events(subject),
         "states": MfaState.choices,
+        "told_by_text": resets.is_told_by_text(subject),
     }
     return render(request, "adminportal/user.html", context)
 
@@ -226,11 +258,7 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
         if action == "reregister":
             result = services.manage_user_settings(just_them, actor=admin, reregister=True)
             codes = _access_codes(result.nonce) if result.nonce else []
-            return render(
-                request,
-                "adminportal/manage_result.html",
-                {"result": result, "codes": codes, "subject": subject},
-            )
+            return _manage_result(request, result, codes, subject)
         if action == "password-link":
             link = accounts.password_link(subject, actor=admin)
             return render(

@@ -29,6 +29,10 @@ class ScopeMissing(NotAllowed):
     code = "insufficient_scope"
 
 
+class OrganisationSuspended(NotAllowed):
+    code = "organisation_suspended"
+
+
 @dataclass
 class Call:
     """One authenticated call: ``request.auth`` for the operation, and its audit event."""
@@ -77,6 +81,20 @@ class ClientToken(HttpBearer):
             )
             return None  # django-ninja answers 401
         languages.for_api_client(request, client.organisation)
+        if client.organisation.is_suspended:
+            audit.record_call(
+                client,
+                None,
+                AuditResult.DENIED,
+                operation=_operation(request),
+                reason="organisation suspended",
+            )
+            raise OrganisationSuspended(
+                _(
+                    "This API client's organisation is suspended by the service's operator: "
+                    "its calls are refused until it is resumed."
+                )
+            )
         if not client.allows(self.scope):
             audit.record_call(
                 client,

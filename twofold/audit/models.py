@@ -24,6 +24,9 @@ class AuditAction(models.TextChoices):
     PREFERENCES_CHANGED = "user.preferences", _("Language or time zone changed")
     ACCESS_CODE_REFUSED = "signin.access_code", _("Registration access code refused")
     ORGANISATION_CREATED = "organisation.created", _("Organisation created")
+    ORGANISATION_SUSPENDED = "organisation.suspended", _("Organisation suspended")
+    ORGANISATION_RESUMED = "organisation.resumed", _("Organisation resumed")
+    OPERATOR_ACCESS_DENIED = "operator.denied", _("Operator pages access refused")
     USER_CREATED = "user.created", _("User created")
     # Second factor.
     CHALLENGE_STARTED = "challenge.started", _("Verification started")

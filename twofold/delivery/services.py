@@ -40,7 +40,7 @@ from twofold.delivery.base import (
 if TYPE_CHECKING:
     from twofold.accounts.models import User
 
-__all__ = ["DeliveryFailed", "get_gateway", "place_call", "send_text"]
+__all__ = ["DeliveryFailed", "allowance_key", "get_gateway", "place_call", "send_text"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,18 @@ def _gateway(choice: str) -> Gateway:
     if not (isinstance(gateway_class, type) and issubclass(gateway_class, Gateway)):
         raise ImproperlyConfigured(f"{choice!r} is not a delivery gateway")
     return gateway_class()
+
+
+def allowance_key(user: User) -> str:
+    """Whom the per-user cap counts a text or call to ``user`` against.
+
+    The user; but while they register again after an administrator's reset, that reset:
+    it has its own allowance, so texts from earlier in the hour cannot make the reset
+    unusable. The per-number and per-country caps still count as always.
+    """
+    if user.must_reregister and user.reregister_nonce:
+        return f"{user.pk}:reset:{user.reregister_nonce}"
+    return str(user.pk)
 
 
 def send_text(

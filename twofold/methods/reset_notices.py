@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -58,6 +59,42 @@ def queue(numbers: QuerySet) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one reset's notices stand, for the page that reports the reset."""
+
+    sent: int = 0
+    sending: int = 0  # due now: going out in the background as the page is shown
+    waiting: int = 0  # held back by a cap or a gateway failure until ``first_at``
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+
+def progress(nonce: str, queued: int) -> Progress:
+    """How many of the ``queued`` notices to the users marked by ``nonce`` went out, how
+    many are still being sent, and how many wait (and until when)."""
+    if not nonce or queued <= 0:
+        return Progress()
+    owed = ResetNotice.objects.filter(user__reregister_nonce=nonce)
+    now = timezone.now()
+    later = owed.filter(not_before__gt=now).aggregate(
+        count=Count("id"), first=Min("not_before"), last=Max("not_before")
+    )
+    sending = owed.filter(not_before__lte=now).count()
+    return Progress(
+        sent=max(queued - sending - later["count"], 0),
+        sending=sending,
+        waiting=later["count"],
+        first_at=later["first"],
+        last_at=later["last"],
+    )
+
+
+def owed_to(nonce: str) -> int:
+    """How many notices are owed to the users one reset marked (inside its transaction)."""
+    return ResetNotice.objects.filter(user__reregister_nonce=nonce).count() if nonce else 0
 
 
 def send_soon(queued: int) -> threading.Thread | None:
@@ -143,7 +180,10 @@ def _send(notice: ResetNotice) -> None:
         notice.number,
         body,
         reference=f"notice-{user.pk}",
-        user_key=str(user.pk),
+        # Their own count: neither the person's texts earlier in the hour nor the texts
+        # of registering again (the reset's allowance) hold a notice back, and repeated
+        # resets still text a person at most the per-user cap in an hour.
+        user_key=f"{user.pk}:reset-notices",
         subject=user,
         country_share=COUNTRY_SHARE,
     )

@@ -113,6 +113,22 @@ def _queue_notices(ids: QuerySet) -> int:
     return queued
 
 
+def is_told_by_text(user: User) -> bool:
+    """Whether a reset of ``user`` would text them (they have a phone a notice goes to):
+    the admin portal promises the text only then."""
+    return told_by_text_count(User.objects.filter(pk=user.pk).values("pk")) > 0
+
+
+def told_by_text_count(ids: QuerySet) -> int:
+    """How many of these users a reset would text (one notice each at most)."""
+    told = 0
+    for method in base.registry().values():
+        numbers = method.notice_numbers(ids)
+        if numbers is not None:
+            told += numbers.count()
+    return told
+
+
 def complete(user: User) -> None:
     """The user registered again: the flag and the access code are spent."""
     User.objects.filter(pk=user.pk).update(

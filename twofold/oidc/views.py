@@ -97,6 +97,8 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
         )
         if request.user.organisation_id != application.organisation_id:
             return self._refused(request, application)
+        if application.organisation.is_suspended:  # its users are signed out already
+            return self._refused(request, application, "organisation suspended")
         unsupported = _unsupported_request_object(request)
         if unsupported is not None:
             return self._to_client(credentials, *unsupported)
@@ -148,9 +150,15 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
         application = Application.objects.get(client_id=credentials["client_id"])
         return self.redirect(add_params_to_uri(credentials["redirect_uri"], params), application)
 
-    def _refused(self, request: HttpRequest, application: Application) -> HttpResponse:
-        services.record_refusal(request.user, application, "application of another organisation")
+    def _refused(
+        self,
+        request: HttpRequest,
+        application: Application,
+        reason: str = "application of another organisation",
+    ) -> HttpResponse:
+        services.record_refusal(request.user, application, reason)
         context = {
+            "suspended": application.organisation.is_suspended,
             "status": 403,
             "correlation_id": getattr(request, "correlation_id", ""),
             "utc_time": timezone.now(),

@@ -122,6 +122,9 @@ class Organisation(models.Model):
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the operator (operator/services.py): its people can't sign in, its API clients
+    # and applications are refused; clearing it restores everything as it was.
+    suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("organisation")
@@ -142,6 +145,10 @@ class Organisation(models.Model):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.name
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     def allows(self, kind: str) -> bool:
         return kind in self.allowed_methods

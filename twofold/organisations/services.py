@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -13,6 +16,9 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core.errors import InvalidInput
 from twofold.organisations.models import Organisation, OrganisationDomain
+
+if TYPE_CHECKING:
+    from twofold.accounts.models import User
 
 
 def normalise_domain(domain: str) -> str:
@@ -64,10 +70,18 @@ def _check_domain(domain: str) -> None:
 
 @transaction.atomic
 def create_organisation(
-    name: str, domains: list[str], slug: str = "", **policy: object
+    name: str,
+    domains: list[str],
+    slug: str = "",
+    *,
+    actor: User | None = None,
+    **policy: object,
 ) -> Organisation:
     """Create an organisation owning ``domains``; refuses a domain another organisation owns."""
     domains = [normalise_domain(domain) for domain in domains if domain.strip()]
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput(_("Give the organisation a name."), field="name")
     if not domains:
         raise InvalidInput(_("An organisation needs at least one domain."))
     for domain in domains:
@@ -80,6 +94,13 @@ def create_organisation(
             _("This domain already belongs to an organisation: %s") % ", ".join(taken)
         )
     organisation = Organisation(name=name, slug=slug or slugify(name), **policy)
+    if not organisation.slug:
+        raise InvalidInput(_("Give the organisation a short name in Latin letters."), field="slug")
+    if Organisation.objects.filter(slug=organisation.slug).exists():
+        raise InvalidInput(
+            _("The short name “%(slug)s” is taken: choose another.") % {"slug": organisation.slug},
+            field="slug",
+        )
     try:
         organisation.full_clean()
     except ValidationError as error:
@@ -92,6 +113,45 @@ def create_organisation(
         AuditAction.ORGANISATION_CREATED,
         AuditResult.SUCCESS,
         organisation=organisation,
-        actor_label="system",
+        actor=actor,
+        actor_label="" if actor else "system",
     )
     return organisation
+
+
+@transaction.atomic
+def suspend(organisation: Organisation, *, actor: User | None) -> bool:
+    """Suspend ``organisation``: its people can't sign in (their sessions end at their next
+    request), its API clients and applications are refused. Reversible with ``resume``;
+    returns False if it already was suspended (nothing changes, nothing is recorded)."""
+    if actor is not None and actor.organisation_id == organisation.pk:
+        raise InvalidInput(_("You can't suspend your own organisation: you would be locked out."))
+    changed = Organisation.objects.filter(pk=organisation.pk, suspended_at__isnull=True).update(
+        suspended_at=timezone.now()
+    )
+    if changed:
+        record(
+            AuditAction.ORGANISATION_SUSPENDED,
+            AuditResult.SUCCESS,
+            organisation=organisation,
+            actor=actor,
+        )
+    organisation.refresh_from_db(fields=["suspended_at"])
+    return bool(changed)
+
+
+@transaction.atomic
+def resume(organisation: Organisation, *, actor: User | None) -> bool:
+    """Lift a suspension: everything works again as it did (nothing was deleted)."""
+    changed = Organisation.objects.filter(pk=organisation.pk, suspended_at__isnull=False).update(
+        suspended_at=None
+    )
+    if changed:
+        record(
+            AuditAction.ORGANISATION_RESUMED,
+            AuditResult.SUCCESS,
+            organisation=organisation,
+            actor=actor,
+        )
+    organisation.refresh_from_db(fields=["suspended_at"])
+    return bool(changed)

@@ -16,13 +16,20 @@ from twofold.adminportal import services
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.audit.services import record
 from twofold.core import context
-from twofold.methods import resets
+from twofold.methods import resets, verification
 from twofold.methods.app_passwords import services as app_passwords
+from twofold.methods.models import ChallengePurpose, ResetNotice
 from twofold.methods.phone import services as phone_services
 
 pytestmark = pytest.mark.django_db
 # Session, administrator, organisation, the page of users, its kinds of methods (one a method).
 MAX_QUERIES_PER_USERS_PAGE = 7
+
+
+def _waiting(body: str) -> list[str]:
+    """The texts of the "notices waiting" paragraphs, whitespace collapsed."""
+    found = re.findall(r'data-testid="notices-waiting">(.*?)</p>', body, re.DOTALL)
+    return [" ".join(each.split()) for each in found]
 
 
 def _rows(body: str, testid: str) -> list[str]:
@@ -190,6 +197,38 @@ class TestBulk:
             "trusted_device_epoch", flat=True
         )
         assert set(epochs) == {1}
+
+    def test_choosing_what_to_manage_leads_to_a_confirmation_not_a_change(
+        self, admin_client, staff
+    ) -> None:
+        data = {"action": "manage", "selected": [staff[0].pk, staff[1].pk]}
+        body = admin_client.post("/admin-portal/users/bulk", data).content.decode()
+        assert '<input type="hidden" name="chosen" value="on">' in body
+        assert 'name="confirmed"' not in body
+
+    def test_manage_user_settings_asks_for_confirmation_with_the_counts_and_changes_nothing(
+        self, admin_client, staff, organisation
+    ) -> None:
+        organisation.allow_app_passwords = True
+        organisation.save()
+        app_passwords.create(staff[0], "Mail")
+        phone_services.set_number(staff[1], "authentication", "+14255550134")
+        data = {"action": "manage", "selected": [staff[0].pk, staff[1].pk, staff[2].pk],
+                "reregister": "on", "app_passwords": "on", "chosen": "on"}  # fmt: skip
+        body = admin_client.post("/admin-portal/users/bulk", data).content.decode()
+        assert "This applies to 3 users." in body
+        assert "3 users must provide contact methods again" in body
+        assert "1 of them gets a text on their old authentication phone." in body
+        assert "1 user has app passwords; they will all be deleted." in body
+        assert '<input type="hidden" name="confirmed" value="on">' in body
+        assert not User.objects.filter(must_reregister=True).exists()
+        assert staff[0].app_passwords.exists()
+
+    def test_confirming_nothing_chosen_asks_again_with_a_message(self, admin_client, staff):
+        data = {"action": "manage", "selected": [staff[0].pk], "chosen": "on"}
+        body = admin_client.post("/admin-portal/users/bulk", data).content.decode()
+        assert "Choose at least one thing to do." in body
+        assert 'data-testid="manage-reregister"' in body
 
     def test_manage_with_nothing_ticked_changes_nothing(self, admin_client, staff) -> None:
         data = {"action": "manage", "selected": [staff[0].pk], "confirmed": "on"}
@@ -361,6 +400,45 @@ class TestOneUser:
         assert response.status_code == 200
         staff[0].refresh_from_db()
         assert staff[0].must_reregister
+
+    @pytest.mark.django_db(transaction=True)
+    def test_the_result_page_says_the_text_to_the_old_phone_was_sent(
+        self, admin_client, staff, outbox
+    ) -> None:
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        body = admin_client.post(url, {"confirmed": "on"}).content.decode()
+        assert "1 text telling the user was sent to their old authentication phone." in body
+        assert len(outbox.texts()) == 1
+
+    @pytest.mark.django_db(transaction=True)
+    def test_the_result_page_says_when_a_text_held_back_by_a_cap_goes(
+        self, admin_client, staff, outbox, settings
+    ) -> None:
+        settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_number_per_hour": 1}
+        phone_services.set_number(staff[0], "authentication", "+14255550134", mode="text")
+        verification.start_challenge(staff[0], "text:authentication", ChallengePurpose.SIGNIN)
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        body = admin_client.post(url, {"confirmed": "on"}).content.decode()
+        [waiting] = _waiting(body)
+        due = timezone.localtime(ResetNotice.objects.get().not_before).strftime("%Y-%m-%d %H:%M")
+        assert waiting.startswith("1 text to an old authentication phone waits")
+        assert f"It is sent after {due}" in waiting
+        assert "was sent" not in body
+
+    def test_the_reset_panel_promises_a_text_only_to_a_user_with_an_authentication_phone(
+        self, admin_client, staff
+    ) -> None:
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        assert "no text tells them: tell them yourself" in body
+        assert "Their authentication phone gets a text" not in body
+
+    def test_the_reset_panel_promises_the_text_to_a_user_with_an_authentication_phone(
+        self, admin_client, staff
+    ) -> None:
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        body = admin_client.get(f"/admin-portal/users/{staff[0].pk}").content.decode()
+        assert "Their authentication phone gets a text saying so" in body
 
     def test_access_codes_of_no_action_select_nobody(self, staff) -> None:
         from twofold.adminportal import views

@@ -76,7 +76,7 @@ class PhoneMethod(Method):
         proving = challenge.purpose == ChallengePurpose.VERIFY_NUMBER
         number = phone.pending_number if proving else phone.number
         extension = phone.pending_extension if proving else phone.extension
-        reference, user_key = str(challenge.pk), str(challenge.user_id)
+        reference, user_key = str(challenge.pk), delivery.allowance_key(challenge.user)
         with languages.speaking_to(challenge.user) as language:  # the recipient's language
             if mode == ContactMode.TEXT:
                 code = verification.issue_code(challenge)

@@ -225,7 +225,11 @@ def _tell_removed_number(user: User, old: str) -> None:
 def _send_notice(user: User, number: str, body: str) -> None:
     try:
         delivery.send_text(
-            number, body, reference=f"notice-{user.pk}", user_key=str(user.pk), subject=user
+            number,
+            body,
+            reference=f"notice-{user.pk}",
+            user_key=delivery.allowance_key(user),
+            subject=user,
         )
     except TwofoldError as failed:  # a notice must never undo the change it reports
         log.warning("could not notify the old authentication phone: %s", failed.code)

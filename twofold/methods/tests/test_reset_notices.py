@@ -9,6 +9,7 @@ from django.core.management import call_command
 from conftest import AUTH_NUMBER
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.core.errors import RateLimited
 from twofold.delivery.base import text_parts
 from twofold.methods import reset_notices, verification
 from twofold.methods.models import ChallengePurpose, ChallengeState, ResetNotice
@@ -118,13 +119,57 @@ def test_a_notice_is_given_up_after_its_last_failed_attempt(user, settings) -> N
     assert not ResetNotice.objects.exists()
 
 
-def test_a_notice_over_the_caps_waits_and_nothing_is_sent(user, outbox, settings) -> None:
-    settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 1}
+def test_a_notice_over_the_per_number_cap_waits_and_nothing_is_sent(user, outbox, settings) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_number_per_hour": 1}
     verification.start_challenge(_with_phone(user), "text:authentication", ChallengePurpose.SIGNIN)
     require_reregistration(User.objects.filter(pk=user.pk))
     assert reset_notices.send_due() == 0
     assert len(outbox.texts()) == 1  # the sign-in code only
     assert ResetNotice.objects.get().not_before > ResetNotice.objects.get().created_at
+
+
+def test_a_notice_is_not_held_back_by_the_users_texts_earlier_in_the_hour(
+    user, outbox, settings
+) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 1}
+    verification.start_challenge(_with_phone(user), "text:authentication", ChallengePurpose.SIGNIN)
+    require_reregistration(User.objects.filter(pk=user.pk))
+    assert reset_notices.send_due() == 1
+    assert [text.to for text in outbox.texts()] == [AUTH_NUMBER, AUTH_NUMBER]
+
+
+def _used_up_then_reset(user, settings):
+    """The user's hourly texts are used up (one sign-in code, cap 1); then a reset."""
+    settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 1}
+    verification.start_challenge(_with_phone(user), "text:authentication", ChallengePurpose.SIGNIN)
+    require_reregistration(User.objects.filter(pk=user.pk))
+    assert reset_notices.send_due() == 1  # the notice does not use up the reset's allowance
+    user.refresh_from_db()
+    return user
+
+
+def test_registering_again_after_a_reset_is_not_refused_by_the_earlier_count(
+    user, outbox, settings
+) -> None:
+    user = _used_up_then_reset(user, settings)
+    phone_services.request_change(user, "authentication", "+14255550177", mode="text")
+    assert "+14255550177" in [text.to for text in outbox.texts()]
+
+
+def test_registering_again_after_a_reset_still_meets_the_per_number_cap(
+    user, outbox, settings
+) -> None:
+    user = _used_up_then_reset(user, settings)
+    settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_number_per_hour": 1}
+    with pytest.raises(RateLimited):
+        phone_services.request_change(user, "authentication", AUTH_NUMBER, mode="text")
+
+
+def test_the_resets_allowance_is_capped_like_a_users(user, outbox, settings) -> None:
+    user = _used_up_then_reset(user, settings)
+    phone_services.request_change(user, "authentication", "+14255550177", mode="text")
+    with pytest.raises(RateLimited):
+        phone_services.request_change(user, "authentication", "+14255550178", mode="text")
 
 
 def test_notices_leave_half_a_countrys_hourly_texts_to_sign_in_codes(

@@ -21,6 +21,12 @@ class Command(BaseCommand):
             "--admin", action="store_true", help="administrator of the organisation"
         )
         parser.add_argument(
+            "--operator",
+            action="store_true",
+            help="operator of the service: creates and suspends organisations on /operator/ "
+            "(an administrator too, two-step verification enforced)",
+        )
+        parser.add_argument(
             "--password-stdin",
             action="store_true",
             help="read the password from standard input (never pass it as an argument)",
@@ -45,6 +51,7 @@ class Command(BaseCommand):
                 display_name=str(options["display_name"]),
                 email=str(options["email"]),
                 is_admin=bool(options["admin"]),
+                is_operator=bool(options["operator"]),
             )
         except InvalidInput as error:
             raise CommandError(error.message) from None
