@@ -190,20 +190,20 @@ def _answer(call: Call, decision: checks.Decision) -> ResultOut:
     )
 
 
-#: From a started challenge to polling it and to answering it (OpenAPI links).
+def _link(operation_id: str, *, description: str, **fields: dict[str, str]) -> dict:
+    """An OpenAPI link: the operation a client (or a stateful test) calls next."""
+    return {"operationId": operation_id, "description": description, **fields}
+
+
+#: From a started challenge to polling it (an OpenAPI link).
 _LINKS = {
     200: {
         "links": {
-            "ChallengeState": {
-                "operationId": "challenge_state",
-                "parameters": {"challenge_id": "$response.body#/challenge_id"},
-                "description": "Poll a challenge that waits for the user (interaction wait).",
-            },
-            "AnswerChallenge": {
-                "operationId": "check",
-                "requestBody": {"challenge_id": "$response.body#/challenge_id"},
-                "description": "Answer the challenge: send challenge_id with user and code.",
-            },
+            "ChallengeState": _link(
+                "challenge_state",
+                parameters={"challenge_id": "$response.body#/challenge_id"},
+                description="Poll a challenge that waits for the user (interaction wait).",
+            ),
         }
     }
 }
