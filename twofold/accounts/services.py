@@ -9,7 +9,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.dispatch import Signal
 from django.http import HttpRequest
@@ -24,7 +24,7 @@ from twofold.accounts.names import typed_user_name
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_for_users
 from twofold.core import languages
-from twofold.core.errors import InvalidInput, RateLimited
+from twofold.core.errors import AlreadyExists, InvalidInput, RateLimited
 from twofold.core.ratelimit import AddressLimits, Limit, resume_time
 from twofold.organisations.models import Organisation
 from twofold.organisations.services import domain_of, find_by_username
@@ -90,7 +90,7 @@ def create_user(
         is_admin = True
     username = validate_username(username, organisation)
     if User.objects.filter(username=username).exists():
-        raise InvalidInput(_("A user with this user name already exists."))
+        raise AlreadyExists(_("A user with this user name already exists."))
     user = User(
         organisation=organisation,
         username=username,
@@ -105,7 +105,11 @@ def create_user(
     else:
         _validated(password, user)
         user.set_password(password)
-    user.save()
+    try:
+        with transaction.atomic():  # a savepoint: another request may have just made them
+            user.save()
+    except IntegrityError:
+        raise AlreadyExists(_("A user with this user name already exists.")) from None
     record(
         AuditAction.USER_CREATED,
         AuditResult.SUCCESS,

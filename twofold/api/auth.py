@@ -44,6 +44,7 @@ class Call:
     subject_label: str = ""  # set through ``names``, never from a client's value directly
     error: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    polled: bool = False  # only asked how something stands: no action to record
 
     @property
     def organisation(self):
@@ -139,7 +140,7 @@ def audited(action: AuditAction | None) -> Callable[[Callable[..., HttpResponse]
                     details["reason"] = call.error
                 audit.record_call(
                     call.client,
-                    call.action or action,
+                    None if call.polled else (call.action or action),
                     _result(call, response.status_code),
                     operation=_operation(request),
                     subject=call.subject,

@@ -24,10 +24,11 @@ from django.utils.translation import gettext as _
 
 from twofold.accounts import services as accounts
 from twofold.accounts.models import User, normalise_username
+from twofold.api.reasons import ENDED, REFUSED, SHORTCUTS, Reason
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base, verification, waits
 from twofold.methods.app_passwords import services as app_passwords
-from twofold.methods.models import Challenge, ChallengePurpose
+from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.organisations.models import Organisation
 from twofold.organisations.services import find_by_username
 from twofold.signin import services as signin
@@ -39,20 +40,28 @@ ACCEPT, REJECT, CHALLENGE = "accept", "reject", "challenge"
 class Decision:
     result: str  # ACCEPT, REJECT or CHALLENGE
     user: User | None = None
-    reason: str = ""  # how it was accepted ("second factor"), or why not ("wrong_code")
-    message: str = ""
+    reason: Reason = Reason.PENDING  # how it was accepted, why not, or that it waits
+    message: str = ""  # for people: the reason's own message unless a more precise one
     challenge: Challenge | None = None
     option: base.Option | None = None
+    via: str = ""  # ACCEPT: the audit log's words, as for the browser ("second factor")
+    polled: bool = False  # CHALLENGE: one started earlier, still waiting (nothing begun)
+
+    @property
+    def explained(self) -> str:
+        return self.message or self.reason.message
 
 
-def _reject(user: User | None, reason: str, message: str) -> Decision:
+def _reject(user: User | None, reason: Reason, message: str = "") -> Decision:
     return Decision(REJECT, user, reason, message)
 
 
+def _accept(user: User, reason: Reason, via: str, challenge: Challenge | None = None) -> Decision:
+    return Decision(ACCEPT, user, reason, challenge=challenge, via=via)
+
+
 def _wrong_credentials(message: str = "") -> Decision:
-    return _reject(
-        None, "invalid_credentials", message or _("Your user name or password is incorrect.")
-    )
+    return _reject(None, Reason.INVALID_CREDENTIALS, message)
 
 
 def check(
@@ -84,14 +93,9 @@ def check(
     user = found
     step = signin.decide(request, user, devices=False)  # the browser's rule, in its order
     if step.next is signin.Next.SIGNED_IN:
-        return Decision(ACCEPT, user, step.via)
+        return _accept(user, SHORTCUTS[step.via], step.via)
     if step.next is signin.Next.REGISTER:
-        return _reject(
-            user,
-            "registration_required",
-            _("The user has no verification method yet. They register one at their next "
-              "sign-in in the browser."),
-        )  # fmt: skip
+        return _reject(user, Reason.REGISTRATION_REQUIRED)
     options = step.options
     if challenge_id is not None:
         return _answer_challenge(user, challenge_id, code)
@@ -114,7 +118,7 @@ def _password(
         holder = _app_password_holder(organisation, username, password)
         if holder is None:
             return _wrong_credentials(wrong.message)
-        return Decision(ACCEPT, holder, "app password")
+        return _accept(holder, Reason.APP_PASSWORD, "app password")
     if user.organisation_id != organisation.pk:
         return _wrong_credentials()
     return user
@@ -153,11 +157,12 @@ def _member(organisation: Organisation, username: str) -> User:
 
 
 def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decision:
-    """Check ``code`` against a challenge an earlier call started for ``user``."""
-    if code is None:
-        raise InvalidInput(_("Send the code the user received."), field="code")
+    """Check ``code`` against a challenge an earlier call started for ``user``; without a
+    code, how a challenge that waits for the user (a push, a call) stands."""
     if not user.can_sign_in:
         return _wrong_credentials()
+    if code is None:
+        return _waiting(user, challenge_id)
     # Only a challenge the API started counts (any other is "not found"): checked in the
     # statement that locks it.
     return _verified(user, challenge_id, code, purpose=ChallengePurpose.API)
@@ -176,12 +181,7 @@ def _held_code(user: User, code: str, method: str | None, options: list[base.Opt
     else:
         option = _first(user, options, silent=True)
     if option is None:
-        return _reject(
-            user,
-            "no_code_method",
-            _("The user has no authenticator app or hardware token. Leave the code out to "
-              "send them one."),
-        )  # fmt: skip
+        return _reject(user, Reason.NO_CODE_METHOD)
     challenge = verification.open_challenge(user, option, ChallengePurpose.API)
     return _verified(user, challenge.pk, code)
 
@@ -192,8 +192,28 @@ def _verified(
     try:
         challenge = verification.verify_code(user, challenge_id, code, purpose=purpose)
     except InvalidInput as refused:  # wrong, expired, finished: decided, and audited
-        return _reject(user, refused.code, refused.message)
-    return Decision(ACCEPT, user, "second factor", challenge=challenge)
+        if refused.code not in REFUSED:
+            raise
+        return _reject(user, REFUSED[refused.code], refused.message)
+    return _accept(user, Reason.SECOND_FACTOR, "second factor", challenge)
+
+
+def _waiting(user: User, challenge_id: UUID) -> Decision:
+    """A push or call the API started: still pending (the same result as when it was
+    started), approved (accept), or how it ended (reject). A challenge that waits for a
+    code needs the code."""
+    challenge = waits.expire_if_due(
+        verification.get_challenge(user, challenge_id, purpose=ChallengePurpose.API)
+    )
+    options = base.options_for(user)
+    option = next((option for option in options if option.key == challenge.option), None)
+    if option is None or option.interaction != base.Interaction.WAIT:
+        raise InvalidInput(_("Send the code the user received."), field="code")
+    if challenge.state == ChallengeState.PENDING:
+        return Decision(CHALLENGE, user, challenge=challenge, option=option, polled=True)
+    if challenge.state == ChallengeState.APPROVED:
+        return _accept(user, Reason.SECOND_FACTOR, "second factor", challenge)
+    return Decision(REJECT, user, ENDED[challenge.state], challenge=challenge)
 
 
 def start(
@@ -213,11 +233,7 @@ def start(
     else:
         option = base.preferred_option(user, options)
     if option is None:
-        return _reject(
-            user,
-            "code_required",
-            _("Send the code from the user's authenticator app or hardware token."),
-        )
+        return _reject(user, Reason.CODE_REQUIRED)
     challenge = verification.open_challenge(user, option, ChallengePurpose.API)
     return Decision(CHALLENGE, user, challenge=challenge, option=option)
 

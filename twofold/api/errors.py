@@ -11,6 +11,7 @@ cache that does not answer is a 503 with Retry-After (``core.dependencies``).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from twofold.api.invalid import sentence
 from twofold.core import context, dependencies
 from twofold.core.errors import DependencyUnavailable, RateLimited, TwofoldError
 
@@ -29,15 +31,19 @@ log = logging.getLogger(__name__)
 
 #: Request bodies larger than this are refused with 413 before anything reads them.
 MAX_BODY_BYTES = 64 * 1024
-#: Every status an operation can answer with besides its success.
-ERROR_STATUSES = frozenset({400, 401, 403, 404, 413, 429, 503})
+#: Every status an operation can answer with besides its success: 400 for input that is
+#: not valid (fields missing or of the wrong type, values refused, a NUL character), 422
+#: for a body that is not a JSON object at all.
+ERROR_STATUSES = frozenset({400, 401, 403, 404, 413, 422, 429, 503})
 _CODES = {
     400: "invalid_input",
     401: "unauthenticated",
     403: "not_allowed",
     404: "not_found",
     405: "method_not_allowed",
+    409: "already_exists",
     413: "too_large",
+    422: "invalid_body",
     429: "rate_limited",
 }
 
@@ -81,7 +87,7 @@ def _where(location: tuple[Any, ...]) -> str:
 
 
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = [f"{_where(error.get('loc', ()))}: {error.get('msg', '')}" for error in exc.errors]
+    problems = [f"{_where(error.get('loc', ()))}: {sentence(error)}" for error in exc.errors]
     message = "; ".join(problems[:5]) or _("The request is not valid.")
     return error_response(request, 400, "invalid_input", message)
 
@@ -164,6 +170,10 @@ def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                 "invalid_input",
                 _("Text may not contain NUL characters."),
             )
+        if _not_an_object(request.body):
+            return error_response(
+                request, 422, "invalid_body", _("The body must be a JSON object: {…}.")
+            )
         response = view(request, *args, **kwargs)
         if response.status_code == 405:
             return error_response(
@@ -187,6 +197,17 @@ def _holds_nul(request: HttpRequest) -> bool:
         return True
     body = request.body
     return b"\x00" in body or b"\\u0000" in body.lower()
+
+
+def _not_an_object(body: bytes) -> bool:
+    """A body that is JSON but not an object (``[]``, ``1``, ``null``, ``"x"``): no
+    operation takes one. Unparsable JSON is left to the operation (400 invalid_json)."""
+    if not body.strip():
+        return False
+    try:
+        return not isinstance(json.loads(body), dict)
+    except (ValueError, RecursionError):  # not JSON (or nested too deep): invalid_json
+        return False
 
 
 def unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:

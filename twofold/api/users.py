@@ -120,14 +120,15 @@ def get_user(request: HttpRequest, username: str) -> dict[str, object]:
 @router.post(
     "",
     auth=WRITE,
-    response={201: UserCreatedOut, ERROR_STATUSES: ErrorOut},
+    response={201: UserCreatedOut, ERROR_STATUSES | {409}: ErrorOut},
     operation_id="create_user",
     openapi_extra=documented(ApiScope.USERS_WRITE),
     summary="Create a user",
 )
 @decorate_view(audited(AuditAction.USER_CREATED))
 def create_user(request: HttpRequest, body: UserCreateIn) -> Status:
-    """Without a password: the answer carries a one-time link for the user to set one."""
+    """Without a password: the answer carries a one-time link for the user to set one. A
+    user name that exists already (in any organisation) is 409 already_exists."""
     call: Call = request.auth
     call.names(body.username)
     user, link = services.create_user(

@@ -13,10 +13,22 @@ portal under *API clients*: `Authorization: Bearer tf_…`. Each operation needs
 (`x-scope`): validate, users:read, users:write or admin.
 
 Every failure has one shape: `{"error": code, "message": text, "correlation_id": id}`,
-with 400 bad input, 401 no valid token, 403 scope missing, 404 not found (another
-organisation's users are not found either), 413 body over 64 KB, 429 too many attempts
-or a locked second factor (with Retry-After), 503 texts or calls cannot be sent now, or
-twofold's database or cache does not answer (`temporarily_unavailable`, with Retry-After).
+with 400 bad input (a field missing, of the wrong type or with a value refused; a NUL
+character anywhere in the path, the query or the body), 401 no valid token, 403 scope
+missing, 404 not found (another organisation's users are not found either), 409 the user
+exists already, 413 body over 64 KB, 422 a body that is not a JSON object (`[]`, `1`,
+`null`), 429 too many attempts or a locked second factor (with Retry-After), 503 texts or
+calls cannot be sent now. Messages follow Accept-Language, else the organisation's
+language; the codes never change.
+
+/validate answers a decision with 200: `result` accept, reject or challenge, a `reason`
+code (listed with their meanings under Reason; compare the code, never the message) and
+its `message`. A challenge that waits for the user (a push, a call) is polled with GET
+/validate/challenges/{challenge_id}, or by sending check the user and the challenge_id
+without a code: while it waits, the answer is the challenge result it started with.
+
+A 503 `temporarily_unavailable` (with Retry-After) means twofold's database or cache does
+not answer; try again later.
 
 Bodies may also be sent with `Transfer-Encoding: chunked` (the 64 KB limit holds for them
 too). What the web server refuses before twofold reads the request has the same shape

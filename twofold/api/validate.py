@@ -1,7 +1,9 @@
 """/api/v1/validate: applications check a user's password and second factor (scope validate).
 
-A decided answer is 200 with ``result`` accept, reject or challenge; a 4xx means the call
-itself failed (bad input, unknown challenge, too many attempts, a locked second factor).
+A decided answer is 200 with ``result`` accept, reject or challenge and a ``reason`` code
+(``twofold.api.reasons``) with its message; a 4xx means the call itself failed (bad input,
+unknown challenge, too many attempts, a locked second factor). A push or call that is still
+pending answers the same result as when it was started.
 
 The client's own address (a VPN, a mail server) is never the person's: trusted address
 ranges and per-address limits see the ``user_address`` it reports, if an administrator
@@ -18,14 +20,17 @@ from typing import Literal
 from uuid import UUID
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.decorators import decorate_view
+from pydantic import ConfigDict, model_validator
 
 from twofold.accounts.validators import MAX_PASSWORD_LENGTH
 from twofold.api import checks, clients
 from twofold.api.auth import Call, ClientToken, audited, documented
 from twofold.api.errors import ERROR_STATUSES, ErrorOut
 from twofold.api.models import ApiScope
+from twofold.api.reasons import Reason
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.core import context
 from twofold.methods import base
@@ -50,6 +55,11 @@ def _user_address() -> str | None:
 
 
 class CheckIn(Schema):
+    # password or challenge_id (or both): said in the schema, so that the document is true
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["password"]}, {"required": ["challenge_id"]}]}
+    )
+
     user: str = _user_name()
     password: str | None = Field(
         None,
@@ -73,6 +83,12 @@ class CheckIn(Schema):
     )
     user_address: str | None = _user_address()
 
+    @model_validator(mode="after")
+    def _password_or_challenge(self) -> CheckIn:
+        if self.password is None and self.challenge_id is None:
+            raise ValueError(_("Send the user's password, or the challenge_id of a challenge."))
+        return self
+
 
 class StartIn(Schema):
     user: str = _user_name()
@@ -83,14 +99,16 @@ class StartIn(Schema):
 
 class ResultOut(Schema):
     result: Literal["accept", "reject", "challenge"]
-    reason: str | None = Field(
+    reason: Reason | None = Field(
         None,
-        description="accept: how (second factor, app password, two-step verification off, "
-        "trusted address, one-time bypass); reject: why (invalid_credentials, wrong_code, "
-        "expired, finished, registration_required, no_code_method, code_required).",
+        description="How it was accepted, why it was rejected, or that it waits (pending): "
+        "one of the codes of Reason. Compare the code, never the message.",
     )
-    message: str | None = None
+    message: str | None = Field(None, description="The reason for people, in their language.")
     challenge_id: UUID | None = None
+    state: Literal["pending", "approved", "denied", "expired", "fraud", "unreached"] | None = Field(
+        None, description="The challenge's state, where there is one (as when polled)."
+    )
     kind: str | None = Field(
         None,
         description="What the challenge uses: text, call, app_code, app_notification, "
@@ -136,13 +154,22 @@ def _on_behalf(call: Call, reported: str | None) -> Iterator[None]:
 def _answer(call: Call, decision: checks.Decision) -> ResultOut:
     """The decision as the client sees it; the call's audit event says the same."""
     call.subject = decision.user
+    challenge = decision.challenge
+    state = challenge.state if challenge is not None else None
     if decision.result == checks.CHALLENGE:
-        challenge, option = decision.challenge, decision.option
-        call.action = AuditAction.CHALLENGE_STARTED
+        option = decision.option
         call.details["method"] = option.key
+        if decision.polled:  # asked how it stands: the call did nothing
+            call.polled = True
+            call.details["state"] = challenge.state
+        else:
+            call.action = AuditAction.CHALLENGE_STARTED
         return ResultOut(
             result="challenge",
+            reason=decision.reason,
+            message=decision.explained,
             challenge_id=challenge.pk,
+            state=state,
             kind=option.key.partition(":")[0],
             interaction=option.interaction,
             prompt=option.prompt,
@@ -151,19 +178,42 @@ def _answer(call: Call, decision: checks.Decision) -> ResultOut:
         )
     if decision.result == checks.REJECT:
         call.result = AuditResult.FAILURE
-        call.details["reason"] = decision.reason
+        call.details["reason"] = decision.reason.value
     else:
-        call.details["via"] = decision.reason
+        call.details["via"] = decision.via
     return ResultOut(
-        result=decision.result, reason=decision.reason, message=decision.message or None
+        result=decision.result,
+        reason=decision.reason,
+        message=decision.explained,
+        challenge_id=challenge.pk if challenge is not None else None,
+        state=state,
     )
+
+
+def _link(operation_id: str, *, description: str, **fields: dict[str, str]) -> dict:
+    """An OpenAPI link: the operation a client (or a stateful test) calls next."""
+    return {"operationId": operation_id, "description": description, **fields}
+
+
+#: From a started challenge to polling it (an OpenAPI link).
+_LINKS = {
+    200: {
+        "links": {
+            "ChallengeState": _link(
+                "challenge_state",
+                parameters={"challenge_id": "$response.body#/challenge_id"},
+                description="Poll a challenge that waits for the user (interaction wait).",
+            ),
+        }
+    }
+}
 
 
 @router.post(
     "/check",
     response={200: ResultOut, ERROR_STATUSES: ErrorOut},
     operation_id="check",
-    openapi_extra=documented(ApiScope.VALIDATE),
+    openapi_extra={**documented(ApiScope.VALIDATE), "responses": _LINKS},
     summary="Check a password and, where needed, a second factor",
 )
 @decorate_view(audited(AuditAction.SIGNIN_COMPLETED))
@@ -192,7 +242,7 @@ def check(request: HttpRequest, body: CheckIn) -> ResultOut:
     "/challenges",
     response={200: ResultOut, ERROR_STATUSES: ErrorOut},
     operation_id="start_challenge",
-    openapi_extra=documented(ApiScope.VALIDATE),
+    openapi_extra={**documented(ApiScope.VALIDATE), "responses": _LINKS},
     summary="Start a challenge (password required)",
 )
 @decorate_view(audited(AuditAction.CHALLENGE_STARTED))

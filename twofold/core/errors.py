@@ -2,6 +2,7 @@
 
 TwofoldError
 ├── InvalidInput            the request is wrong (a form or JSON error, 400)
+│   └── AlreadyExists       what it would create exists already (409)
 ├── NotAllowed              the actor may not do this (403)
 ├── NotFound                no such object for this actor (404)
 ├── RateLimited             too many attempts; try again later (429)
@@ -30,6 +31,14 @@ class InvalidInput(TwofoldError):
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field  # the form field or JSON key the message belongs next to
+
+
+class AlreadyExists(InvalidInput):
+    """Bad input for a form (an InvalidInput), a conflict for the API."""
+
+    status = 409
+    code = "already_exists"
+    default_message = _("This exists already.")
 
 
 class NotAllowed(TwofoldError):

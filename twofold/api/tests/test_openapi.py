@@ -128,3 +128,73 @@ def test_no_input_gets_a_500_and_every_answer_matches_the_document(case, live_se
     )
     if (case.headers or {}).get("Authorization") == f"Bearer {_token['value']}":
         assert response.status_code != 401  # the examples really reach the operations
+
+
+# What schemathesis once found (issue 16 item 15), replayed through its checks, so that a
+# regression fails here whatever the examples above happen to draw: each answer's status
+# must be documented and its body match the document.
+ADMIN = "admin@contoso.example"
+FOUND = [
+    ("/api/v1/users", "POST", None, {"username": ADMIN}, 409),
+    ("/api/v1/users/{username}", "PATCH", {"username": ADMIN}, [], 422),
+    ("/api/v1/users/{username}", "PATCH", {"username": ADMIN}, 1, 422),
+    ("/api/v1/users/{username}", "PATCH", {"username": ADMIN}, None, 422),
+    ("/api/v1/validate/check", "POST", None, {"user": ADMIN, "code": "123456"}, 400),
+    (
+        "/api/v1/validate/check",
+        "POST",
+        None,
+        {"user": "a\x00@contoso.example", "password": "x"},
+        400,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "parameters", "body", "status"),
+    FOUND,
+    ids=["duplicate user", "patch list", "patch number", "patch null", "no password", "NUL"],
+)
+@pytest.mark.usefixtures("all_scopes")
+def test_what_schemathesis_found_is_answered_as_documented(
+    live_server, path, method, parameters, body, status
+) -> None:
+    case = schema[path][method].Case(
+        path_parameters=parameters,
+        body=body,
+        headers={"Authorization": f"Bearer {_token['value']}"},
+    )
+    response = case.call_and_validate(
+        base_url=live_server.url,
+        excluded_checks=[schemathesis.checks.positive_data_acceptance],
+    )
+    assert response.status_code == status
+
+
+class _Stateful(schema.as_state_machine()):  # follows the document's links
+    base_url = ""
+
+    def get_call_kwargs(self, case) -> dict:
+        return {"base_url": self.base_url}
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+        case.validate_response(
+            response,
+            excluded_checks=[schemathesis.checks.positive_data_acceptance],
+            transport_kwargs=kwargs,
+        )
+
+
+@pytest.mark.usefixtures("all_scopes")
+def test_sequences_that_follow_the_links_get_no_500_and_answers_match(live_server) -> None:
+    _Stateful.base_url = live_server.url
+    _Stateful.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=4,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -178,9 +178,9 @@ class TestCreate:
         assert response.status_code == 400
         assert not User.objects.filter(username="eve@fabrikam.example").exists()
 
-    def test_an_existing_user_name_is_refused(self, writer, texted) -> None:
+    def test_an_existing_user_name_is_a_409_conflict(self, writer, texted) -> None:
         response = writer.post("/users", {"username": "alice@contoso.example"})
-        assert response.status_code == 400
+        assert (response.status_code, response.json()["error"]) == (409, "already_exists")
 
     def test_an_invalid_email_creates_nothing(self, writer) -> None:
         body = {"username": "dave@contoso.example", "email": "not an address"}

@@ -47,7 +47,7 @@ class TestPassword:
         answer = check(validator)
         assert answer.status_code == 200
         assert answer.json()["result"] == "accept"
-        assert answer.json()["reason"] == "two-step verification off"
+        assert answer.json()["reason"] == "two_step_verification_off"
 
     def test_the_organisations_requirement_overrides_a_disabled_state(
         self, validator, user, organisation
@@ -129,7 +129,7 @@ class TestAppCodes:
         self, validator, with_app, clock
     ) -> None:
         answer = check(validator, "bob@contoso.example", code=clock.code(with_app.secret)).json()
-        assert (answer["result"], answer["reason"]) == ("accept", "second factor")
+        assert (answer["result"], answer["reason"]) == ("accept", "second_factor")
 
     def test_the_same_app_code_is_refused_the_second_time(self, validator, with_app, clock) -> None:
         code = clock.code(with_app.secret)
@@ -211,7 +211,7 @@ class TestTexts:
         answer = check(
             validator, password=None, challenge_id=started["challenge_id"], code=outbox.last_code()
         ).json()
-        assert (answer["result"], answer["reason"]) == ("accept", "second factor")
+        assert (answer["result"], answer["reason"]) == ("accept", "second_factor")
 
     def test_a_texted_code_is_accepted_once(self, validator, texted, outbox) -> None:
         started = check(validator).json()
@@ -290,7 +290,7 @@ class TestRulesBeforeTheSecondFactor:
     def test_a_one_time_bypass_skips_the_second_factor_once(self, validator, texted, admin) -> None:
         admin_services.grant_bypass(texted, minutes=5, reason="lost phone", actor=admin)
         first = check(validator).json()
-        assert (first["result"], first["reason"]) == ("accept", "one-time bypass")
+        assert (first["result"], first["reason"]) == ("accept", "one_time_bypass")
         assert check(validator).json()["result"] == "challenge"
 
     def test_a_user_asked_to_register_again_is_rejected(self, validator, texted, admin) -> None:
@@ -344,7 +344,7 @@ class TestAppPasswords:
         self, validator, app_password, outbox
     ) -> None:
         answer = check(validator, password=app_password).json()
-        assert (answer["result"], answer["reason"]) == ("accept", "app password")
+        assert (answer["result"], answer["reason"]) == ("accept", "app_password")
         assert outbox.texts() == []
 
     def test_an_app_password_is_accepted_as_shown_in_groups(self, validator, app_password) -> None:
