@@ -10,12 +10,14 @@
   no user is ever accepted by password here (docs/security.md 30), an application gets
   only the grants it is registered for, and asks for them before its secret is checked.
 - A code presented again after its exchange ends the tokens issued from it (RFC 6749
-  section 4.1.2; services.end_tokens_of_replayed_code).
+  section 4.1.2; services.end_tokens_of_replayed_code), also when both exchanges come
+  at the same moment (the grant is locked for the exchange's transaction).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -85,6 +87,15 @@ class TwofoldValidator(OAuth2Validator):
                 )
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        # The code's grant stays locked until this exchange commits (views.TokenView runs
+        # in one transaction): a second exchange of it at the same moment waits, then
+        # finds it gone, a replay like any other, rather than getting tokens of its own.
+        list(
+            get_grant_model()
+            .objects.select_for_update()
+            .filter(code=code, application=client)
+            .values_list("pk", flat=True)
+        )
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             services.end_tokens_of_replayed_code(client, code)
             return False
