@@ -85,8 +85,10 @@ def client_address(request: HttpRequest) -> str | None:
             part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
         ]
         forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= hops:
-            candidate = forwarded[-hops]
+        if forwarded:
+            # Fewer entries than proxies: the request skipped the outer ones, and the first
+            # entry (written by one of ours) is the sender, never our proxy's own address.
+            candidate = forwarded[-min(hops, len(forwarded))]
     try:
         address = ipaddress.ip_address(candidate)
     except ValueError:
