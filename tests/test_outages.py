@@ -320,3 +320,25 @@ def test_once_the_database_is_back_checks_and_sign_ins_work_without_restarting_t
     answers = (up.readyz().status_code, up.check().status_code)
     page = up.post_password(browser, token)
     assert (answers, page.status_code, "password" in page.text.lower()) == ((200, 200), 200, True)
+
+
+def test_with_redis_stopped_the_oauth_token_endpoint_answers_503_in_json(up: Stack) -> None:
+    up.redis.stop()
+    response = requests.post(
+        f"{up.url}/oauth2/token",
+        data={"grant_type": "authorization_code", "code": "not a code", "client_id": "nobody"},
+        timeout=PATIENCE,
+    )
+    assert _is_unavailable_json(response)
+
+
+def test_with_the_database_stopped_the_oauth_userinfo_endpoint_answers_503_in_json(
+    up: Stack,
+) -> None:
+    up.postgres.stop()
+    response = requests.get(
+        f"{up.url}/oauth2/userinfo",
+        headers={"Authorization": "Bearer not-a-token"},
+        timeout=PATIENCE,
+    )
+    assert _is_unavailable_json(response)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import User
 from twofold.api import audit
 from twofold.api.models import ApiClient, ApiScope
-from twofold.core import crypto
+from twofold.core import context, crypto
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.organisations.models import Organisation
 
@@ -133,20 +133,26 @@ def parse_address(value: str) -> str:
     return str(mapped or address)
 
 
-def person_address(client: ApiClient, reported: str | None) -> tuple[str | None, bool]:
-    """The end user's address to believe for this call, and whether one sent was ignored.
+def person_address(client: ApiClient, reported: str | None) -> tuple[str | None, str]:
+    """The end user's address to believe for this call, and why one sent was ignored
+    ("" when none was, or it is believed).
 
     A client not trusted to report one may still send it (a RADIUS front sends
     Calling-Station-Id anyway): it is checked, then ignored and noted in the call's audit
     event, and the call is answered as if none were sent. Refusing it instead would stop
     every sign-in of a VPN until an administrator ticks the box; ignoring it is the safe
-    side (no trusted range, no person's bucket) and keeps them working."""
+    side (no trusted range, no person's bucket) and keeps them working. The same for a
+    trusted client reporting the address it calls from: its own address never counts as
+    the person's (docs/security.md 32), neither in a trusted range nor as a bucket that
+    all its users would share."""
     if reported is None:
-        return None, False
+        return None, ""
     address = parse_address(reported)
     if not client.reports_person_address:
-        return None, True
-    return address, False
+        return None, "the client is not trusted to report it"
+    if address == context.current().client_address:
+        return None, "the client's own address"
+    return address, ""
 
 
 def find(token: str) -> ApiClient | None:

@@ -143,7 +143,7 @@ def _on_behalf(call: Call, reported: str | None) -> Iterator[None]:
     if address:
         call.details["person_address"] = address
     if ignored:
-        call.details["person_address_ignored"] = "the client is not trusted to report it"
+        call.details["person_address_ignored"] = ignored
     with (
         context.for_application(call.client.name),
         context.for_integration(call.client.integration_key, address),

@@ -96,13 +96,14 @@ def record_at_most(
     result: AuditResult,
     **kwargs: Any,
 ) -> AuditEvent | None:
-    """``record()``, but at most ``limit.limit`` times per window for each client address.
+    """``record()``, but at most ``limit.limit`` times per window for each client address
+    (an IPv6 address's /64, as per-address limits count it).
 
     For refusals anybody can provoke (forged callbacks, guessed credentials): beyond the
     limit they are still refused, but a flood of them cannot fill the audit log. The
     operator's log says so once a window per address.
     """
-    source = context.current().client_address or "unknown"
+    source = context.address_bucket_of(context.current().client_address) or "unknown"
     count = limit.hit(source)
     if count > limit.limit:
         if count == limit.limit + 1:

@@ -51,8 +51,8 @@ class RequestContext:
         """The subject of per-address limits: the person's address ("unknown" for a
         browser without one); None for an integration that reported none."""
         if self.integration:
-            return self.reported_address
-        return self.client_address or "unknown"
+            return address_bucket_of(self.reported_address)
+        return address_bucket_of(self.client_address) or "unknown"
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -85,12 +85,36 @@ def client_address(request: HttpRequest) -> str | None:
             part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
         ]
         forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= hops:
-            candidate = forwarded[-hops]
+        if forwarded:
+            # Fewer entries than proxies: the request skipped the outer ones, and the first
+            # entry (written by one of ours) is the sender, never our proxy's own address.
+            candidate = forwarded[-min(hops, len(forwarded))]
     try:
-        return str(ipaddress.ip_address(candidate))
+        address = ipaddress.ip_address(candidate)
     except ValueError:
         return None
+    # An IPv4 person behind a dual-stack listener or proxy: compared, limited and audited
+    # as the IPv4 address it is (trusted ranges are written in IPv4).
+    return str(getattr(address, "ipv4_mapped", None) or address)
+
+
+#: The IPv6 network one subscriber holds: a home line or a server gets at least a /64.
+IPV6_SUBSCRIBER_PREFIX = 64
+
+
+def address_bucket_of(address: str | None) -> str | None:
+    """Whom a per-address limit counts ``address`` as: an IPv4 address itself, an IPv6
+    address its /64, since whoever holds one address of a /64 can send from all 2**64 of
+    them (docs/security.md 32). (An IPv4-mapped address as its IPv4 address.)"""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(ip), IPV6_SUBSCRIBER_PREFIX), strict=False))
 
 
 def from_request(request: HttpRequest) -> RequestContext:

@@ -10,12 +10,17 @@
   no user is ever accepted by password here (docs/security.md 30), an application gets
   only the grants it is registered for, and asks for them before its secret is checked.
 - A code presented again after its exchange ends the tokens issued from it (RFC 6749
-  section 4.1.2; services.end_tokens_of_replayed_code).
+  section 4.1.2; services.end_tokens_of_replayed_code), also when both exchanges come
+  at the same moment (the grant is locked for the exchange's transaction); a refresh
+  token used twice at once likewise.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db import transaction
+from oauth2_provider.models import get_grant_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -85,6 +90,15 @@ class TwofoldValidator(OAuth2Validator):
                 )
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        # The code's grant stays locked until this exchange commits (views.TokenView runs
+        # in one transaction): a second exchange of it at the same moment waits, then
+        # finds it gone, a replay like any other, rather than getting tokens of its own.
+        list(
+            get_grant_model()
+            .objects.select_for_update()
+            .filter(code=code, application=client)
+            .values_list("pk", flat=True)
+        )
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             services.end_tokens_of_replayed_code(client, code)
             return False
@@ -96,6 +110,16 @@ class TwofoldValidator(OAuth2Validator):
         return True
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        # As a code's grant (validate_code): locked for this refresh's transaction, so that
+        # a second use of it at the same moment waits, then meets it revoked, a replay (the
+        # toolkit would otherwise hand it the first one's access token, which it no longer
+        # holds in clear: a 500).
+        list(
+            get_refresh_token_model()
+            .objects.select_for_update()
+            .filter(token_checksum=hashlib.sha256(refresh_token.encode()).hexdigest())
+            .values_list("pk", flat=True)
+        )
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         if not _may_use(request.user, client):

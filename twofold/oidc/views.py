@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -258,8 +259,11 @@ class _AuditsRefusals:
 class TokenView(_AuditsRefusals, toolkit.TokenView):
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         # The toolkit's own branch for the device flow is skipped: every grant type goes
-        # to the server, which knows only the code flow's.
-        return self.audit_refusal(request, self.authorization_flow_token_response(request))
+        # to the server, which knows only the code flow's. One transaction: a code's grant
+        # is locked from its check to its deletion (validators.validate_code).
+        with transaction.atomic():
+            response = self.authorization_flow_token_response(request)
+        return self.audit_refusal(request, response)
 
 
 class RevokeTokenView(_AuditsRefusals, toolkit.RevokeTokenView):

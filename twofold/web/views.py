@@ -121,15 +121,21 @@ def too_many_requests(request: HttpRequest, limited: RateLimited) -> HttpRespons
     return response
 
 
+# Where programs, not browsers, call: the REST API, and the OpenID Connect provider's
+# token, userinfo and revocation endpoints and discovery documents, whose clients read an
+# error from JSON (RFC 6749 section 5.2). The authorize and logout pages are a browser's.
+_JSON_PATHS = ("/api/", "/oauth2/token", "/oauth2/userinfo", "/oauth2/revoke", "/.well-known/")
+
+
 def service_unavailable(
     request: HttpRequest, down: DependencyUnavailable, failure: BaseException | None = None
 ) -> HttpResponse:
     """503 with Retry-After: the page (in the organisation's branding when it is known),
-    or the API's JSON error shape under /api/."""
+    or, where programs call (``_JSON_PATHS``), the API's JSON error shape."""
     match = getattr(request, "resolver_match", None)
     dependencies.report(down, failure, match.route if match else None)
     correlation_id = getattr(request, "correlation_id", "")
-    if request.path.startswith("/api/"):  # failed outside the API's own handler (api.errors)
+    if request.path.startswith(_JSON_PATHS):  # the API: failed outside its handler (api.errors)
         body = {"error": down.code, "message": down.message, "correlation_id": correlation_id}
         response: HttpResponse = JsonResponse(body, status=503)
     else:

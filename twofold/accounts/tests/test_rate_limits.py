@@ -83,3 +83,19 @@ def test_a_refusal_for_too_many_attempts_is_audited(small_limits, user) -> None:
     for _ in range(4):
         attempt(Client(), "alice@contoso.example", "wrong password!")
     assert AuditEvent.objects.filter(action=AuditAction.SIGNIN_RATE_LIMITED).count() == 1
+
+
+def test_addresses_of_one_ipv6_network_are_limited_as_one_address(small_limits, user) -> None:
+    # Anyone with an IPv6 network (a /64, every home line's) has 2**64 addresses to rotate.
+    for index in range(5):
+        address = f"2001:db8:7:1:{index + 1:x}::9"
+        attempt(Client(), f"user{index}@contoso.example", "wrong password!", address)
+    response = attempt(Client(), "alice@contoso.example", STRONG_PASSWORD, "2001:db8:7:1:ab::1")
+    assert response.status_code == 429
+
+
+def test_an_ipv4_mapped_address_is_limited_as_its_ipv4_address(small_limits, user) -> None:
+    for index in range(5):
+        attempt(Client(), f"user{index}@contoso.example", "wrong password!", "203.0.113.7")
+    response = attempt(Client(), "alice@contoso.example", STRONG_PASSWORD, "::ffff:203.0.113.7")
+    assert response.status_code == 429

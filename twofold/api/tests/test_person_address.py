@@ -70,6 +70,19 @@ class TestTrustedRanges:
     ) -> None:
         assert check(reporter).json()["result"] == "challenge"
 
+    def test_a_trusted_client_reporting_its_own_address_does_not_skip_it(
+        self, reporter, texted, ranges
+    ) -> None:
+        # The loopback, in a trusted range, is where the live server sees the client call from.
+        assert check(reporter, user_address="127.0.0.1").json()["result"] == "challenge"
+
+    def test_a_trusted_clients_own_address_reported_is_noted_as_ignored(
+        self, reporter, texted, ranges
+    ) -> None:
+        check(reporter, user_address="::ffff:127.0.0.1")
+        event = AuditEvent.objects.filter(action=AuditAction.API_CALL).latest("id")
+        assert event.details["person_address_ignored"] == "the client's own address"
+
     def test_an_untrusted_client_reporting_an_address_in_the_range_does_not_skip_it(
         self, validator, texted, ranges
     ) -> None:

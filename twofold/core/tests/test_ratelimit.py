@@ -212,3 +212,16 @@ def test_an_integration_that_reported_an_address_counts_in_it_and_in_its_ceiling
         ("per-address", "198.51.100.7"),
         ("integration-failures", "api-client:7"),
     ]
+
+
+def test_reported_addresses_of_one_ipv6_network_count_in_one_bucket() -> None:
+    from twofold.core.context import RequestContext
+
+    def reported(address: str) -> list[tuple[str, str]]:
+        return _buckets(
+            RequestContext(
+                client_address="192.0.2.1", integration="api-client:7", reported_address=address
+            )
+        )
+
+    assert reported("2001:db8:7:1::1") == reported("2001:db8:7:1:ffff:1:2:3")

@@ -101,7 +101,7 @@ def activate(
     code: str, public_key: str, name: str, platform: str
 ) -> tuple[AuthenticatorDevice, bytes]:
     """Turn an activation code into a device holding ``public_key``; returns it and its seed."""
-    address = context.current().client_address or "unknown"
+    address = context.address_bucket_of(context.current().client_address) or "unknown"
     if _WRONG_BY_ADDRESS.exceeded(address):
         raise RateLimited(retry_after=_WRONG_BY_ADDRESS.retry_after())
     key = _public_key(public_key or "")

@@ -188,6 +188,13 @@ class TestSkippingTheSecondStep:
         event = AuditEvent.objects.get(action=AuditAction.SIGNIN_COMPLETED)
         assert event.details["via"] == "trusted address"
 
+    def test_an_ipv4_mapped_address_in_a_trusted_ipv4_range_skips_it(self, alice) -> None:
+        # A dual-stack listener, or a proxy's X-Forwarded-For, gives IPv4 people this form.
+        organisation = alice.organisation
+        organisation.trusted_ip_ranges = ["192.0.2.0/24"]
+        organisation.save()
+        assert password_step(Client(REMOTE_ADDR="::ffff:192.0.2.8"))["Location"] == "/account"
+
     def test_a_one_time_bypass_works_once(self, client, alice) -> None:
         alice.mfa_bypass_until = timezone.now() + timedelta(minutes=5)
         alice.save()
