@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from conftest import AUTH_NUMBER
@@ -13,6 +15,7 @@ from twofold.api.models import ApiClient
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import crypto
 from twofold.methods.phone import services as phone_services
+from twofold.methods.stepup import VERIFIED_AT
 
 from .conftest import password_only, signed_in_admin
 
@@ -285,9 +288,10 @@ class TestReportingTheEndUsersAddress:
         owner = signed_in_admin(admin.username)
         make(owner)
         api_client = ApiClient.objects.get()
-        stale = signed_in_admin(admin.username, recent=False)
-        phone_services.set_number(admin, "authentication", AUTH_NUMBER)
-        response = self.reporting(stale, api_client, allowed=True)
+        session = owner.session  # the same sign-in, its second factor now too old
+        session[VERIFIED_AT] = int(time.time()) - settings.TWOFOLD["step_up_seconds"] - 1
+        session.save()
+        response = self.reporting(owner, api_client, allowed=True)
         assert response["Location"].startswith("/account/verify")
         api_client.refresh_from_db()
         assert api_client.reports_person_address is False
