@@ -40,7 +40,17 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         return
     command, rest = args[0], args[1:]
+    from twofold.configerrors import ConfigurationError
 
+    try:
+        _run(command, rest)
+    except ConfigurationError as error:
+        # Said in one line, without a traceback: the message names the variable at fault.
+        print(f"twofold: configuration error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _run(command: str, rest: list[str]) -> None:
     from django.core.management import execute_from_command_line
 
     if command == "manage":
