@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from cryptography.fernet import Fernet
@@ -254,8 +255,9 @@ def _database_url() -> str:
     details = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{details['NAME']}"
+    password = f":{quote(details['PASSWORD'], safe='')}" if details.get("PASSWORD") else ""
     return (
-        f"postgres://{details['USER']}@{details['HOST'] or '127.0.0.1'}:"
+        f"postgres://{details['USER']}{password}@{details['HOST'] or '127.0.0.1'}:"
         f"{details['PORT'] or 5432}/{details['NAME']}"
     )
 
