@@ -157,9 +157,12 @@ def test_the_command_unit_environment_runs_twofold_with_the_credentials(tmp_path
     (credentials / "secret-key").write_text("k" * 50 + "\n")
     (credentials / "encryption-keys").write_text(Fernet.generate_key().decode() + "\n")
     (credentials / "database-url").write_text(f"sqlite:///{tmp_path / 'db.sqlite3'}\n")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TWOFOLD_")}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TWOFOLD_")
+        and key.removesuffix("_FILE") not in {"DATABASE_URL", "REDIS_URL"}
+    }
     for line in directives("twofold@.service"):
         if line.startswith("Environment="):
             key, value = line.removeprefix("Environment=").split("=", 1)

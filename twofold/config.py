@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dj_database_url
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -22,6 +23,7 @@ from twofold.configerrors import ConfigurationError
 from twofold.core.crypto import random_token
 
 _TRUE = {"1", "true", "yes", "on"}
+_DATABASE_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -123,6 +125,29 @@ def _secrets_from_files(env: dict[str, str]) -> dict[str, str]:
 
 
 # --- End of the secrets from files ---------------------------------------------------------
+
+
+def _database_url(env: dict[str, str], data_dir: Path) -> str:
+    """DATABASE_URL, checked here so that a wrong one is one clear line at start-up. The
+    message never repeats the value: it may hold a password."""
+    url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'twofold.sqlite3'}"
+    try:
+        engine = dj_database_url.parse(url)["ENGINE"]
+    except (ValueError, KeyError, dj_database_url.UnknownSchemeError):
+        engine = ""
+    if engine not in _DATABASE_ENGINES:
+        raise ConfigurationError(
+            "DATABASE_URL must be a postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH URL"
+        )
+    return url
+
+
+def _redis_url(env: dict[str, str]) -> str | None:
+    """REDIS_URL (None: the local-memory cache); the message never repeats the value."""
+    url = env.get("REDIS_URL") or None
+    if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigurationError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return url
 
 
 def _log_file(env: dict[str, str], data_dir: Path) -> Path | None:
@@ -257,8 +282,8 @@ def load(env: dict[str, str] | None = None) -> Config:
 
     return Config(
         data_dir=data_dir,
-        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'twofold.sqlite3'}",
-        redis_url=env.get("REDIS_URL") or None,
+        database_url=_database_url(env, data_dir),
+        redis_url=_redis_url(env),
         secret_key=secret_key,
         encryption_keys=encryption_keys,
         allowed_hosts=allowed_hosts,

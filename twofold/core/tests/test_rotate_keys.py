@@ -263,14 +263,18 @@ def _database_url() -> str:
 
 
 def _twofold(code: str, data_dir: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWOFOLD_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TWOFOLD_")
+        and k.removesuffix("_FILE") not in {"DATABASE_URL", "REDIS_URL"}
+    }
     env |= {
         "TWOFOLD_DATA_DIR": str(data_dir),
         "TWOFOLD_ENCRYPTION_KEYS": f"{NEW},{OLD}",
         "DATABASE_URL": _database_url(),
         "DJANGO_SETTINGS_MODULE": "twofold.settings",
     }
-    env.pop("REDIS_URL", None)
     return subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )

@@ -116,7 +116,8 @@ def test_the_twofold_command_says_a_configuration_error_plainly_without_the_secr
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("TWOFOLD_") and key not in {"DATABASE_URL", "REDIS_URL"}
+        if not key.startswith("TWOFOLD_")
+        and key.removesuffix("_FILE") not in {"DATABASE_URL", "REDIS_URL"}
     }
     env |= {
         "TWOFOLD_DATA_DIR": str(tmp_path),
@@ -135,3 +136,28 @@ def test_the_twofold_command_says_a_configuration_error_plainly_without_the_secr
         "twofold: configuration error: set TWOFOLD_SECRET_KEY or TWOFOLD_SECRET_KEY_FILE, not both"
     )
     assert "hunter2" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysqlx://twofold:hunter2@db/twofold",
+        "hunter2@db/twofold",
+        "postgres://twofold:hunter2@db:port/twofold",
+        "mysql://twofold:hunter2@db/twofold",
+    ],
+)
+def test_a_database_url_twofold_cannot_use_is_refused_without_repeating_it(
+    tmp_path: Path, url: str
+) -> None:
+    path = _secret(tmp_path, url + "\n")
+    with pytest.raises(ConfigurationError, match=r"^DATABASE_URL must be") as refused:
+        load({"TWOFOLD_DATA_DIR": str(tmp_path), "DATABASE_URL_FILE": str(path)})
+    assert "hunter2" not in str(refused.value)
+
+
+def test_a_redis_url_twofold_cannot_use_is_refused_without_repeating_it(tmp_path: Path) -> None:
+    path = _secret(tmp_path, "hunter2@cache:6379\n")
+    with pytest.raises(ConfigurationError, match=r"^REDIS_URL must be") as refused:
+        load({"TWOFOLD_DATA_DIR": str(tmp_path), "REDIS_URL_FILE": str(path)})
+    assert "hunter2" not in str(refused.value)
