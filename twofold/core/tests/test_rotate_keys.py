@@ -18,6 +18,7 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection, models, transaction
 
+from conftest import side_by_side
 from twofold.core import context, crypto, keyrotation
 from twofold.core.fields import EncryptedTextField, encrypted_fields
 from twofold.methods.authenticator import activation
@@ -233,6 +234,24 @@ def test_the_command_says_what_it_did_and_that_old_keys_may_go(stored, capsys) -
 def test_a_batch_size_below_one_is_refused(db) -> None:
     with pytest.raises(CommandError, match="--batch-size must be at least 1"):
         call_command("rotate_keys", "--batch-size", "0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_codes_are_accepted_while_a_rotation_runs_beside_them(stored, user, monkeypatch) -> None:
+    """Safe while serving: sign-ins that lock the same rows wait their turn, then succeed."""
+    later = time.time() + 90
+    monkeypatch.setattr(app_services, "clock", lambda: later)
+    seeds = [seed for (label, _pk), seed in stored.items() if label.endswith("Device.secret")]
+
+    def sign_in(seed: bytes) -> bool:
+        with transaction.atomic():
+            return app_services.check_code(user, crypto.totp(seed, later))
+
+    results = side_by_side(
+        lambda: keyrotation.rotate_all(batch_size=1), *(lambda s=s: sign_in(s) for s in seeds)
+    )
+    assert results[1:] == [True] * len(seeds)
+    assert all_under_first_key(stored)
 
 
 # --- A SIGKILLed run, in a real process, then a rerun ---------------------------------------
