@@ -1,5 +1,5 @@
-"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, demo,
-manage."""
+"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices,
+rotate-keys, demo, manage."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ commands:
   users       import users from a CSV file   import FILE.csv [--org SLUG] [--links OUT.csv]
   seed-demo   create the demo organisation "Contoso" and its users (idempotent)
   notices     send the queued texts that tell users an administrator reset their methods
+  rotate-keys re-encrypt every stored secret under the first encryption key [--batch-size N]
   manage      any Django management command  (twofold manage help)
 """
 
@@ -29,6 +30,7 @@ _MANAGEMENT = {
     "users": "users",
     "seed-demo": "seed_demo",
     "notices": "send_reset_notices",
+    "rotate-keys": "rotate_keys",
     "serve": "serve",
 }
 
@@ -40,7 +42,17 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         return
     command, rest = args[0], args[1:]
+    from twofold.configerrors import ConfigurationError
 
+    try:
+        _run(command, rest)
+    except ConfigurationError as error:
+        # Said in one line, without a traceback: the message names the variable at fault.
+        print(f"twofold: configuration error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _run(command: str, rest: list[str]) -> None:
     from django.core.management import execute_from_command_line
 
     if command == "manage":

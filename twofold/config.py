@@ -14,18 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dj_database_url
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from twofold.configerrors import ConfigurationError
 from twofold.core.crypto import random_token
 
-
-class ConfigurationError(RuntimeError):
-    """A variable is set to something twofold cannot use."""
-
-
 _TRUE = {"1", "true", "yes", "on"}
+_DATABASE_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -73,6 +71,83 @@ def _generated_once(path: Path, make: callable) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value
+
+
+# --- Secrets from files (NAME_FILE) -------------------------------------------------------
+# The container-secrets convention (Docker and Kubernetes secrets, systemd's LoadCredential
+# with $CREDENTIALS_DIRECTORY): each secret may come from a file named by NAME_FILE instead
+# of the variable NAME, so it never shows in the process environment. Declaring a variable
+# here is all it takes: load() reads every one of them this way before anything else.
+SECRET_VARIABLES: tuple[str, ...] = (
+    "TWOFOLD_SECRET_KEY",
+    "TWOFOLD_ENCRYPTION_KEYS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TWOFOLD_TWILIO_AUTH_TOKEN",
+    "TWOFOLD_OIDC_KEYS",
+    "TWOFOLD_METRICS_TOKEN",
+)
+
+
+def _read_secret_file(name: str, path: str) -> str:
+    """The content of the file that ``NAME_FILE`` names, without its trailing newline.
+
+    Errors name the variable and the file, never what the file holds."""
+    variable = f"{name}_FILE"
+    if not path.strip():
+        raise ConfigurationError(f"{variable} is set but names no file")
+    try:
+        content = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{variable}: {path} is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigurationError(
+            f"{variable}: cannot read {path}: {error.strerror or type(error).__name__}"
+        ) from None
+    value = content.removesuffix("\n").removesuffix("\r")
+    if not value.strip():
+        raise ConfigurationError(f"{variable}: {path} is empty")
+    return value
+
+
+def _secrets_from_files(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with each declared secret's ``NAME_FILE`` read into ``NAME``; both set is an
+    error (which one would win is a guess an operator should not have to make)."""
+    env = dict(env)
+    for name in SECRET_VARIABLES:
+        path = env.pop(f"{name}_FILE", None)
+        if path is None:
+            continue
+        if name in env:
+            raise ConfigurationError(f"set {name} or {name}_FILE, not both")
+        env[name] = _read_secret_file(name, path)
+    return env
+
+
+# --- End of the secrets from files ---------------------------------------------------------
+
+
+def _database_url(env: dict[str, str], data_dir: Path) -> str:
+    """DATABASE_URL, checked here so that a wrong one is one clear line at start-up. The
+    message never repeats the value: it may hold a password."""
+    url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'twofold.sqlite3'}"
+    try:
+        engine = dj_database_url.parse(url)["ENGINE"]
+    except (ValueError, KeyError, dj_database_url.UnknownSchemeError):
+        engine = ""
+    if engine not in _DATABASE_ENGINES:
+        raise ConfigurationError(
+            "DATABASE_URL must be a postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH URL"
+        )
+    return url
+
+
+def _redis_url(env: dict[str, str]) -> str | None:
+    """REDIS_URL (None: the local-memory cache); the message never repeats the value."""
+    url = env.get("REDIS_URL") or None
+    if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigurationError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return url
 
 
 def _log_file(env: dict[str, str], data_dir: Path) -> Path | None:
@@ -175,7 +250,7 @@ class Config:
 
 def load(env: dict[str, str] | None = None) -> Config:
     """Build the configuration from ``env`` (the process environment by default)."""
-    env = dict(os.environ if env is None else env)
+    env = _secrets_from_files(os.environ if env is None else env)
     data_dir = Path(env.get("TWOFOLD_DATA_DIR") or "data").resolve()
 
     secret_key = env.get("TWOFOLD_SECRET_KEY") or _generated_once(
@@ -207,8 +282,8 @@ def load(env: dict[str, str] | None = None) -> Config:
 
     return Config(
         data_dir=data_dir,
-        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'twofold.sqlite3'}",
-        redis_url=env.get("REDIS_URL") or None,
+        database_url=_database_url(env, data_dir),
+        redis_url=_redis_url(env),
         secret_key=secret_key,
         encryption_keys=encryption_keys,
         allowed_hosts=allowed_hosts,

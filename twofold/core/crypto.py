@@ -102,6 +102,16 @@ def reencrypt(ciphertext: str) -> str:
         raise DecryptionError("no configured encryption key opens this secret") from None
 
 
+def under_first_key(ciphertext: str) -> bool:
+    """Whether ``ciphertext`` was encrypted with the first configured key (nothing to rotate)."""
+    first = Fernet(settings.TWOFOLD["encryption_keys"][0])
+    try:
+        first.decrypt(ciphertext.encode("ascii"))
+    except (InvalidToken, UnicodeError):
+        return False
+    return True
+
+
 # --- HOTP / TOTP -------------------------------------------------------------------------
 # SHA-1 goes through django_otp.oath, the implementation every enrolment uses. SHA-256 and
 # SHA-512 (some hardware tokens) use the same RFC 4226 dynamic truncation below, pinned by

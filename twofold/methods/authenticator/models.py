@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from twofold.core.fields import EncryptedTextField
+
 #: The name an app gets when the person gives none (translated when shown).
 DEFAULT_NAME = _("Authenticator app")
 _NUMBERED = re.compile(r"^(?P<name>.*?)(?P<number> \(\d+\))?$")
@@ -39,7 +41,7 @@ class AuthenticatorDevice(models.Model):
     )
     name = models.CharField(_("name"), max_length=60)
     # Fernet ciphertext of the raw seed (core.crypto.encrypt); never the seed itself.
-    secret = models.TextField(_("secret (encrypted)"))
+    secret = EncryptedTextField(_("secret (encrypted)"))
     digits = models.PositiveSmallIntegerField(_("digits"), default=6)
     period = models.PositiveSmallIntegerField(_("seconds per code"), default=30)
     algorithm = models.CharField(_("algorithm"), max_length=10, default="sha1")
@@ -50,7 +52,7 @@ class AuthenticatorDevice(models.Model):
     # For the twofold Authenticator: the phone's platform and its P-256 public key (the
     # uncompressed point, encrypted like the seed: core.crypto.encrypt). Empty: codes only.
     platform = models.CharField(_("platform"), max_length=20, blank=True)
-    public_key = models.TextField(_("public key"), blank=True)
+    public_key = EncryptedTextField(_("public key"), blank=True)
 
     class Meta:
         verbose_name = _("authenticator app")

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from twofold.core.fields import EncryptedTextField
 from twofold.organisations.models import Organisation
 
 
@@ -23,7 +24,7 @@ class HardwareToken(models.Model):
     )
     serial = models.CharField(_("serial number"), max_length=64)
     # Fernet ciphertext of the raw seed (core.crypto.encrypt); never the seed itself.
-    secret = models.TextField(_("secret (encrypted)"))
+    secret = EncryptedTextField(_("secret (encrypted)"))
     period = models.PositiveSmallIntegerField(_("seconds per code"), default=30)
     # Six digits: the one verification path takes six-digit codes only.
     digits = models.PositiveSmallIntegerField(_("digits"), default=6)
