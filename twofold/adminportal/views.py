@@ -189,6 +189,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             user=subject, user_epoch=subject.trusted_device_epoch
         ).count(),
         "signins": activity.recent_signins(subject),
+        "decisions": activity.recent_decisions(subject),
         "events": activity.recent_events(subject),
         "states": MfaState.choices,
     }

@@ -83,6 +83,7 @@ def _decide(request: HttpRequest, user: User, *, devices: bool) -> Step:
         why.Reason,
         state=state,
         organisation_requires=organisation.require_mfa,
+        administrator=user.is_admin,
         channel="pages" if devices else "api",
     )
     if state == MfaState.DISABLED and not organisation.require_mfa:

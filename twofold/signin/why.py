@@ -33,7 +33,7 @@ CHALLENGE = "challenge"
 # Why the first method offered was that one.
 PREFERRED = "preferred"  # the user chose it as their preferred method
 ONLY = "only"  # the user has no other
-POLICY = "policy"  # no usable preference: the first in the organisation's order
+POLICY = "policy"  # no usable preference: the first the methods and the policy allow
 APPLICATION = "application"  # an application's call (the API) chooses the method
 
 
@@ -43,7 +43,8 @@ class Reason:
 
     rule: str
     state: str  # the effective MFA state (an administrator's is at least "enforced")
-    organisation_requires: bool = False
+    organisation_requires: bool = False  # the organisation asks it of everyone
+    administrator: bool = False  # why the state is "enforced" whatever is stored
     range: str = ""  # TRUSTED_RANGE: the CIDR that matched
     granted_by_event: int | None = None  # BYPASS: the audit event that granted it
     until: str = ""  # BYPASS: when it would have expired
@@ -55,7 +56,7 @@ class Reason:
 
     def details(self) -> dict:
         """The audit event's details: the fields that apply, nothing empty."""
-        return {key: value for key, value in asdict(self).items() if value not in ("", None)}
+        return {key: value for key, value in asdict(self).items() if value not in ("", None, False)}
 
 
 def moment(at: datetime | None) -> str:
