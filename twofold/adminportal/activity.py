@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from twofold.accounts.models import User
@@ -44,6 +45,16 @@ class SignIn:
     result: str
     address: str
     method: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One sign-in's "why": asked for a second factor or not, in a sentence."""
+
+    at: datetime
+    address: str
+    why: str
+    correlation_id: str
 
 
 def organisation_wide_events(user: User) -> QuerySet[AuditEvent]:
@@ -83,3 +94,78 @@ def signin_method(details: dict) -> str:
         return str(kind)
     via = str(details.get("via", ""))
     return str(_SHORTCUTS.get(via, via or "—"))
+
+
+def recent_decisions(user: User) -> list[Decision]:
+    """Why each recent sign-in was asked for a second factor, or not (newest first)."""
+    events = AuditEvent.objects.filter(subject_id=user.pk, action=AuditAction.SIGNIN_DECIDED)
+    return [
+        Decision(
+            at=event.at,
+            address=str(event.details.get("person_address") or event.client_address or ""),
+            why=decision_sentence(event.details),
+            correlation_id=event.correlation_id,
+        )
+        for event in events.order_by("-at", "-id")[:RECENT_SIGNINS]
+    ]
+
+
+_STATES = {"disabled": _("off"), "enabled": _("on"), "enforced": _("enforced")}
+_FIRST_WHY = {
+    "preferred": _("the user's preferred method"),
+    "only": _("the user's only method"),
+    "policy": _("no preferred method: the first allowed"),
+}
+
+
+def decision_sentence(details: dict) -> str:
+    """ "Not asked: 203.0.113.0/24 is a trusted range": a signin.decided event, in words."""
+    rule = str(details.get("rule", ""))
+    state = _state_words(details)
+    values = {
+        "state": state,
+        "range": details.get("range", ""),
+        "until": details.get("until", ""),
+        "device": details.get("device", ""),
+        "since": details.get("since", ""),
+    }
+    if rule == "challenge":
+        return _challenge_sentence(details, state)
+    sentences = {
+        "mfa_off": _("Not asked: two-step verification is off for this user."),
+        "trusted_range": _("Not asked: %(range)s is a trusted range."),
+        "bypass": _("Not asked: an administrator's one-time bypass (valid until %(until)s) "
+                    "was used up."),
+        "trusted_device": _("Not asked: remembered device %(device)s, remembered since "
+                            "%(since)s."),
+        "reregister": _("Asked to register: an administrator asked this user to provide "
+                        "contact methods again."),
+        "no_method": _("Asked to register: two-step verification is %(state)s and the user "
+                       "has no method yet."),
+    }  # fmt: skip
+    sentence = sentences.get(rule)
+    return str(sentence) % values if sentence else rule or "—"
+
+
+def _state_words(details: dict) -> str:
+    """ "enforced", "required by the organisation"…: what the decision went by."""
+    state = str(details.get("state", ""))
+    if details.get("administrator"):
+        return gettext("enforced (always, for an administrator)")
+    if state != "enforced" and details.get("organisation_requires"):
+        return gettext("required by the organisation")
+    return str(_STATES.get(state, state))
+
+
+def _challenge_sentence(details: dict, state: str) -> str:
+    if details.get("first_why") == "application":
+        return gettext(
+            "Asked: two-step verification is %(state)s; the application's call chose the method."
+        ) % {"state": state}
+    return gettext(
+        "Asked: two-step verification is %(state)s; %(method)s was offered first (%(why)s)."
+    ) % {
+        "state": state,
+        "method": signin_method({"method": details.get("first", "")}),
+        "why": _FIRST_WHY.get(str(details.get("first_why", "")), details.get("first_why", "")),
+    }

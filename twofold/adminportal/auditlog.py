@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from twofold.accounts.models import User
+from twofold.adminportal import activity
 from twofold.adminportal.access import admin_required
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult, organisation_wide
 from twofold.audit.services import record
@@ -90,6 +91,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         if anchor is not None:
             events = events.filter(Q(at__lt=anchor) | Q(at=anchor, pk__lt=int(before)))
     rows = list(events[: PAGE_SIZE + 1])
+    for event in rows:  # a sign-in's "why", in words, beside its event (help desk)
+        if event.action == AuditAction.SIGNIN_DECIDED:
+            event.why = activity.decision_sentence(event.details)
     query = request.GET.copy()
     query.pop("before", None)
     context = {

@@ -220,6 +220,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             user=subject, user_epoch=subject.trusted_device_epoch
         ).count(),
         "signins": activity.recent_signins(subject),
+        "decisions": activity.recent_decisions(subject),
         "events": activity.recent_events(subject),
         "states": MfaState.choices,
         "told_by_text": resets.is_told_by_text(subject),

@@ -18,6 +18,8 @@ class AuditAction(models.TextChoices):
     SIGNIN_PASSWORD = "signin.password", _("Password sign-in")
     SIGNIN_RATE_LIMITED = "signin.rate_limited", _("Sign-in refused: too many attempts")
     SIGNIN_COMPLETED = "signin.completed", _("Signed in")
+    # After the password: asked for a second factor or not, and why (signin/why.py).
+    SIGNIN_DECIDED = "signin.decided", _("Second step decided")
     SIGNOUT = "signout", _("Sign-out")
     SESSION_EXPIRED = "session.expired", _("Session ended by a timeout")
     PASSWORD_SET = "password.set", _("Password set")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import ipaddress
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
+from functools import partial
 
 from django.contrib import auth, messages
 from django.db import transaction
@@ -29,7 +31,7 @@ from twofold.core.errors import TwofoldError
 from twofold.methods import base, stepup, verification
 from twofold.methods.models import ChallengePurpose
 from twofold.organisations import services as organisations
-from twofold.signin import flow, trusted
+from twofold.signin import flow, trusted, why
 
 PENDING = "twofold.signin.pending"
 AMR = "twofold.amr"  # how the session's user proved who they are (for OpenID Connect)
@@ -53,34 +55,62 @@ def amr_for(option_key: str) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    """What follows a right password, decided before anything is begun."""
+    """What follows a right password, decided before anything is begun, and why."""
 
     next: Next
     via: str = ""  # SIGNED_IN: why no second factor is asked ("trusted address")
     amr: tuple[str, ...] = ("pwd",)
     options: list[base.Option] = field(default_factory=list)  # CHALLENGE: the user's
+    first: base.Option | None = None  # CHALLENGE (pages): the option begun first
+    reason: why.Reason | None = None  # recorded as the sign-in's "signin.decided" event
 
 
 def decide(request: HttpRequest, user: User, *, devices: bool = True) -> Step:
     """Skip the second factor, register a method, or challenge: the one rule for the pages
     and the API. Uses up a one-time bypass if that is the reason; ``devices``: whether a
-    trusted-device cookie counts (a browser's only)."""
+    trusted-device cookie counts (a browser's only; the API's calls pass False). Records
+    the decision and its reason as one audit event, for the help desk's "why"."""
+    step = _decide(request, user, devices=devices)
+    if step.reason is not None:
+        why.record_decision(user, step.reason)
+    return step
+
+
+def _decide(request: HttpRequest, user: User, *, devices: bool) -> Step:
     organisation = user.organisation
     state = accounts.effective_mfa_state(user)  # an administrator's is at least "enforced"
+    because = partial(
+        why.Reason,
+        state=state,
+        organisation_requires=organisation.require_mfa,
+        administrator=user.is_admin,
+        channel="pages" if devices else "api",
+    )
     if state == MfaState.DISABLED and not organisation.require_mfa:
-        return Step(Next.SIGNED_IN, "two-step verification off")
+        return Step(Next.SIGNED_IN, "two-step verification off", reason=because(why.MFA_OFF))
     if user.must_reregister:  # before any shortcut: re-registration needs the access code
-        return Step(Next.REGISTER)
-    if _inside_trusted_range(organisation.trusted_ip_ranges):
-        return Step(Next.SIGNED_IN, "trusted address")
-    if _take_bypass(user):
-        return Step(Next.SIGNED_IN, BYPASS)
-    if devices and trusted.recognises(request, user):
-        return Step(Next.SIGNED_IN, "trusted device", amr=("pwd", "mfa"))
+        return Step(Next.REGISTER, reason=because(why.REREGISTER))
+    cidr = _trusted_range_matched(organisation.trusted_ip_ranges)
+    if cidr:
+        return Step(
+            Next.SIGNED_IN, "trusted address", reason=because(why.TRUSTED_RANGE, range=cidr)
+        )
+    until = _take_bypass(user)
+    if until is not None:
+        reason = because(
+            why.BYPASS, granted_by_event=why.bypass_granted_by(user), until=why.moment(until)
+        )
+        return Step(Next.SIGNED_IN, BYPASS, reason=reason)
+    device = trusted.recognised(request, user) if devices else None
+    if device is not None:
+        reason = because(why.TRUSTED_DEVICE, device=device.pk, since=why.moment(device.created_at))
+        return Step(Next.SIGNED_IN, "trusted device", amr=("pwd", "mfa"), reason=reason)
     options = base.options_for(user)  # once: each look costs a query per method
     if not options:
-        return Step(Next.REGISTER)
-    return Step(Next.CHALLENGE, options=options)
+        return Step(Next.REGISTER, reason=because(why.NO_METHOD))
+    first, first_why = why.first_offered(user, options) if devices else (None, why.APPLICATION)
+    reason = because(why.CHALLENGE, first=first.key if first else "", first_why=first_why)
+    return Step(Next.CHALLENGE, options=options, first=first, reason=reason)
 
 
 def after_password(request: HttpRequest, user: User) -> Next:
@@ -95,9 +125,8 @@ def after_password(request: HttpRequest, user: User) -> Next:
     hold(request, user)
     if step.next is Next.REGISTER:
         return Next.REGISTER
-    preferred = base.preferred_option(user, step.options)
     try:
-        challenge = verification.open_challenge(user, preferred, ChallengePurpose.SIGNIN)
+        challenge = verification.open_challenge(user, step.first, ChallengePurpose.SIGNIN)
     except TwofoldError as refused:  # locked, capped, gateway down: the page explains
         messages.error(request, refused.message)
     else:
@@ -105,28 +134,28 @@ def after_password(request: HttpRequest, user: User) -> Next:
     return Next.CHALLENGE
 
 
-def _inside_trusted_range(ranges: list[str]) -> bool:
-    """Whether the person's address is in a trusted range. An integration's own address
-    (a VPN, a mail server) never is: only the person's address it reports, where an
-    administrator trusts it to report one (docs/security.md 32)."""
+def _trusted_range_matched(ranges: list[str]) -> str:
+    """The trusted range (CIDR) the person's address is in, or "". An integration's own
+    address (a VPN, a mail server) never is: only the person's address it reports, where
+    an administrator trusts it to report one (docs/security.md 32)."""
     address = context.current().person_address
     if not address or not ranges:
-        return False
+        return ""
     ip = ipaddress.ip_address(address)
-    return any(ip in ipaddress.ip_network(cidr, strict=False) for cidr in ranges)
+    return next((cidr for cidr in ranges if ip in ipaddress.ip_network(cidr, strict=False)), "")
 
 
-def _take_bypass(user: User) -> bool:
-    """Use up the user's one-time bypass, if one is set and still valid (single use)."""
+def _take_bypass(user: User) -> datetime | None:
+    """Use up the user's one-time bypass, if one is set and still valid (single use):
+    until when it was valid, if it was."""
     if user.mfa_bypass_until is None:
-        return False
-    valid = user.mfa_bypass_until > timezone.now()
+        return None
+    until = user.mfa_bypass_until
+    valid = until > timezone.now()
     # Cleared whether still valid or not; matching the value makes two sign-ins at the
     # same moment share one bypass instead of both using it.
-    taken = User.objects.filter(pk=user.pk, mfa_bypass_until=user.mfa_bypass_until).update(
-        mfa_bypass_until=None
-    )
-    return valid and bool(taken)
+    taken = User.objects.filter(pk=user.pk, mfa_bypass_until=until).update(mfa_bypass_until=None)
+    return until if valid and taken else None
 
 
 def hold(request: HttpRequest, user: User) -> None:

@@ -67,10 +67,16 @@ def remember(request: HttpRequest, response: HttpResponse, user: User) -> Truste
 
 def recognises(request: HttpRequest, user: User) -> bool:
     """Whether this browser carries a trusted-device cookie that still counts for ``user``."""
+    return recognised(request, user) is not None
+
+
+def recognised(request: HttpRequest, user: User) -> TrustedDevice | None:
+    """The remembered device this browser's cookie stands for, if it still counts for
+    ``user`` (its ID and age go into the sign-in's "why")."""
     token = request.COOKIES.get(cookie_name(request), "")
     days = user.organisation.remember_device_days
     if not token or len(token) > 100 or days <= 0:  # the policy may have turned it off since
-        return False
+        return None
     now = timezone.now()
     found = TrustedDevice.objects.filter(
         token_digest=digest(token),
@@ -79,8 +85,11 @@ def recognises(request: HttpRequest, user: User) -> bool:
         created_at__gt=now - timedelta(days=days),  # a shortened policy applies at once
         user_epoch=user.trusted_device_epoch,
         organisation_epoch=user.organisation.trusted_device_epoch,
-    ).update(last_used_at=timezone.now())
-    return bool(found) and user.can_sign_in
+    )
+    device = found.first()
+    if device is None or not found.update(last_used_at=now) or not user.can_sign_in:
+        return None
+    return device
 
 
 def forget_cookie(request: HttpRequest, response: HttpResponse) -> None:
