@@ -8,6 +8,7 @@ folder on first start.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -91,6 +92,19 @@ def _log_file(env: dict[str, str], data_dir: Path) -> Path | None:
     return path
 
 
+def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of addresses or CIDR ranges, each checked and normalised."""
+    networks = []
+    for item in _list(env, name):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must be comma-separated addresses or CIDR ranges, not {item!r}"
+            ) from None
+    return tuple(networks)
+
+
 # --- OpenID Connect signing keys (TWOFOLD_OIDC_KEYS) ------------------------------------
 # ID tokens are signed with RS256. TWOFOLD_OIDC_KEYS holds one or more PEM private keys
 # one after the other: the first signs, the others only verify (they stay in the JWKS) so
@@ -167,6 +181,8 @@ class Config:
     resend_cooldown_seconds: int
     pushes_per_user_per_hour: int
     oidc_keys: tuple[str, ...]  # PEM private keys: the first signs ID tokens, all verify
+    metrics_token: str  # /metrics answers a bearer token equal to it ("": no token)
+    metrics_allowed: tuple[str, ...]  # /metrics answers these networks without a token
 
     @property
     def https(self) -> bool:
@@ -258,6 +274,9 @@ def load(env: dict[str, str] | None = None) -> Config:
             env.get("TWOFOLD_OIDC_KEYS")
             or _generated_once(data_dir / "oidc-signing-key.pem", _new_oidc_key)
         ),
+        # Prometheus metrics: /metrics is off (404) unless one of these is set.
+        metrics_token=env.get("TWOFOLD_METRICS_TOKEN", "").strip(),
+        metrics_allowed=_networks(env, "TWOFOLD_METRICS_ALLOWED"),
     )
 
 
