@@ -105,6 +105,19 @@ def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
     return tuple(networks)
 
 
+METRICS_TOKEN_MIN_LENGTH = 24
+
+
+def _metrics_token(env: dict[str, str]) -> str:
+    """TWOFOLD_METRICS_TOKEN: long enough that it cannot be guessed (unset or empty: none)."""
+    token = env.get("TWOFOLD_METRICS_TOKEN", "").strip()
+    if token and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        raise ConfigurationError(
+            f"TWOFOLD_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters"
+        )
+    return token
+
+
 # --- OpenID Connect signing keys (TWOFOLD_OIDC_KEYS) ------------------------------------
 # ID tokens are signed with RS256. TWOFOLD_OIDC_KEYS holds one or more PEM private keys
 # one after the other: the first signs, the others only verify (they stay in the JWKS) so
@@ -275,7 +288,7 @@ def load(env: dict[str, str] | None = None) -> Config:
             or _generated_once(data_dir / "oidc-signing-key.pem", _new_oidc_key)
         ),
         # Prometheus metrics: /metrics is off (404) unless one of these is set.
-        metrics_token=env.get("TWOFOLD_METRICS_TOKEN", "").strip(),
+        metrics_token=_metrics_token(env),
         metrics_allowed=_networks(env, "TWOFOLD_METRICS_ALLOWED"),
     )
 
