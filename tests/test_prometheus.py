@@ -187,3 +187,21 @@ def test_each_worker_keeps_its_counters_in_the_shared_metrics_folder(twofold: di
     any worker's /metrics adds up all of them."""
     folder = twofold["data"] / "metrics" / f"127.0.0.1-{twofold['port']}"
     assert len(list(folder.glob("counter_*.db"))) >= 3
+
+
+def _dashboard_expressions() -> list[str]:
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "twofold.json").read_text())
+    return [
+        target["expr"].replace("$__rate_interval", "1m")
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+    ]
+
+
+def test_every_dashboard_query_is_accepted_by_prometheus(prometheus: str) -> None:
+    refused = {}
+    for expression in _dashboard_expressions():
+        answer = requests.get(f"{prometheus}/api/v1/query", params={"query": expression}, timeout=5)
+        if answer.status_code != 200:
+            refused[expression] = answer.text
+    assert refused == {}

@@ -274,3 +274,21 @@ def test_challenges_are_gauged_by_their_state(with_phone) -> None:
 def test_queued_notices_are_gauged(user) -> None:
     ResetNotice.objects.create(user=user, number=AUTH_NUMBER, language="en")
     assert _gauges()[("twofold_queued_notices", ())] == 1
+
+
+def test_the_grafana_dashboard_uses_only_the_metrics_twofold_exposes() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = Path(__file__).resolve().parents[3] / "deploy" / "grafana" / "twofold.json"
+    text = json.loads(dashboard.read_text())
+    expressions = " ".join(t["expr"] for p in text["panels"] for t in p["targets"])
+    used = set(re.findall(r"\btwofold_[a-z_]+", expressions))
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+    exposed = {
+        family.name + suffix
+        for family in metrics.registry().collect()
+        for suffix in suffixes.get(family.type, ("",))
+    }
+    assert used - exposed == set()
