@@ -294,3 +294,18 @@ def load(env: dict[str, str] | None = None) -> Config:
 
 
 CONFIG = load()
+
+# prometheus-client's multiprocess mode (twofold/core/metrics.py): `twofold serve` names the
+# folder its gunicorn workers share their counters in before it starts them.
+METRICS_FOLDER_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_folder() -> str:
+    """The folder this server's workers share their metrics in; "" outside `twofold serve`.
+    Read when asked, not once at start: `twofold serve` sets it after loading."""
+    return os.environ.get(METRICS_FOLDER_ENV, "")
+
+
+def share_metrics_in(folder: Path) -> None:
+    """Give the processes started from here (gunicorn and its workers) ``folder``."""
+    os.environ[METRICS_FOLDER_ENV] = str(folder)

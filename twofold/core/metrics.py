@@ -19,7 +19,6 @@ live gauges gone.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +28,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 NAMESPACE = "twofold"
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 SIGNINS = Counter(
     "twofold_signins",
@@ -204,7 +202,9 @@ def registry() -> CollectorRegistry:
     process's, and the gauges read from the database."""
     from prometheus_client import REGISTRY, multiprocess
 
-    if not os.environ.get(MULTIPROCESS_ENV):
+    from twofold.config import metrics_folder
+
+    if not metrics_folder():
         scraped = CollectorRegistry(auto_describe=False)
         for collector in (_Default(REGISTRY), _DatabaseGauges()):
             scraped.register(collector)

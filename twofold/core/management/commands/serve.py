@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from twofold.config import CONFIG
+from twofold.config import CONFIG, share_metrics_in
 
 
 class Command(BaseCommand):
@@ -70,4 +70,4 @@ def _metrics_folder(data_dir: Path, host: str, port: int) -> None:
     folder = Path(data_dir) / "metrics" / f"{host.replace(':', '_')}-{port}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    share_metrics_in(folder)
