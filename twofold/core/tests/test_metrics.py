@@ -159,6 +159,18 @@ def test_a_sign_in_to_an_application_counts_on_the_oidc_channel(user) -> None:
     assert sample("twofold_signins_total", **labels) == before + 1
 
 
+def test_a_sign_in_refused_by_its_limit_counts_as_rate_limited(user, settings) -> None:
+    from twofold.accounts.services import check_password
+
+    settings.TWOFOLD = {**settings.TWOFOLD, "signin_attempts_per_user": 1}
+    before = sample("twofold_rate_limited_total", action="signin.rate_limited")
+    with pytest.raises(InvalidInput):
+        check_password(_signin_request(), user.username, "not the password")
+    with pytest.raises(RateLimited):
+        check_password(_signin_request(), user.username, "not the password")
+    assert sample("twofold_rate_limited_total", action="signin.rate_limited") == before + 1
+
+
 def test_an_integrations_check_counts_on_the_api_channel(with_phone, outbox) -> None:
     labels = {"result": "failure", "method": "text", "purpose": "api", "channel": "api"}
     before = sample("twofold_second_factor_checks_total", **labels)
