@@ -247,6 +247,8 @@ def access(authorization: str, address: str | None) -> int:
             ip = ipaddress.ip_address(address)
         except ValueError:
             ip = None
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped  # "::ffff:10.0.0.7" is 10.0.0.7
         if ip is not None and any(ip in ipaddress.ip_network(net) for net in allowed):
             return 200
     scheme, _space, sent = authorization.partition(" ")

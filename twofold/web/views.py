@@ -42,6 +42,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     )
 
 
+_PLAIN = "text/plain; charset=utf-8"
+
+
 @never_cache
 @require_GET
 def metrics_page(request: HttpRequest) -> HttpResponse:
@@ -52,11 +55,11 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     if status == 404:
         raise Http404
     if status == 401:
-        response = HttpResponse(_("A valid metrics token is needed."), status=401)
+        response = HttpResponse(_("A valid metrics token is needed."), _PLAIN, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="twofold metrics"'
         return response
     if status == 403:
-        return HttpResponse(_("Metrics are not open to this address."), status=403)
+        return HttpResponse(_("Metrics are not open to this address."), _PLAIN, status=403)
     body, content_type = metrics.exposition(request.headers.get("Accept", ""))
     return HttpResponse(body, content_type=content_type)
 

@@ -107,6 +107,11 @@ def test_an_address_outside_the_allowed_networks_is_forbidden(client, metrics_al
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
 
 
+def test_an_ipv4_address_seen_through_ipv6_is_matched_as_itself(client, metrics_allowed) -> None:
+    metrics_allowed("10.0.0.0/8")
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:10.0.0.7").status_code == 200
+
+
 def test_a_forged_forwarded_address_does_not_open_the_metrics(client, metrics_allowed) -> None:
     metrics_allowed("10.0.0.0/8")
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.1")
