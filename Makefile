@@ -13,7 +13,7 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze
+.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -55,6 +55,11 @@ outage-servers:
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null || (apt-get update && apt-get install -y --no-install-recommends systemd)
 
+# The metrics test (tests/test_prometheus.py) starts a Prometheus of its own (never the
+# system service) on a free loopback port.
+prometheus:
+	@command -v prometheus >/dev/null || (apt-get update && apt-get install -y --no-install-recommends prometheus)
+
 # msgfmt, which compilemessages runs.
 gettext:
 	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
@@ -68,7 +73,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze messages lint
+test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus messages lint
 	./scripts/test.sh
 
 clean:

@@ -8,6 +8,7 @@ folder on first start.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -166,6 +167,32 @@ def _log_file(env: dict[str, str], data_dir: Path) -> Path | None:
     return path
 
 
+def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of addresses or CIDR ranges, each checked and normalised."""
+    networks = []
+    for item in _list(env, name):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must be comma-separated addresses or CIDR ranges, not {item!r}"
+            ) from None
+    return tuple(networks)
+
+
+METRICS_TOKEN_MIN_LENGTH = 24
+
+
+def _metrics_token(env: dict[str, str]) -> str:
+    """TWOFOLD_METRICS_TOKEN: long enough that it cannot be guessed (unset or empty: none)."""
+    token = env.get("TWOFOLD_METRICS_TOKEN", "").strip()
+    if token and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        raise ConfigurationError(
+            f"TWOFOLD_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters"
+        )
+    return token
+
+
 # --- OpenID Connect signing keys (TWOFOLD_OIDC_KEYS) ------------------------------------
 # ID tokens are signed with RS256. TWOFOLD_OIDC_KEYS holds one or more PEM private keys
 # one after the other: the first signs, the others only verify (they stay in the JWKS) so
@@ -242,6 +269,8 @@ class Config:
     resend_cooldown_seconds: int
     pushes_per_user_per_hour: int
     oidc_keys: tuple[str, ...]  # PEM private keys: the first signs ID tokens, all verify
+    metrics_token: str  # /metrics answers a bearer token equal to it ("": no token)
+    metrics_allowed: tuple[str, ...]  # /metrics answers these networks without a token
 
     @property
     def https(self) -> bool:
@@ -333,7 +362,25 @@ def load(env: dict[str, str] | None = None) -> Config:
             env.get("TWOFOLD_OIDC_KEYS")
             or _generated_once(data_dir / "oidc-signing-key.pem", _new_oidc_key)
         ),
+        # Prometheus metrics: /metrics is off (404) unless one of these is set.
+        metrics_token=_metrics_token(env),
+        metrics_allowed=_networks(env, "TWOFOLD_METRICS_ALLOWED"),
     )
 
 
 CONFIG = load()
+
+# prometheus-client's multiprocess mode (twofold/core/metrics.py): `twofold serve` names the
+# folder its gunicorn workers share their counters in before it starts them.
+METRICS_FOLDER_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_folder() -> str:
+    """The folder this server's workers share their metrics in; "" outside `twofold serve`.
+    Read when asked, not once at start: `twofold serve` sets it after loading."""
+    return os.environ.get(METRICS_FOLDER_ENV, "")
+
+
+def share_metrics_in(folder: Path) -> None:
+    """Give the processes started from here (gunicorn and its workers) ``folder``."""
+    os.environ[METRICS_FOLDER_ENV] = str(folder)

@@ -231,6 +231,8 @@ TWOFOLD = {
     "resend_cooldown_seconds": CONFIG.resend_cooldown_seconds,
     # A change on the settings page needs a second factor verified this recently.
     "step_up_seconds": 10 * 60,
+    "metrics_token": CONFIG.metrics_token,
+    "metrics_allowed": CONFIG.metrics_allowed,
 }
 
 # --- OpenID Connect provider (django-oauth-toolkit) ----------------------------------------

@@ -58,6 +58,7 @@ urlpatterns = [
     # Operations.
     path("healthz", web.healthz, name="healthz"),
     path("readyz", web.readyz, name="readyz"),
+    path("metrics", web.metrics_page, name="metrics"),
     path("branding/<slug:slug>.css", web.branding_css, name="branding-css"),
     path("branding/<slug:slug>/logo", web.branding_logo, name="branding-logo"),
 ]

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
-from twofold.core import context
+from twofold.core import context, metrics
 from twofold.core.ratelimit import Limit
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def record(
     for person in (subject, actor):
         if organisation_id is None and person is not None:
             organisation_id = person.organisation_id
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         organisation_id=organisation_id,
         actor=actor,
         actor_label=actor_label or (actor.username if actor else ""),
@@ -88,6 +88,8 @@ def record(
         correlation_id=request_context.correlation_id,
         details=_with_person(details, request_context),
     )
+    metrics.observe_event(action, result, details)  # written, then counted
+    return event
 
 
 def record_at_most(

@@ -22,6 +22,7 @@ from redis.exceptions import ReadOnlyError as CacheReadOnlyError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as CacheTimeoutError
 
+from twofold.core import metrics
 from twofold.core.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ def unavailable(exc: BaseException | None) -> DependencyUnavailable | None:
 
 def report(down: DependencyUnavailable, exc: BaseException | None, route: str | None) -> None:
     """One warning line for the operator: which dependency, the error's class and text
-    (connection errors name a host and port, never a password or a request's data)."""
+    (connection errors name a host and port, never a password or a request's data);
+    and one more for the metrics' count of dependency errors."""
+    metrics.dependency_error(down.dependency)
     log.warning(
         "dependency unavailable",
         extra={

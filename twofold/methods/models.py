@@ -50,6 +50,8 @@ class Challenge(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["user", "state", "purpose"], name="challenge_user_pending"),
+            # The metrics' gauge of the last hour's challenges (core/metrics.py) at each scrape.
+            models.Index(fields=["created_at"], name="challenge_created"),
         ]
 
     def __str__(self) -> str:

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
-from twofold.core import context
+from twofold.core import context, metrics
 from twofold.core.crypto import constant_time_equals, keyed_digest, random_digits
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
 from twofold.core.ratelimit import AddressLimits, Limit, resume_time
@@ -224,6 +224,7 @@ def get_challenge(
 class _Outcome:
     challenge: Challenge | None
     error: Exception | None
+    option: str = ""  # the checked challenge's option (for the latency's method label)
 
 
 def verify_code(
@@ -231,7 +232,9 @@ def verify_code(
 ) -> Challenge:
     """Check ``code`` against the user's open challenge (for ``purpose``, if given: any
     other is "not found"); approve it or raise why not."""
-    outcome = _check(user, challenge_id, (code or "").strip().replace(" ", ""), purpose)
+    with metrics.timed_check() as timing:
+        outcome = _check(user, challenge_id, (code or "").strip().replace(" ", ""), purpose)
+        timing.option = outcome.option
     if outcome.error is not None:
         raise outcome.error
     return outcome.challenge
@@ -259,24 +262,25 @@ def _check(
             )
     except RateLimited as refused:
         audit_check(user, challenge, AuditResult.DENIED, "locked")
-        return _Outcome(None, refused)
+        return _Outcome(None, refused, challenge.option)
     if challenge.state != ChallengeState.PENDING:
-        return _Outcome(
-            None, ChallengeFinished(_("This verification is already finished. Start again."))
-        )
+        finished = ChallengeFinished(_("This verification is already finished. Start again."))
+        return _Outcome(None, finished, challenge.option)
     if challenge.expires_at <= timezone.now():
         challenge.state = ChallengeState.EXPIRED
         challenge.completed_at = timezone.now()
         challenge.save(update_fields=["state", "completed_at"])
-        return _Outcome(None, ChallengeExpired(_("This code has expired. Send a new one.")))
+        expired = ChallengeExpired(_("This code has expired. Send a new one."))
+        return _Outcome(None, expired, challenge.option)
     if not (_SIX_DIGITS.match(code) and base.get(challenge.method).check(challenge, code)):
-        return _Outcome(None, count_failure(user, challenge.option, challenge.purpose))
+        failure = count_failure(user, challenge.option, challenge.purpose)
+        return _Outcome(None, failure, challenge.option)
     challenge.state = ChallengeState.APPROVED
     challenge.completed_at = timezone.now()
     challenge.save(update_fields=["state", "completed_at"])
     _failures(user).reset(str(user.pk))
     audit_check(user, challenge, AuditResult.SUCCESS)
-    return _Outcome(challenge, None)
+    return _Outcome(challenge, None, challenge.option)
 
 
 def count_failure(user: User, option_key: str, purpose: str) -> Exception:

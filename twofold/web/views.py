@@ -9,10 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
-from twofold.core import dependencies
+from twofold.core import context, dependencies, metrics
 from twofold.core.errors import DependencyUnavailable, RateLimited
 from twofold.organisations import services as organisations
 from twofold.organisations.models import Organisation
@@ -39,6 +40,28 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", **states}, status=200 if ready else 503
     )
+
+
+_PLAIN = "text/plain; charset=utf-8"
+
+
+@never_cache
+@require_GET
+def metrics_page(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics, for the callers TWOFOLD_METRICS_TOKEN or _ALLOWED let in."""
+    status = metrics.access(
+        request.headers.get("Authorization", ""), context.current().client_address
+    )
+    if status == 404:
+        raise Http404
+    if status == 401:
+        response = HttpResponse(_("A valid metrics token is needed."), _PLAIN, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="twofold metrics"'
+        return response
+    if status == 403:
+        return HttpResponse(_("Metrics are not open to this address."), _PLAIN, status=403)
+    body, content_type = metrics.exposition(request.headers.get("Accept", ""))
+    return HttpResponse(body, content_type=content_type)
 
 
 @require_GET

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+from twofold.config import CONFIG, share_metrics_in
 
 
 class Command(BaseCommand):
@@ -29,6 +33,7 @@ class Command(BaseCommand):
             self.stderr.write("Several workers need REDIS_URL (a shared cache); serving with one.")
             workers = 1
         bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        _metrics_folder(CONFIG.data_dir, host, port)
         self.stdout.write(f"twofold is listening on http://{bind}/ ({workers} worker(s))")
         self.stdout.flush()
         argv = [
@@ -48,9 +53,21 @@ class Command(BaseCommand):
             "10",
             "--forwarded-allow-ips",
             "127.0.0.1,::1",
+            "--config",
+            "python:twofold.core.gunicorn_hooks",
         ]
         if settings.TWOFOLD["log_file"]:
             # twofold's lines go to the log file; gunicorn's own start-up lines (INFO) are
             # dropped with them, its warnings and errors still reach the terminal.
             argv += ["--log-level", "warning"]
         os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
+
+
+def _metrics_folder(data_dir: Path, host: str, port: int) -> None:
+    """Prometheus's multiprocess mode (core/metrics.py): every worker's counters in files
+    of a folder of this server's own (two servers may share a data folder), emptied at
+    start so that a previous run's counts are not added again."""
+    folder = Path(data_dir) / "metrics" / f"{host.replace(':', '_')}-{port}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    share_metrics_in(folder)
