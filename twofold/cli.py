@@ -1,5 +1,5 @@
-"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, demo,
-manage."""
+"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, audit,
+demo, manage."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ commands:
   createuser  create a user                  USERNAME [--admin] [--password-stdin]
   users       import users from a CSV file   import FILE.csv [--org SLUG] [--links OUT.csv]
   seed-demo   create the demo organisation "Contoso" and its users (idempotent)
+  audit       verify the audit log's hash chains  verify [--org SLUG]
   notices     send the queued texts that tell users an administrator reset their methods
   manage      any Django management command  (twofold manage help)
 """
@@ -29,6 +30,7 @@ _MANAGEMENT = {
     "users": "users",
     "seed-demo": "seed_demo",
     "notices": "send_reset_notices",
+    "audit": "audit",
     "serve": "serve",
 }
 
