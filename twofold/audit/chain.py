@@ -105,8 +105,8 @@ class Verdict:
         return self.broken_at is None and not self.reason
 
 
-def _events(chain: int) -> Iterator[AuditEvent]:
-    events = AuditEvent.objects.order_by("id")
+def _events(chain: int, after: int) -> Iterator[AuditEvent]:
+    events = AuditEvent.objects.order_by("id").filter(pk__gt=after)
     if chain == INSTALLATION:
         events = events.filter(organisation__isnull=True)
     else:
@@ -114,36 +114,70 @@ def _events(chain: int) -> Iterator[AuditEvent]:
     return events.iterator(chunk_size=2000)
 
 
-def verify(chain: int) -> Verdict:
-    """Walk the chain in the order of the events' IDs and recompute every digest.
+def _head(chain: int) -> ChainHead:
+    return ChainHead.objects.filter(pk=chain).first() or ChainHead(pk=chain)
 
-    Events written before the chain began (no digest, IDs up to the head's anchor) are
-    hashed the same way and must give the anchor digest the migration recorded."""
-    head = ChainHead.objects.filter(pk=chain).first()
-    anchor_id, running = (head.anchor_event_id, GENESIS) if head else (0, GENESIS)
-    # Writers may append while this walks: the head as it was must be passed on the way.
-    count, anchored = 0, anchor_id == 0
-    reached = head is None or head.digest == GENESIS
-    for event in _events(chain):
-        count += 1
-        if not anchored and event.pk > anchor_id:
-            if running != head.anchor_digest:
-                return Verdict(chain, count, event.pk, "the events before the chain changed")
-            anchored, running = True, head.anchor_digest
-        if not anchored:
-            running = digest(running, event)
-            continue
-        if event.previous_digest != running:
-            return Verdict(chain, count, event.pk, "an event before it is missing or added")
-        running = digest(running, event)
-        if event.digest != running:
-            return Verdict(chain, count, event.pk, "its content changed")
-        reached = reached or running == head.digest
-    if not anchored and running != head.anchor_digest:
-        return Verdict(chain, count, None, "the events before the chain changed")
-    if not reached:
-        return Verdict(chain, count, None, "events at the end are missing")
-    return Verdict(chain, count)
+
+class _Walk:
+    """The running digest along one chain; ``step`` says what is wrong with an event."""
+
+    def __init__(self, head: ChainHead) -> None:
+        self.anchor_id, self.anchor_digest = head.anchor_event_id, head.anchor_digest
+        self.running, self.count, self.last_id = GENESIS, 0, 0
+
+    def step(self, event: AuditEvent) -> str:
+        self.count, self.last_id = self.count + 1, event.pk
+        if event.pk <= self.anchor_id:  # before the chain began: hashed, not stored
+            self.running = digest(self.running, event)
+            return ""
+        problem = self.anchored()
+        if problem:
+            return problem
+        if event.previous_digest != self.running:
+            return "an event before it is missing or added"
+        self.running = digest(self.running, event)
+        return "" if event.digest == self.running else "its content changed"
+
+    def anchored(self) -> str:
+        """Past the anchor: the earlier events must have given its digest."""
+        if self.anchor_id and self.running != self.anchor_digest:
+            return "the events before the chain began changed"
+        self.anchor_id, self.running = (
+            0,
+            self.running if self.anchor_id == 0 else self.anchor_digest,
+        )
+        return ""
+
+
+def verify(chain: int) -> Verdict:
+    """Walk the chain in the order of the events' IDs, recompute every digest, and end at
+    the head (writers may append meanwhile: the walk goes on until it meets the head)."""
+    walk = _Walk(_head(chain))
+    while True:
+        walked = walk.count
+        for event in _events(chain, walk.last_id):
+            problem = walk.step(event)
+            if problem:
+                return Verdict(chain, walk.count, event.pk, problem)
+        head = _head(chain)
+        problem = walk.anchored()
+        if problem:
+            return Verdict(chain, walk.count, None, problem)
+        if walk.running == head.digest:
+            return Verdict(chain, walk.count)
+        if walk.count == walked:
+            return Verdict(chain, walk.count, _after(chain, head.digest), _AT_THE_END)
+
+
+_AT_THE_END = "the chain does not end at its head: events at the end added or removed"
+
+
+def _after(chain: int, head_digest: str) -> int | None:
+    """The first event after the head's (an event added at the end), if any."""
+    last = AuditEvent.objects.filter(digest=head_digest).values_list("pk", flat=True).first()
+    if last is None:
+        return None
+    return next(iter(_events(chain, last)), AuditEvent()).pk
 
 
 def chains() -> Iterable[int]:

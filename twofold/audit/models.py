@@ -214,3 +214,6 @@ class ChainHead(models.Model):
     verified_events = models.BigIntegerField(default=0)
     verified_broken_at = models.BigIntegerField(null=True)
     verified_reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"audit chain {self.chain}"

@@ -114,6 +114,10 @@ def record_at_most(
     return record(action, result, **kwargs)
 
 
+def _event(organisation_id: int | None, pk: int, label: str, common: dict) -> AuditEvent:
+    return AuditEvent(organisation_id=organisation_id, subject_id=pk, subject_label=label, **common)
+
+
 def record_for_users(
     action: AuditAction,
     result: AuditResult,
@@ -155,9 +159,7 @@ def record_for_users(
         by_chain: dict[int, list[AuditEvent]] = {}
         for pk, username, organisation_id in rows.iterator(chunk_size=_BATCH):
             by_chain.setdefault(chain.chain_of(organisation_id), []).append(
-                AuditEvent(
-                    organisation_id=organisation_id, subject_id=pk, subject_label=username, **common
-                )  # fmt: skip
+                _event(organisation_id, pk, username, common)
             )
         for key in sorted(by_chain):  # heads locked in one order: no deadlock between them
             for start in range(0, len(by_chain[key]), _BATCH):
