@@ -224,3 +224,34 @@ def test_concurrent_writers_leave_a_valid_chain(user) -> None:
     assert _count(user) == before + 40
     verdict = chain.verify(user.organisation_id)
     assert (verdict.ok, verdict.events) == (True, _count(user))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_change_beside_a_check_of_one_of_its_users_deadlocks_neither(
+    user, monkeypatch
+) -> None:
+    # The chain's head is the last lock: a bulk write locks its users before the head, so
+    # it queues behind a check that holds one of them instead of holding the head it needs.
+    from django.db import transaction
+
+    from conftest import Rendezvous, side_by_side
+    from twofold.accounts import services as account_services
+    from twofold.methods.verification import lock_user
+
+    meeting = Rendezvous()
+    meeting.after(monkeypatch, account_services, "record_for_users")
+
+    def bulk() -> str:
+        with transaction.atomic():
+            set_mfa_state(User.objects.filter(pk=user.pk), "enforced")
+        return "ok"
+
+    def check() -> str:
+        with transaction.atomic():
+            lock_user(user.pk)
+            meeting.meet()
+            record(AuditAction.CHALLENGE_VERIFIED, AuditResult.FAILURE, subject=user)
+        return "ok"
+
+    assert side_by_side(bulk, check) == ["ok", "ok"]
+    assert chain.verify(user.organisation_id).ok
