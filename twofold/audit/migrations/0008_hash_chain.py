@@ -39,6 +39,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Undone last: the table rebuilt without the new columns gets its trigger back.
+        migrations.RunPython(migrations.RunPython.noop, retrigger),
         migrations.CreateModel(
             name="ChainHead",
             fields=[
