@@ -1,4 +1,4 @@
-"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices,
+"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, audit,
 rotate-keys, demo, manage."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ commands:
   createuser  create a user                  USERNAME [--admin] [--password-stdin]
   users       import users from a CSV file   import FILE.csv [--org SLUG] [--links OUT.csv]
   seed-demo   create the demo organisation "Contoso" and its users (idempotent)
+  audit       verify the audit log's hash chains  verify [--org SLUG]
   notices     send the queued texts that tell users an administrator reset their methods
   rotate-keys re-encrypt every stored secret under the first encryption key [--batch-size N]
   manage      any Django management command  (twofold manage help)
@@ -31,6 +32,7 @@ _MANAGEMENT = {
     "seed-demo": "seed_demo",
     "notices": "send_reset_notices",
     "rotate-keys": "rotate_keys",
+    "audit": "audit",
     "serve": "serve",
 }
 

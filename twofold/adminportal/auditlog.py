@@ -16,7 +16,14 @@ from django.views.decorators.http import require_GET
 from twofold.accounts.models import User
 from twofold.adminportal import activity
 from twofold.adminportal.access import admin_required
-from twofold.audit.models import AuditAction, AuditEvent, AuditResult, organisation_wide
+from twofold.audit import chain
+from twofold.audit.models import (
+    AuditAction,
+    AuditEvent,
+    AuditResult,
+    ChainHead,
+    organisation_wide,
+)
 from twofold.audit.services import record
 from twofold.core.spreadsheet import escape_cell
 
@@ -97,6 +104,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("before", None)
     context = {
+        "verified": ChainHead.objects.filter(pk=request.user.organisation_id).first(),
         "filters": filters,
         "events": rows[:PAGE_SIZE],
         "next": rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None,
@@ -122,6 +130,11 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
             "address",
             "correlation ID",
             "details",
+            # The hash chain (docs/audit-chain.md): the event as hashed, and its digests.
+            "id",
+            "event",
+            "previous digest",
+            "digest",
         ]
     )
     for event in events.iterator(chunk_size=2000):
@@ -136,6 +149,10 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
                 event.client_address,
                 event.correlation_id,
                 event.details,
+                event.pk,
+                chain.canonical(event).decode(),
+                event.previous_digest,
+                event.digest,
             )
         )
 

@@ -72,6 +72,7 @@ def delete_app_passwords(
     """Delete every app password of these users; returns how many users had any."""
     passwords = AppPassword.objects.filter(user_id__in=users.order_by().values("pk"))
     owners = User.objects.filter(pk__in=passwords.values("user_id"))
+    list(passwords.select_for_update().values_list("pk"))  # before the audit chain's head
     count = record_for_users(
         AuditAction.APP_PASSWORDS_DELETED_BY_ADMIN,
         AuditResult.SUCCESS,

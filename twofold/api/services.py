@@ -131,6 +131,7 @@ def delete_user(user: User, *, actor: User | None = None, actor_label: str = "")
     if user.is_admin:
         raise NotAllowed(_("Administrators cannot be deleted through the API."))
     ids = User.objects.filter(pk=user.pk).values("pk")
+    list(ids.select_for_update())  # the user's row first; the audit chain's head last
     for method in base.registry().values():
         method.forget(ids)  # hardware tokens go back to the organisation's stock
     record(

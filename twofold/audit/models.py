@@ -159,6 +159,9 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(_("browser"), max_length=300, blank=True)
     correlation_id = models.CharField(_("correlation ID"), max_length=64)
     details = models.JSONField(_("details"), default=dict)
+    # The hash chain (twofold.audit.chain): empty on events written before it began.
+    previous_digest = models.CharField(_("previous digest"), max_length=64, blank=True)
+    digest = models.CharField(_("digest"), max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -198,3 +201,24 @@ class AuditEvent(models.Model):
             return str(AuditAction(self.action).label)
         except ValueError:  # an action a later version no longer knows
             return self.action
+
+
+class ChainHead(models.Model):
+    """The end of one audit chain (an organisation's ID, or 0 for the installation's):
+    the last event's digest, locked by every append so that appends queue; and what the
+    last verification found."""
+
+    chain = models.BigIntegerField(primary_key=True)
+    digest = models.CharField(max_length=64, default="0" * 64)
+    # Events up to this ID were written before the chain began: hashed in ID order from
+    # the genesis digest they give ``anchor_digest``, where the chain starts.
+    anchor_event_id = models.BigIntegerField(default=0)
+    anchor_digest = models.CharField(max_length=64, default="0" * 64)
+    verified_at = models.DateTimeField(null=True)
+    verified_ok = models.BooleanField(null=True)
+    verified_events = models.BigIntegerField(default=0)
+    verified_broken_at = models.BigIntegerField(null=True)
+    verified_reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"audit chain {self.chain}"

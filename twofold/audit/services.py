@@ -7,10 +7,11 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from twofold.audit import chain
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import context, metrics
 from twofold.core.ratelimit import Limit
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 _FORBIDDEN_KEY = re.compile(r"pass(word)?|secret|code|token|seed|key|otp|pin", re.IGNORECASE)
 _ALLOWED_KEYS = {"reason", "fields", "method", "count", "changes", "via", "kind", "masked_number"}
 _LONG_NUMBER = re.compile(r"\d{6,}")  # codes have 6 digits, phone numbers more
+_BATCH = 2000
 
 
 class UnsafeAuditDetails(ValueError):
@@ -75,7 +77,7 @@ def record(
     for person in (subject, actor):
         if organisation_id is None and person is not None:
             organisation_id = person.organisation_id
-    event = AuditEvent.objects.create(
+    event = AuditEvent(
         organisation_id=organisation_id,
         actor=actor,
         actor_label=actor_label or (actor.username if actor else ""),
@@ -88,6 +90,7 @@ def record(
         correlation_id=request_context.correlation_id,
         details=_with_person(details, request_context),
     )
+    event = chain.append([event])[0]
     metrics.observe_event(action, result, details)  # written, then counted
     return event
 
@@ -114,6 +117,10 @@ def record_at_most(
     return record(action, result, **kwargs)
 
 
+def _event(organisation_id: int | None, pk: int, label: str, common: dict) -> AuditEvent:
+    return AuditEvent(organisation_id=organisation_id, subject_id=pk, subject_label=label, **common)
+
+
 def record_for_users(
     action: AuditAction,
     result: AuditResult,
@@ -123,38 +130,41 @@ def record_for_users(
     actor_label: str = "",
     **details: Any,
 ) -> int:
-    """One event per user in ``users``, written by the database in one INSERT … SELECT.
+    """One event per user in ``users``, written in batches chained like any other.
 
     ``actor_label``: who acted when no user did (an API client's label); else "system".
 
-    For bulk actions on very many users: nothing is loaded into Python. Call it before
+    The users' rows are locked first (FOR NO KEY UPDATE, what the change that follows
+    takes anyway): the chain's head must be the last lock of a transaction. Call it before
     the change if the change alters what ``users`` selects.
     """
     _check(details)
     request_context = context.current()
-    ids_sql, ids_params = users.order_by().values("pk").query.sql_with_params()
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    inet = "::inet" if connection.vendor == "postgresql" else ""
-    table = AuditEvent._meta.db_table
-    user_table = users.model._meta.db_table
-    sql = (
-        f"INSERT INTO {table} (at, organisation_id, actor_id, actor_label, subject_id, "  # noqa: S608
-        "subject_label, action, result, client_address, user_agent, correlation_id, details) "
-        f"SELECT %s, u.organisation_id, %s, %s, u.id, u.username, %s, %s, %s{inet}, %s, %s, "
-        f"%s{cast} FROM {user_table} u WHERE u.id IN ({ids_sql})"
-    )
-    params = [
-        timezone.now(),
-        actor.pk if actor else None,
-        actor_label or (actor.username if actor else "system"),
-        action.value,
-        result.value,
-        request_context.client_address,
-        request_context.user_agent,
-        request_context.correlation_id,
-        json.dumps(_with_person(details, request_context)),
-        *ids_params,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    common = {
+        "at": timezone.now(),
+        "actor_id": actor.pk if actor else None,
+        "actor_label": actor_label or (actor.username if actor else "system"),
+        "action": action.value,
+        "result": result.value,
+        "client_address": request_context.client_address,
+        "user_agent": request_context.user_agent,
+        "correlation_id": request_context.correlation_id,
+        "details": json.loads(json.dumps(_with_person(details, request_context))),
+    }
+    count = 0
+    with transaction.atomic(savepoint=False):
+        rows = (
+            users.model.objects.filter(pk__in=users.order_by().values("pk"))
+            .select_for_update(no_key=True)
+            .order_by("organisation_id", "pk")
+            .values_list("pk", "username", "organisation_id")
+        )
+        by_chain: dict[int, list[AuditEvent]] = {}
+        for pk, username, organisation_id in rows.iterator(chunk_size=_BATCH):
+            by_chain.setdefault(chain.chain_of(organisation_id), []).append(
+                _event(organisation_id, pk, username, common)
+            )
+        for key in sorted(by_chain):  # heads locked in one order: no deadlock between them
+            for start in range(0, len(by_chain[key]), _BATCH):
+                count += len(chain.append(by_chain[key][start : start + _BATCH]))
+    return count

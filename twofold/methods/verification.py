@@ -293,6 +293,12 @@ def count_failure(user: User, option_key: str, purpose: str) -> Exception:
     AddressLimits.current(by_address()).hit()  # the person's address (docs/security.md 32)
     failures = _failures(user)
     count = failures.hit(str(user.pk))
+    locking = count >= failures.limit
+    if locking:  # the user's row before the audit chain's head, the last lock
+        organisation = user.organisation
+        until = timezone.now() + timedelta(minutes=organisation.lockout_duration_minutes)
+        User.objects.filter(pk=user.pk).update(mfa_locked_until=until)
+        failures.reset(str(user.pk))
     record(
         AuditAction.CHALLENGE_VERIFIED,
         AuditResult.FAILURE,
@@ -302,11 +308,7 @@ def count_failure(user: User, option_key: str, purpose: str) -> Exception:
         via=purpose,
         reason="wrong code",
     )
-    if count >= failures.limit:
-        organisation = user.organisation
-        until = timezone.now() + timedelta(minutes=organisation.lockout_duration_minutes)
-        User.objects.filter(pk=user.pk).update(mfa_locked_until=until)
-        failures.reset(str(user.pk))
+    if locking:
         record(
             AuditAction.MFA_LOCKED,
             AuditResult.DENIED,
