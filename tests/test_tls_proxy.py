@@ -37,7 +37,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
+from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.browser.conftest import CHROMIUM, PHONE
 from tests.dependencies import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +47,10 @@ SITE = ROOT / "deploy" / "nginx" / "twofold.conf"
 NGINX = "/usr/sbin/nginx"
 ALICE = "alice@contoso.example"
 PATIENCE = 15
+MOBILE_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36"
+)
 POLLED = 10_000  # the waiting page polls every 2 s and the app every 3 s
 FORGED = "203.0.113.9"
 #: Alice's authenticator app for codes, added after the demo seeded her (printed: Base32).
@@ -330,3 +336,65 @@ def test_plain_http_is_sent_to_the_https_base_url(proxied: Proxied) -> None:
     http_listen = re.search(r"listen (127\.0\.0\.1:\d+);", site)[1]
     answer = requests.get(f"http://{http_listen}/signin", allow_redirects=False, timeout=PATIENCE)
     assert (answer.status_code, answer.headers["Location"]) == (301, f"{proxied.url}/signin")
+
+
+# --- A person in Chromium -------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_browsers() -> Iterator[tuple[Page, Page]]:
+    """A desktop and a phone-sized browser (the authenticator app). Chromium takes no extra
+    CA here: the certificate is checked by the requests above, not by these."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        desktop = browser.new_context(ignore_https_errors=True, locale="en-GB")
+        phone = browser.new_context(
+            **PHONE, user_agent=MOBILE_AGENT, ignore_https_errors=True, locale="en-GB"
+        )
+        pages = desktop.new_page(), phone.new_page()
+        for page in pages:
+            page.set_default_timeout(10_000)
+        yield pages
+        browser.close()
+
+
+def _enter_password(page: Page, proxied: Proxied) -> None:
+    page.goto(f"{proxied.url}/signin")
+    page.get_by_label("User name").fill(ALICE)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Password", exact=True).fill(proxied.password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.mark.browser
+def test_a_sign_in_then_a_push_approved_in_the_authenticator_app_work_through_the_proxy(
+    proxied: Proxied, two_browsers: tuple[Page, Page]
+) -> None:
+    page, phone = two_browsers
+    _enter_password(page, proxied)
+    page.get_by_label("Verification code").fill(proxied.code_app.now())
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible(timeout=POLLED)
+    names = {cookie["name"]: cookie for cookie in page.context.cookies()}
+    assert names["__Host-twofold-session"]["secure"]
+
+    page.goto(f"{proxied.url}/account/security-verification/authenticator/setup")
+    page.get_by_test_id("activate-push").click()
+    link = page.get_by_test_id("activation-link").inner_text()
+    assert link.startswith(f"{proxied.url}/authenticator/")
+    phone.goto(link)
+    phone.get_by_test_id("activate").click()
+    expect(phone.get_by_test_id("account")).to_have_count(1)
+    expect(page.get_by_test_id("push-badge")).to_be_visible(timeout=POLLED)
+
+    page.context.clear_cookies()
+    _enter_password(page, proxied)
+    number = page.get_by_test_id("push-number")
+    expect(number).to_have_text(re.compile(r"^\d\d$"))
+    expect(phone.get_by_test_id("request")).to_be_visible(timeout=POLLED)
+    phone.get_by_test_id("number-input").fill(number.inner_text())
+    phone.get_by_test_id("approve").click()
+    expect(phone.get_by_test_id("result")).to_contain_text("Approved")
+    expect(page.get_by_role("heading", name="My account")).to_be_visible(timeout=POLLED)
