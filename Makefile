@@ -13,7 +13,7 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze
+.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze nginx
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -55,6 +55,17 @@ outage-servers:
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null || (apt-get update && apt-get install -y --no-install-recommends systemd)
 
+# Debian's nginx, which tests/test_tls_proxy.py runs in front of twofold with its own
+# configuration (deploy/nginx/twofold.conf). Its system service is never started: while the
+# package installs, a policy-rc.d that refuses every start is in place (unless one already
+# is), so the package's default site never takes port 80.
+nginx:
+	@test -x /usr/sbin/nginx || { \
+	  own=; if [ ! -e /usr/sbin/policy-rc.d ]; then own=1; \
+	    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi; \
+	  apt-get update && apt-get install -y --no-install-recommends nginx; status=$$?; \
+	  [ -z "$$own" ] || rm -f /usr/sbin/policy-rc.d; exit $$status; }
+
 # msgfmt, which compilemessages runs.
 gettext:
 	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
@@ -68,7 +79,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze messages lint
+test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze nginx messages lint
 	./scripts/test.sh
 
 clean:
