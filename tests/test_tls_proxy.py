@@ -286,7 +286,7 @@ def test_answers_through_the_proxy_carry_hsts(proxied: Proxied) -> None:
     assert "max-age=31536000" in answer.headers["Strict-Transport-Security"]
 
 
-def test_the_session_and_csrf_cookies_are_host_prefixed_secure_and_for_the_whole_site(
+def test_the_session_csrf_and_language_cookies_are_host_prefixed_secure_and_for_the_whole_site(
     proxied: Proxied,
 ) -> None:
     browser = proxied.browser()
@@ -297,8 +297,14 @@ def test_the_session_and_csrf_cookies_are_host_prefixed_secure_and_for_the_whole
         data={"username": ALICE, "csrfmiddlewaretoken": token},
         timeout=PATIENCE,
     )
+    browser.post(
+        f"{proxied.url}/language",
+        data={"language": "zh-hans", "next": "/signin", "csrfmiddlewaretoken": token},
+        timeout=PATIENCE,
+    )
     cookies = {cookie.name: cookie for cookie in browser.cookies}
-    assert {"__Host-twofold-session", "__Host-twofold-csrf"} <= set(cookies)
+    names = {"__Host-twofold-session", "__Host-twofold-csrf", "__Host-twofold-language"}
+    assert names <= set(cookies)
     for cookie in cookies.values():
         assert cookie.name.startswith("__Host-")
         assert (cookie.secure, cookie.path, cookie.domain_specified) == (True, "/", False)
