@@ -42,6 +42,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tests.browser.conftest import CHROMIUM, PHONE
 from tests.dependencies import RedisServer, free_port
 
+# One worker starts the stack for all of this module's tests, not each.
+pytestmark = pytest.mark.xdist_group("tls-proxy")
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "deploy" / "nginx" / "twofold.conf"
 NGINX = "/usr/sbin/nginx"
