@@ -1,6 +1,6 @@
 # twofold — two commands set everything up on a fresh machine:
 #   make run    install into .venv, migrate, seed the demo organisation, serve on 127.0.0.1
-#   make test   install what the tests need (Chromium, CJK fonts included) and run the whole suite
+#   make test   install what the tests need (Chromium, CJK fonts, nginx included) and run the whole suite
 #   make messages  compile the translation catalogues (twofold/locale/*/LC_MESSAGES/*.mo)
 
 PYTHON ?= python3
