@@ -1,6 +1,6 @@
 # twofold — two commands set everything up on a fresh machine:
 #   make run    install into .venv, migrate, seed the demo organisation, serve on 127.0.0.1
-#   make test   install what the tests need (Chromium, CJK fonts included) and run the whole suite
+#   make test   install what the tests need (Chromium, CJK fonts, nginx included) and run the whole suite
 #   make messages  compile the translation catalogues (twofold/locale/*/LC_MESSAGES/*.mo)
 
 PYTHON ?= python3
@@ -13,7 +13,7 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus
+.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -55,10 +55,24 @@ outage-servers:
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null || (apt-get update && apt-get install -y --no-install-recommends systemd)
 
-# The metrics test (tests/test_prometheus.py) starts a Prometheus of its own (never the
-# system service) on a free loopback port.
+# Debian packages whose system service must never start (tests run their own instance on a
+# free loopback port): while the package installs, a policy-rc.d that refuses every start is
+# in place (unless one already is), so no default configuration takes a port.
+define install_without_service
+{ own=; if [ ! -e /usr/sbin/policy-rc.d ]; then own=1; \
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi; \
+  apt-get update && apt-get install -y --no-install-recommends $(1); status=$$?; \
+  [ -z "$$own" ] || rm -f /usr/sbin/policy-rc.d; exit $$status; }
+endef
+
+# The metrics test (tests/test_prometheus.py) starts a Prometheus of its own.
 prometheus:
-	@command -v prometheus >/dev/null || (apt-get update && apt-get install -y --no-install-recommends prometheus)
+	@command -v prometheus >/dev/null || $(call install_without_service,prometheus)
+
+# Debian's nginx, which tests/test_tls_proxy.py runs in front of twofold with its own
+# configuration (deploy/nginx/twofold.conf).
+nginx:
+	@test -x /usr/sbin/nginx || $(call install_without_service,nginx)
 
 # msgfmt, which compilemessages runs.
 gettext:
@@ -73,7 +87,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus messages lint
+test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus nginx messages lint
 	./scripts/test.sh
 
 clean:

@@ -143,7 +143,14 @@ STATIC_URL = "/static/"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Cookies and transport.
+# Cookies and transport. On https every cookie is __Host- prefixed: the browser then takes
+# it only if Secure, with Path=/ and no Domain, so neither a sibling subdomain nor a plain
+# http page can plant or shadow a session, CSRF or language cookie (docs/security.md 19).
+# Browsers refuse the prefix without https, so the local http demo keeps Django's names.
+if CONFIG.https:
+    SESSION_COOKIE_NAME = "__Host-twofold-session"
+    CSRF_COOKIE_NAME = "__Host-twofold-csrf"
+    LANGUAGE_COOKIE_NAME = "__Host-twofold-language"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = CONFIG.https
