@@ -189,3 +189,24 @@ def test_a_one_time_bypass_is_said_where_the_person_lands(
     expect_my_account(any_page)
     expect(any_page.get_by_text(re.compile("one-time bypass"))).to_be_visible()
     screenshot(any_page, "bypass-said")
+
+
+def test_a_wait_whose_sign_in_ended_elsewhere_stops_saying_we_are_calling(
+    live_server, any_page: Page, alice, screenshot
+):
+    """The sign-in the page waits for ended without its challenge (signed out everywhere):
+    the poll is answered "not found", and the page says so instead of "press #" forever."""
+    from twofold.accounts.services import sign_out_everywhere
+
+    with_office_phone(alice, preferred="call:office")
+    enter_password(any_page, live_server.url)
+    expect(any_page.get_by_test_id("challenge-prompt")).to_be_visible()
+
+    sign_out_everywhere(alice)
+
+    expect(any_page.locator("[data-state-message]")).to_contain_text(
+        "no longer waiting", timeout=POLLED
+    )
+    expect(any_page.get_by_test_id("challenge-prompt")).to_be_hidden()
+    expect(any_page.get_by_test_id("sign-in-again")).to_be_visible()
+    screenshot(any_page, "wait-gone")
