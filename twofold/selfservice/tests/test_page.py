@@ -292,6 +292,7 @@ class TestLimitsOnTheProofPage:
         body = html.unescape(response.content.decode())
         assert "Error 429" not in body
         assert 'data-testid="resend"' in body  # still on the proof page, its ways offered
+        assert "before asking for another text or call to this number" in body
         assert len(outbox.texts()) == 1
 
     def test_too_many_wrong_codes_from_the_network_are_said_beside_the_code(
