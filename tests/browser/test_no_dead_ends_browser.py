@@ -189,3 +189,48 @@ def test_a_one_time_bypass_is_said_where_the_person_lands(
     expect_my_account(any_page)
     expect(any_page.get_by_text(re.compile("one-time bypass"))).to_be_visible()
     screenshot(any_page, "bypass-said")
+
+
+def test_a_wait_whose_sign_in_ended_elsewhere_stops_saying_we_are_calling(
+    live_server, any_page: Page, alice, screenshot
+):
+    """The sign-in the page waits for ended without its challenge (signed out everywhere):
+    the poll is answered "not found", and the page says so instead of "press #" forever."""
+    from twofold.accounts.services import sign_out_everywhere
+
+    with_office_phone(alice, preferred="call:office")
+    enter_password(any_page, live_server.url)
+    expect(any_page.get_by_test_id("challenge-prompt")).to_be_visible()
+    expect(any_page.get_by_test_id("sign-in-again")).to_be_hidden()  # only once it is gone
+
+    sign_out_everywhere(alice)
+
+    expect(any_page.locator("[data-state-message]")).to_contain_text(
+        "no longer waiting", timeout=POLLED
+    )
+    expect(any_page.get_by_test_id("challenge-prompt")).to_be_hidden()
+    expect(any_page.get_by_test_id("sign-in-again")).to_be_visible()
+    screenshot(any_page, "wait-gone")
+
+
+def test_a_call_replaced_by_a_newer_one_in_another_tab_says_it_was_stopped(
+    live_server, any_page: Page, alice, settings, screenshot
+):
+    settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
+    with_office_phone(alice, preferred="call:office")
+    enter_password(any_page, live_server.url)
+    expect(any_page.get_by_test_id("challenge-prompt")).to_be_visible()
+
+    other = any_page.context.new_page()
+    other.goto(f"{live_server.url}/signin/verify")
+    other.evaluate("document.querySelector('[data-retry]').hidden = false")
+    other.get_by_test_id("retry-call:office").click()
+    expect(other.get_by_test_id("challenge-prompt")).to_be_visible()
+
+    expect(any_page.locator("[data-state-message]")).to_contain_text(
+        "newer request replaced it", timeout=POLLED
+    )
+    expect(any_page.get_by_text("Nobody answered in time")).to_have_count(0)
+    expect(any_page.get_by_test_id("challenge-prompt")).to_be_hidden()
+    expect(any_page.get_by_test_id("sign-in-again")).to_be_hidden()  # the sign-in goes on
+    screenshot(any_page, "replaced-by-a-newer-call")

@@ -831,3 +831,22 @@ def test_the_settings_page_fits_a_phone_screen(
     outbox.open()
     _no_sideways_scroll(outbox.tab)
     screenshot(outbox.tab, "4-outbox")
+
+
+def test_a_new_code_asked_too_soon_is_said_on_the_proof_page_not_a_full_page_error(
+    confirmed: Page, settings, screenshot
+) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 30}
+    auth_number(confirmed).fill("425 555 0188")
+    confirmed.get_by_test_id("save").click()
+    expect(confirmed.get_by_role("heading", name="Verify your phone")).to_be_visible()
+
+    confirmed.get_by_test_id("resend").click()
+
+    expect(confirmed.get_by_role("heading", name="Verify your phone")).to_be_visible()
+    expect(confirmed.get_by_text(re.compile("before asking for another text"))).to_be_visible()
+    expect(confirmed.get_by_text("Go to the start page")).to_have_count(0)
+    screenshot(confirmed, "cooldown-said-on-the-proof-page")
+    confirmed.set_viewport_size({"width": 390, "height": 844})
+    assert confirmed.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(confirmed, "cooldown-said-on-the-proof-page-390")

@@ -213,7 +213,8 @@ def _waiting(user: User, challenge_id: UUID) -> Decision:
         return Decision(CHALLENGE, user, challenge=challenge, option=option, polled=True)
     if challenge.state == ChallengeState.APPROVED:
         return _accept(user, Reason.SECOND_FACTOR, "second factor", challenge)
-    return Decision(REJECT, user, ENDED[challenge.state], challenge=challenge)
+    ended = base.get(challenge.method).end_reason(challenge)  # a push's wrong number
+    return Decision(REJECT, user, ENDED.get(ended) or ENDED[challenge.state], challenge=challenge)
 
 
 def start(

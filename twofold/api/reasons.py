@@ -29,6 +29,7 @@ class Reason(StrEnum):
     EXPIRED = "expired"
     FINISHED = "finished"
     DENIED = "denied"
+    WRONG_NUMBER = "wrong_number"
     FRAUD_REPORTED = "fraud_reported"
     UNREACHED = "unreached"
     REGISTRATION_REQUIRED = "registration_required"
@@ -55,6 +56,9 @@ _MESSAGES: dict[Reason, str] = {  # English; translated when answered
     Reason.EXPIRED: _("This verification has expired. Start again."),
     Reason.FINISHED: _("This verification is already finished. Start again."),
     Reason.DENIED: _("The user denied the request."),
+    Reason.WRONG_NUMBER: _(
+        "The user approved with a number other than the one shown. Send a new notification."
+    ),
     Reason.FRAUD_REPORTED: _("The user reported the request as fraud."),
     Reason.UNREACHED: _("The user's phone could not be reached."),
     Reason.REGISTRATION_REQUIRED: _(
@@ -81,8 +85,10 @@ REFUSED = {
     "finished": Reason.FINISHED,
 }
 
-#: The reason a finished challenge gives, by its state (pending and approved are no refusal).
+#: The reason a finished challenge gives, by its state (pending and approved are no refusal),
+#: or by its method's end reason where the state alone doesn't say (``Method.end_reason``).
 ENDED = {
+    "wrong_number": Reason.WRONG_NUMBER,
     "denied": Reason.DENIED,
     "expired": Reason.EXPIRED,
     "fraud": Reason.FRAUD_REPORTED,

@@ -167,3 +167,19 @@ def end_unreached(challenge_id: str | UUID) -> Challenge | None:
         reason="undelivered",
     )
     return challenge
+
+
+def end_reason(challenge: Challenge) -> str:
+    """Why a finished ``challenge`` ended when its state alone would mislead: its method's
+    reason (a push's "wrong_number"), or "stopped" for one ended before its time by a newer
+    one, a discarded number or an administrator's reset (not "nobody answered in time")."""
+    reason = base.get(challenge.method).end_reason(challenge)
+    if reason:
+        return reason
+    if (
+        challenge.state == ChallengeState.EXPIRED
+        and challenge.completed_at is not None
+        and challenge.completed_at < challenge.expires_at
+    ):
+        return "stopped"
+    return ""

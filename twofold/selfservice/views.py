@@ -22,7 +22,6 @@ from twofold.methods.phone.models import Phone
 from twofold.selfservice import services
 from twofold.selfservice.forms import SecurityVerificationForm
 from twofold.signin import flow
-from twofold.web.views import too_many_requests
 
 
 def _panels(user) -> list[dict[str, object]]:
@@ -46,6 +45,7 @@ def security_verification(request: HttpRequest) -> HttpResponse:
     form = SecurityVerificationForm(
         user, request.POST or None, initial=SecurityVerificationForm.initial_for(user)
     )
+    limit_met: RateLimited | None = None
     if request.method == "POST":
         if not stepup.may_change_methods(request):
             messages.info(request, _("Verify it's you, then save your changes again."))
@@ -53,8 +53,9 @@ def security_verification(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 result = services.save(user, form.to_settings())
-            except RateLimited as limited:
-                return too_many_requests(request, limited)
+            except RateLimited as limited:  # a cap on texts and calls: said here, with when
+                form.add_error(None, limited.message)
+                limit_met = limited
             except InvalidInput as refused:
                 form.add_error(
                     refused.field if refused.field in form.fields else None, refused.message
@@ -78,7 +79,16 @@ def security_verification(request: HttpRequest) -> HttpResponse:
         "can_change": stepup.may_change_methods(request),
         "organisation": user.organisation,
     }
-    return render(request, "selfservice/security_verification.html", context)
+    return _limited(render(request, "selfservice/security_verification.html", context), limit_met)
+
+
+def _limited(response: HttpResponse, limit_met: RateLimited | None) -> HttpResponse:
+    """A page that says a limit inline answers 429 with when to retry: never a full-page
+    dead end in the middle of a change."""
+    if limit_met is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(limit_met.retry_after)
+    return response
 
 
 @never_cache
@@ -93,11 +103,13 @@ def verify_phone(request: HttpRequest) -> HttpResponse:
     role = phone_services.proven_role(challenge)
     phone = Phone.objects.filter(user=user, role=role).first()
     form = CodeForm(request.POST or None)
+    limit_met: RateLimited | None = None
     if request.method == "POST" and challenge.state == ChallengeState.PENDING and form.is_valid():
         try:
             verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
-        except RateLimited as limited:
-            return too_many_requests(request, limited)
+        except RateLimited as limited:  # too many wrong codes: said beside the code
+            form.add_error("code", limited.message)
+            limit_met = limited
         except InvalidInput as refused:
             form.add_error("code", refused.message)
         else:
@@ -108,7 +120,7 @@ def verify_phone(request: HttpRequest) -> HttpResponse:
         "form": form,
         "mode": challenge.option.partition(":")[0],
     }
-    return render(request, "selfservice/verify_phone.html", context)
+    return _limited(render(request, "selfservice/verify_phone.html", context), limit_met)
 
 
 def _confirmed(request: HttpRequest, challenge) -> HttpResponse:
@@ -142,8 +154,9 @@ def verify_phone_resend(request: HttpRequest) -> HttpResponse:
     role = phone_services.proven_role(held) if held else request.POST.get("role", "")
     try:
         challenge = phone_services.start_verification(request.user, role)
-    except RateLimited as limited:
-        return too_many_requests(request, limited)
+    except RateLimited as limited:  # the cooldown or a cap: said on the proof page
+        messages.error(request, limited.message)
+        return redirect("verify-phone")
     except TwofoldError as failed:
         messages.error(request, failed.message)
         return redirect("security-verification")

@@ -135,7 +135,7 @@ def _show(
         "wait_template": method.wait_template if method else None,
         "wait": method.wait_context(challenge) if method else {},
         # Why a finished challenge ended, in the method's words (a push: "wrong_number").
-        "ended": method.end_reason(challenge) if method else "",
+        "ended": waits.end_reason(challenge) if challenge else "",
         "flow": how,
         "challenge": challenge,
         "option": option,
@@ -326,8 +326,8 @@ def challenge_status(request: HttpRequest, challenge_id: str) -> JsonResponse:
     if challenge.state not in (ChallengeState.PENDING, ChallengeState.APPROVED):
         # For the failure notice's help-desk details: when it ended, in UTC.
         answer["ended_at"] = _utc(challenge.completed_at)
-        reason = base.get(challenge.method).end_reason(challenge)
-        if reason:  # what the state alone doesn't say (a push approved with the wrong number)
+        reason = waits.end_reason(challenge)
+        if reason:  # what the state alone doesn't say (a wrong number, a newer challenge)
             answer["reason"] = reason
     return JsonResponse(answer)
 

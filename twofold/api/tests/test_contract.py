@@ -134,6 +134,18 @@ class TestPendingPush:
         ).json()
         assert (body["result"], body["reason"]) == ("reject", "denied")
 
+    def test_a_push_approved_with_the_wrong_number_is_rejected_as_wrong_number(
+        self, validator, phone
+    ) -> None:
+        started = self._started(validator)
+        other = f"{(int(started['number']) + 1) % 100:02d}"
+        phone.decide(Client(), started["challenge_id"], "approve", other)
+        body = validator.post(
+            "/validate/check", {"user": ALICE, "challenge_id": started["challenge_id"]}
+        ).json()
+        assert (body["result"], body["reason"]) == ("reject", "wrong_number")
+        assert "denied" not in body["message"]
+
 
 class TestStatusCodes:
     def test_a_duplicate_user_is_a_409_conflict(self, writer, admin) -> None:

@@ -14,7 +14,6 @@ from twofold.core.errors import InvalidInput, NotAllowed, NotFound, RateLimited
 from twofold.methods import base, stepup
 from twofold.methods.oath import services
 from twofold.methods.oath.forms import ActivationForm
-from twofold.web.views import too_many_requests
 
 
 @never_cache
@@ -29,12 +28,14 @@ def activate(request: HttpRequest, token_id: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     form = ActivationForm(request.POST or None)
+    limit_met: RateLimited | None = None
     if request.method == "POST" and form.is_valid():
         first_method = not base.options_for(user)
         try:
             services.activate(user, token.pk, form.cleaned_data["code"])
-        except RateLimited as limited:
-            return too_many_requests(request, limited)
+        except RateLimited as limited:  # the lockout: said beside the code, with when
+            form.add_error("code", limited.message)
+            limit_met = limited
         except NotFound:
             raise Http404 from None
         except (InvalidInput, NotAllowed) as refused:
@@ -45,4 +46,8 @@ def activate(request: HttpRequest, token_id: int) -> HttpResponse:
                 stepup.mark_verified(request)
             messages.success(request, _("Your hardware token is activated."))
             return redirect("security-verification")
-    return render(request, "oath/activate.html", {"token": token, "form": form})
+    response = render(request, "oath/activate.html", {"token": token, "form": form})
+    if limit_met is not None:  # said on the page: no full-page dead end mid-change
+        response.status_code = 429
+        response["Retry-After"] = str(limit_met.retry_after)
+    return response

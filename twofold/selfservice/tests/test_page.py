@@ -243,17 +243,16 @@ class TestRefusedSaves:
         assert user.preferred_option == ""
         assert AuditEvent.objects.filter(action__in=self.CHANGES).count() == self.changes_before
 
-    def test_over_the_text_cap_the_page_answers_429_with_the_correlation_id(
+    def test_over_the_text_cap_the_page_says_it_inline_and_keeps_what_was_typed(
         self, stepped_up, with_phone, outbox, settings
     ) -> None:
-        from twofold.core.tests.test_correlation import assert_shows_the_utc_time_now
-
         settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 0}
         response = self._post_new_number(stepped_up)
         assert response.status_code == 429
-        body = response.content.decode()
-        assert response["X-Correlation-ID"] in body
-        assert_shows_the_utc_time_now(body)
+        assert response["Retry-After"].isdigit()
+        body = html.unescape(response.content.decode())
+        assert "Error 429" not in body  # the settings page itself, not a dead end
+        assert 'value="425 555 0188"' in body
         assert outbox.texts() == []
         self._nothing_saved(with_phone)
 
@@ -277,3 +276,33 @@ def test_the_page_says_phone_methods_are_restricted_and_offers_the_app(
     assert 'data-testid="phone-restricted-note"' in body
     assert "weaker way to verify" in body
     assert 'data-testid="authenticator-panel"' in body
+
+
+class TestLimitsOnTheProofPage:
+    """A limit met while proving a new number is said on the proof page, with the time to
+    wait, never as a full-page error."""
+
+    VERIFY = "/account/security-verification/verify-phone"
+
+    def test_a_new_code_asked_within_the_cooldown_is_said_on_the_proof_page(
+        self, stepped_up, with_phone, outbox
+    ) -> None:
+        stepped_up.post(PAGE, page_data(authentication_number="425 555 0188"))
+        response = stepped_up.post(f"{self.VERIFY}/resend", follow=True)
+        body = html.unescape(response.content.decode())
+        assert "Error 429" not in body
+        assert 'data-testid="resend"' in body  # still on the proof page, its ways offered
+        assert "before asking for another text or call to this number" in body
+        assert len(outbox.texts()) == 1
+
+    def test_too_many_wrong_codes_from_the_network_are_said_beside_the_code(
+        self, stepped_up, with_phone, outbox, settings
+    ) -> None:
+        stepped_up.post(PAGE, page_data(authentication_number="425 555 0188"))
+        settings.TWOFOLD = {**settings.TWOFOLD, "mfa_failures_per_address": 0}
+        response = stepped_up.post(self.VERIFY, {"code": "000000"})
+        assert response.status_code == 429
+        body = html.unescape(response.content.decode())
+        assert "Error 429" not in body
+        assert "Too many wrong codes were entered from your network" in body
+        assert 'data-testid="resend"' in body

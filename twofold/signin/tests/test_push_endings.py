@@ -57,3 +57,36 @@ class TestAPushApprovedWithTheWrongNumber:
         page = client.get("/signin/verify").content.decode()
         assert 'data-state="wrong_number"' in page
         assert "data-retry hidden" in page
+
+
+class TestAWaitReplacedByANewerOne:
+    """A call replaced by a newer one (another tab, "Call again") ended early: its page
+    must not say that nobody answered in time."""
+
+    @pytest.fixture
+    def replaced(self, client, alice, outbox, settings) -> Challenge:
+        from twofold.methods.phone import services as phone_services
+
+        from .conftest import OFFICE_NUMBER
+
+        settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
+        phone_services.set_number(alice, "office", OFFICE_NUMBER)
+        password_step(client)
+        client.post("/signin/verify/start", {"option": "call:office"})
+        first = Challenge.objects.get(option="call:office", state=ChallengeState.PENDING)
+        client.post("/signin/verify/start", {"option": "call:office"})
+        return first
+
+    def test_the_polled_state_says_a_newer_one_replaced_it(self, client, replaced) -> None:
+        assert Challenge.objects.filter(option="call:office").count() == 2
+        answer = client.get(f"/challenges/{replaced.pk}/status").json()
+        assert (answer["state"], answer["reason"]) == ("expired", "stopped")
+
+    def test_one_that_ran_out_of_time_is_expired_without_a_reason(self, client, replaced) -> None:
+        from django.utils import timezone
+
+        newest = Challenge.objects.filter(option="call:office").latest("created_at")
+        Challenge.objects.filter(pk=newest.pk).update(expires_at=timezone.now())
+        answer = client.get(f"/challenges/{newest.pk}/status").json()
+        assert answer["state"] == "expired"
+        assert "reason" not in answer

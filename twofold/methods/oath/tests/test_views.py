@@ -103,3 +103,24 @@ def test_the_activation_page_has_no_inline_style_or_script(signed_in, assigned) 
     assert " style=" not in page
     assert "<style" not in page
     assert "<script>" not in page
+
+
+def test_a_locked_second_factor_is_said_on_the_activation_page_with_when(
+    signed_in, user, assigned, clock
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    type(user).objects.filter(pk=user.pk).update(
+        mfa_locked_until=timezone.now() + timedelta(minutes=10)
+    )
+    response = signed_in.post(
+        activate_url(assigned.token.pk), {"code": clock.code(assigned.secret)}
+    )
+    assert response.status_code == 429
+    body = response.content.decode()
+    assert "Error 429" not in body  # the activation page, not a dead end
+    assert 'data-testid="activate-token"' in body
+    assert "Verification is locked after too many failed attempts" in body
+    assert HardwareToken.objects.get().activated_at is None

@@ -16,6 +16,29 @@ function showSupportDetails(waiting, endedAt) {
   details.hidden = false;
 }
 
+// Now in UTC as the server writes times ("2026-12-06 05:41:44"), for the help desk.
+function utcNow() {
+  return new Date().toISOString().slice(0, 19).replace("T", " ");
+}
+
+// The live prompt (a number to choose, "press #", the countdown) goes: CSS hides
+// everything in an ended waiting block but the message and the help-desk details.
+function end(waiting, form, status, state, reason, endedAt) {
+  waiting.classList.add("ended");
+  status.textContent = messageFor(reason) || messageFor(state);
+  status.hidden = false;
+  showSupportDetails(waiting, endedAt);
+  form.hidden = true;
+  const another = document.querySelector(".another-way");
+  if (state === "fraud" || state === "gone") {
+    another?.remove(); // stopped, or nothing left to continue: other ways would mislead
+  } else {
+    another?.setAttribute("open", "");
+    const retry = document.querySelector("[data-retry]");
+    if (retry) retry.hidden = false;
+  }
+}
+
 async function poll(waiting) {
   const form = document.getElementById(waiting.dataset.completeForm);
   const status = waiting.querySelector("[data-state-message]");
@@ -25,6 +48,14 @@ async function poll(waiting) {
       credentials: "same-origin",
       cache: "no-store",
     });
+    if (response.status === 404) {
+      // The wait itself is gone (signed out everywhere, a newer sign-in in this browser):
+      // nothing will ever answer this page, so its live prompt must go too.
+      end(waiting, form, status, "gone", "", utcNow());
+      const restart = document.querySelector("[data-restart]");
+      if (restart) restart.hidden = false;
+      return;
+    }
     if (response.ok) {
       const { state, reason, ended_at: endedAt } = await response.json();
       if (state === "approved") {
@@ -32,21 +63,7 @@ async function poll(waiting) {
         return;
       }
       if (state !== "pending") {
-        // The live prompt (a number to choose, "press #", the countdown) goes: CSS hides
-        // everything in an ended waiting block but this message and the help-desk details.
-        waiting.classList.add("ended");
-        status.textContent = messageFor(reason) || messageFor(state);
-        status.hidden = false;
-        showSupportDetails(waiting, endedAt);
-        form.hidden = true;
-        const another = document.querySelector(".another-way");
-        if (state === "fraud") {
-          another?.remove(); // the sign-in was stopped: offering other ways would mislead
-        } else {
-          another?.setAttribute("open", "");
-          const retry = document.querySelector("[data-retry]");
-          if (retry) retry.hidden = false;
-        }
+        end(waiting, form, status, state, reason, endedAt);
         return;
       }
     }
