@@ -22,7 +22,7 @@ OFFICE_NUMBER = "+14255550199"
 def at_once(attempt: Callable[[], bool], times: int = 10) -> list[bool]:
     """Run ``attempt`` in ``times`` threads released together; each returns success.
 
-    For the row-lock tests (SECURITY.md 7): one valid code submitted many times at once.
+    For the row-lock tests (docs/security.md 7): one valid code submitted many times at once.
     """
     from django.db import connection
 

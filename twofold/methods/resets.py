@@ -104,7 +104,7 @@ def require_reregistration(
 
 
 def _queue_notices(ids: QuerySet) -> int:
-    """Queue the texts that tell these users (SECURITY.md 16), before their phones go."""
+    """Queue the texts that tell these users (docs/security.md 16), before their phones go."""
     queued = 0
     for method in base.registry().values():
         numbers = method.notice_numbers(ids)

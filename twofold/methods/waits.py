@@ -22,7 +22,7 @@ from twofold.core import context
 from twofold.methods import base, verification
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 
-# Alerts an operator routes to whoever must act at once (SECURITY.md 12: fraud reports).
+# Alerts an operator routes to whoever must act at once (docs/security.md 12: fraud reports).
 alerts = logging.getLogger("twofold.alerts")
 
 #: The severity of every fraud report, in its audit event and its alert.

@@ -1,5 +1,5 @@
 """The admin portal's hardware tokens: the stock, uploads, assignment, and other
-organisations kept out (SECURITY.md 4, 22, 23)."""
+organisations kept out (docs/security.md 4, 22, 23)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Bearer tokens of API clients: unknown, malformed and revoked tokens get 401, a missing
-scope 403, and every call names its client in the audit log (SECURITY.md 22, 23, 26)."""
+scope 403, and every call names its client in the audit log (docs/security.md 22, 23, 26)."""
 
 from __future__ import annotations
 

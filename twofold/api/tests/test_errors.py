@@ -1,5 +1,5 @@
 """Every failure of the API is one JSON shape with the right 4xx, never a 500 or an HTML
-page (SECURITY.md: bad input gets a clear error, never a 500)."""
+page (docs/security.md: bad input gets a clear error, never a 500)."""
 
 from __future__ import annotations
 

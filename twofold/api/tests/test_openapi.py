@@ -1,6 +1,6 @@
 """The OpenAPI document, the docs page, and schemathesis against the live API: no 500 for
 any input, answers that match the document, and nothing reachable without a token
-(SECURITY.md 26)."""
+(docs/security.md 26)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """/users: reading, creating, changing and deleting an organisation's users, with methods
-shown masked and other organisations' users out of reach (SECURITY.md 22, 23)."""
+shown masked and other organisations' users out of reach (docs/security.md 22, 23)."""
 
 from __future__ import annotations
 

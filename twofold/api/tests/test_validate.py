@@ -1,5 +1,5 @@
 """/validate/check: the browser's sign-in rules, limits, lockout, replay and audit, for
-applications (SECURITY.md 5-9, 15, 21, 22, 23)."""
+applications (docs/security.md 5-9, 15, 21, 22, 23)."""
 
 from __future__ import annotations
 
@@ -389,7 +389,7 @@ class TestAppPasswords:
 
 
 class TestOneLockout:
-    """SECURITY.md 9: failures on the sign-in page and through the API are one count."""
+    """docs/security.md 9: failures on the sign-in page and through the API are one count."""
 
     @staticmethod
     def _wrong(outbox) -> str:

@@ -1,4 +1,5 @@
-"""After "provide contact methods again" the user is told on their old phone (SECURITY.md 16)."""
+"""After "provide contact methods again" the user is told on their old phone
+(docs/security.md 16)."""
 
 import re
 import threading

@@ -1,4 +1,4 @@
-"""Sign out everywhere (SECURITY.md 20): every other session of the user ends at its next
+"""Sign out everywhere (docs/security.md 20): every other session of the user ends at its next
 request, on every server; the one that asked stays signed in."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""App passwords: random, shown once, hashed, revoked at once, API only (SECURITY.md 15)."""
+"""App passwords: random, shown once, hashed, revoked at once, API only (docs/security.md 15)."""
 
 import re
 from datetime import timedelta

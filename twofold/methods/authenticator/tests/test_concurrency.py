@@ -1,5 +1,5 @@
-"""Ten submissions of one valid code at the same moment: exactly one succeeds (SECURITY.md 7);
-ten push starts at the same moment: exactly one push (SECURITY.md 11)."""
+"""Ten submissions of one valid code at the same moment: exactly one succeeds (docs/security.md 7);
+ten push starts at the same moment: exactly one push (docs/security.md 11)."""
 
 import pytest
 from django.db import transaction
@@ -55,7 +55,7 @@ def test_one_code_checked_ten_times_at_once_matches_once_whatever_the_challenge(
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_push_starts_at_once_leave_exactly_one_pending_push(client, user) -> None:
-    # SECURITY.md 11: one pending push per user, however many sign-ins start one at once.
+    # docs/security.md 11: one pending push per user, however many sign-ins start one at once.
     _issued, activation_code = activation.issue(user)
     assert PhoneApp().activate(client, activation_code).status_code == 200
 

@@ -1,5 +1,5 @@
 """Push approvals with number matching: activation, signed polling, signed decisions,
-MFA-fatigue caps, deleted devices and audit events (SECURITY.md 11, 12, 23)."""
+MFA-fatigue caps, deleted devices and audit events (docs/security.md 11, 12, 23)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Enrolment, storage and deletion of authenticator apps (SECURITY.md 2–4, 22, 23)."""
+"""Enrolment, storage and deletion of authenticator apps (docs/security.md 2–4, 22, 23)."""
 
 import base64
 from urllib.parse import parse_qs, urlsplit

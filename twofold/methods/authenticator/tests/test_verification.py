@@ -1,4 +1,4 @@
-"""Codes from the app at sign-in, through the one verification path (SECURITY.md 3, 5–7)."""
+"""Codes from the app at sign-in, through the one verification path (docs/security.md 3, 5–7)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Properties of app codes through the real sign-in path (SECURITY.md 5 and 6).
+"""Properties of app codes through the real sign-in path (docs/security.md 5 and 6).
 
 Hypothesis draws the seed and a sequence of server-clock moves and code submissions;
 every submission goes through start_challenge and verify_code, as a sign-in does. The

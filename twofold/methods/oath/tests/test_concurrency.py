@@ -1,4 +1,4 @@
-"""One code submitted ten times at once: exactly one success (SECURITY.md 7)."""
+"""One code submitted ten times at once: exactly one success (docs/security.md 7)."""
 
 import pytest
 from django.db import transaction

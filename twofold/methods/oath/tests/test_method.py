@@ -1,5 +1,5 @@
 """Hardware tokens as a method: activation, codes at sign-in through the one verification
-path, and re-registration (SECURITY.md 3, 5–7, 16)."""
+path, and re-registration (docs/security.md 3, 5–7, 16)."""
 
 import pytest
 from django.contrib.auth import get_user_model

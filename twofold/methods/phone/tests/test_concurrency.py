@@ -1,4 +1,4 @@
-"""Ten submissions of one texted code at the same moment: exactly one succeeds (SECURITY.md 7);
+"""Ten submissions of one texted code at the same moment: exactly one succeeds (docs/security.md 7);
 a gateway's answer and a change of the same user's phones at once: neither deadlocks."""
 
 import pytest

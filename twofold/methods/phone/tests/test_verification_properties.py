@@ -1,4 +1,4 @@
-"""Properties of texted codes through the real sign-in path (SECURITY.md 8).
+"""Properties of texted codes through the real sign-in path (docs/security.md 8).
 
 Hypothesis draws sequences of texts sent, time passing and codes submitted (any code
 sent so far, to any challenge sent so far). A code is accepted at most once, only for the
