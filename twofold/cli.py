@@ -1,5 +1,5 @@
 """The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices,
-rotate-keys, demo, manage."""
+forward, rotate-keys, demo, manage."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ commands:
   users       import users from a CSV file   import FILE.csv [--org SLUG] [--links OUT.csv]
   seed-demo   create the demo organisation "Contoso" and its users (idempotent)
   notices     send the queued texts that tell users an administrator reset their methods
+  forward     send audit events to the configured SIEMs (syslog, webhooks)     [--once]
   rotate-keys re-encrypt every stored secret under the first encryption key [--batch-size N]
   manage      any Django management command  (twofold manage help)
 """
@@ -30,6 +31,7 @@ _MANAGEMENT = {
     "users": "users",
     "seed-demo": "seed_demo",
     "notices": "send_reset_notices",
+    "forward": "forward",
     "rotate-keys": "rotate_keys",
     "serve": "serve",
 }

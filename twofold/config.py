@@ -86,6 +86,7 @@ SECRET_VARIABLES: tuple[str, ...] = (
     "TWOFOLD_TWILIO_AUTH_TOKEN",
     "TWOFOLD_OIDC_KEYS",
     "TWOFOLD_METRICS_TOKEN",
+    "TWOFOLD_WEBHOOK_SECRET",
 )
 
 
@@ -242,6 +243,11 @@ class Config:
     resend_cooldown_seconds: int
     pushes_per_user_per_hour: int
     oidc_keys: tuple[str, ...]  # PEM private keys: the first signs ID tokens, all verify
+    # Audit events forwarded to a SIEM (twofold forward): empty means not forwarded.
+    syslog_url: str = ""  # tcp+tls://host:port, tcp://host:port or udp://host:port
+    syslog_ca_file: str = ""  # the CA that signed the syslog server's certificate
+    webhook_url: str = ""
+    webhook_secret: str = ""
 
     @property
     def https(self) -> bool:
@@ -333,6 +339,10 @@ def load(env: dict[str, str] | None = None) -> Config:
             env.get("TWOFOLD_OIDC_KEYS")
             or _generated_once(data_dir / "oidc-signing-key.pem", _new_oidc_key)
         ),
+        syslog_url=env.get("TWOFOLD_SYSLOG_URL", ""),
+        syslog_ca_file=env.get("TWOFOLD_SYSLOG_CA_FILE", ""),
+        webhook_url=env.get("TWOFOLD_WEBHOOK_URL", ""),
+        webhook_secret=env.get("TWOFOLD_WEBHOOK_SECRET", ""),
     )
 
 

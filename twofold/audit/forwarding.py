@@ -1,0 +1,184 @@
+"""Forwarding audit events to SIEMs: at least once, in order, nothing lost while a receiver
+is down.
+
+Why a cursor rather than an outbox row per event: ``record()`` is on the validate hot path,
+and a cursor costs it nothing (no extra INSERT, no lock). Each destination remembers the ID
+of the last event it received; the sender walks the audit log past it in ID order and moves
+the cursor only after the receiver took the batch. A crash between sending and moving the
+cursor sends the batch again: receivers drop duplicates by the event's ID.
+
+IDs are handed out when a row is inserted but become visible when its transaction commits,
+so a lower ID can appear after a higher one was read. The sender never moves past a missing
+ID unless the event after the gap is older than ``GAP_GRACE``: by then the transaction that
+took the missing ID has rolled back (twofold's transactions last well under a second).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from twofold.audit import transports
+from twofold.audit.models import AuditEvent, ForwardDestination, ForwardKind
+from twofold.core import crypto
+
+if TYPE_CHECKING:
+    from twofold.organisations.models import Organisation
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+GAP_GRACE = timedelta(seconds=60)
+BACKOFF_FIRST_SECONDS = 2
+BACKOFF_MAX_SECONDS = 300
+
+
+def event_payload(event: AuditEvent) -> dict[str, Any]:
+    """What a SIEM receives of an event: everything the audit log holds (never a secret:
+    ``record()`` refuses details that would carry one)."""
+    return {
+        "id": event.pk,
+        "at": event.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "organisation_id": event.organisation_id,
+        "action": event.action,
+        "result": event.result,
+        "actor": event.actor_label,
+        "subject": event.subject_label,
+        "client_address": event.client_address,
+        "user_agent": event.user_agent,
+        "correlation_id": event.correlation_id,
+        "details": event.details,
+    }
+
+
+def _latest_event_id() -> int:
+    return AuditEvent.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def sync_installation_destinations() -> None:
+    """Make the installation's destinations match the environment: one syslog and one
+    webhook at most. A new one starts after the events already written."""
+    wanted = {
+        ForwardKind.SYSLOG: settings.TWOFOLD_SYSLOG_URL,
+        ForwardKind.WEBHOOK: settings.TWOFOLD_WEBHOOK_URL,
+    }
+    for kind, url in wanted.items():
+        if not url:
+            ForwardDestination.objects.filter(from_environment=True, kind=kind).delete()
+            continue
+        ForwardDestination.objects.update_or_create(
+            from_environment=True,
+            kind=kind,
+            defaults={"url": url},
+            create_defaults={"url": url, "cursor": _latest_event_id()},
+        )
+
+
+def add_webhook(organisation: Organisation, url: str) -> tuple[ForwardDestination, str]:
+    """An organisation's webhook, from the next event on, with a new signing secret: returned
+    once (to be shown once), stored only encrypted."""
+    transports.check_webhook_url(url)
+    secret = crypto.random_token()
+    destination = ForwardDestination.objects.create(
+        organisation=organisation,
+        kind=ForwardKind.WEBHOOK,
+        url=url,
+        secret=crypto.encrypt(secret.encode()),
+        cursor=_latest_event_id(),
+    )
+    return destination, secret
+
+
+def _horizon(cursor: int, now: datetime) -> int:
+    """The highest event ID up to which no event can still appear (see the module's note)."""
+    rows = (
+        AuditEvent.objects.filter(id__gt=cursor).order_by("id").values_list("id", "at")[:BATCH_SIZE]
+    )
+    horizon = cursor
+    for event_id, at in rows:
+        if event_id != horizon + 1 and at > now - GAP_GRACE:
+            break
+        horizon = event_id
+    return horizon
+
+
+def _send(destination: ForwardDestination, events: list[AuditEvent]) -> None:
+    payloads = [event_payload(event) for event in events]
+    if destination.kind == ForwardKind.SYSLOG:
+        ca_file = settings.TWOFOLD_SYSLOG_CA_FILE if destination.from_environment else ""
+        hostname = socket.gethostname()
+        messages = [transports.syslog_message(payload, hostname) for payload in payloads]
+        transports.send_syslog(destination.url, ca_file, messages)
+        return
+    secret = (
+        settings.TWOFOLD_WEBHOOK_SECRET
+        if destination.from_environment
+        else crypto.decrypt(destination.secret).decode()
+    )
+    for payload in payloads:
+        transports.send_webhook(destination.url, secret, payload)
+
+
+def _backoff(failures: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (failures - 1)))
+
+
+def forward_destination(destination: ForwardDestination, now: datetime) -> int:
+    """Send one batch to one destination; on failure, wait longer before the next try.
+    Returns the number of events delivered."""
+    horizon = _horizon(destination.cursor, now)
+    events = AuditEvent.objects.filter(id__gt=destination.cursor, id__lte=horizon)
+    if destination.organisation_id is not None:
+        events = events.filter(organisation_id=destination.organisation_id)
+    batch = list(events.order_by("id"))
+    try:
+        if batch:
+            _send(destination, batch)
+    except transports.DeliveryError as error:
+        destination.failures += 1
+        destination.next_attempt_at = now + _backoff(destination.failures)
+        destination.last_error = str(error)[:200]
+        destination.save(update_fields=["failures", "next_attempt_at", "last_error"])
+        log.warning(
+            "audit forwarding to %s failed (%d in a row)", destination, destination.failures
+        )
+        return 0
+    destination.cursor = horizon
+    destination.failures = 0
+    destination.next_attempt_at = None
+    destination.last_error = ""
+    destination.save(update_fields=["cursor", "failures", "next_attempt_at", "last_error"])
+    return len(batch)
+
+
+def forward_due(now: datetime | None = None) -> int:
+    """One pass: every destination whose backoff is over gets its next batch. A destination
+    another sender is busy with is skipped. Returns the number of events delivered."""
+    now = now or timezone.now()
+    sync_installation_destinations()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    delivered = 0
+    for pk in ForwardDestination.objects.filter(due).values_list("pk", flat=True):
+        with transaction.atomic():
+            destination = (
+                ForwardDestination.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+            )
+            if destination is not None:
+                delivered += forward_destination(destination, now)
+    return delivered
+
+
+def run_forever(interval: float = 1.0, stop: Callable[[], bool] = lambda: False) -> None:
+    """Forward continuously (``twofold forward``): a pass, then a pause when nothing moved."""
+    while not stop():
+        if forward_due() == 0:
+            time.sleep(interval)
