@@ -70,14 +70,16 @@ def send_syslog(url: str, ca_file: str, messages: Sequence[bytes]) -> None:
                 for message in messages:
                     sock.sendto(message, (host, port))
             return
+        framed = b"".join(b"%d %s" % (len(message), message) for message in messages)
         with socket.create_connection((host, port), timeout=TIMEOUT_SECONDS) as raw:
-            stream = raw
-            if scheme == "tcp+tls":
-                context = ssl.create_default_context(cafile=ca_file or None)
-                stream = context.wrap_socket(raw, server_hostname=host)
-            stream.sendall(b"".join(b"%d %s" % (len(m), m) for m in messages))
-            if stream is not raw:
-                stream.unwrap()
+            if scheme == "tcp":
+                raw.sendall(framed)
+                return
+            context = ssl.create_default_context(cafile=ca_file or None)
+            # Closed without waiting for the server's close_notify (rsyslog sends none):
+            # once sendall returned, the batch is the server's.
+            with context.wrap_socket(raw, server_hostname=host) as stream:
+                stream.sendall(framed)
     except (OSError, ssl.SSLError) as error:
         raise DeliveryError(f"syslog {scheme}://{host}:{port}: {error}") from error
 
