@@ -13,7 +13,7 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze
+.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze rsyslog
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -55,6 +55,11 @@ outage-servers:
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null || (apt-get update && apt-get install -y --no-install-recommends systemd)
 
+# rsyslog with its TLS driver, which the audit forwarding tests start on loopback with
+# their own configuration (twofold/audit/tests/test_forwarding_syslog.py); never its service.
+rsyslog:
+	@test -f /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so -a -x /usr/sbin/rsyslogd || (apt-get update && apt-get install -y --no-install-recommends rsyslog rsyslog-gnutls)
+
 # msgfmt, which compilemessages runs.
 gettext:
 	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
@@ -68,7 +73,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze messages lint
+test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze rsyslog messages lint
 	./scripts/test.sh
 
 clean:

@@ -212,7 +212,7 @@ class ForwardDestination(models.Model):
 
     No row per event: ``cursor`` is the ID of the last event delivered, and the sender
     (``twofold forward``) walks the audit log past it in ID order. Writing an event costs
-    nothing more, and nothing is lost while the receiver is down (docs/security.md 36).
+    nothing more, and nothing is lost while the receiver is down (docs/security.md 23).
     """
 
     # None: the installation's (from the environment), receiving every organisation's events.
