@@ -26,12 +26,22 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from twofold.audit import transports
-from twofold.audit.models import AuditEvent, ForwardDestination, ForwardKind
+from twofold.audit.models import (
+    AuditAction,
+    AuditEvent,
+    AuditResult,
+    ForwardDestination,
+    ForwardKind,
+)
+from twofold.audit.services import record
 from twofold.core import crypto
+from twofold.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
+    from twofold.accounts.models import User
     from twofold.organisations.models import Organisation
 
 log = logging.getLogger(__name__)
@@ -83,19 +93,53 @@ def sync_installation_destinations() -> None:
         )
 
 
-def add_webhook(organisation: Organisation, url: str) -> tuple[ForwardDestination, str]:
+def add_webhook(
+    organisation: Organisation, url: str, *, actor: User | None = None
+) -> tuple[ForwardDestination, str]:
     """An organisation's webhook, from the next event on, with a new signing secret: returned
-    once (to be shown once), stored only encrypted."""
-    transports.check_webhook_url(url)
+    once (to be shown once), stored only encrypted. Audited."""
+    try:
+        transports.check_webhook_url(url)
+    except transports.DeliveryError:
+        raise InvalidInput(_("Enter an http:// or https:// address."), field="url") from None
     secret = crypto.random_token()
-    destination = ForwardDestination.objects.create(
-        organisation=organisation,
-        kind=ForwardKind.WEBHOOK,
-        url=url,
-        secret=crypto.encrypt(secret.encode()),
-        cursor=_latest_event_id(),
-    )
+    with transaction.atomic():
+        destination = ForwardDestination.objects.create(
+            organisation=organisation,
+            kind=ForwardKind.WEBHOOK,
+            url=url,
+            secret=crypto.encrypt(secret.encode()),
+            cursor=_latest_event_id(),
+        )
+        record(
+            AuditAction.SIEM_WEBHOOK_ADDED,
+            AuditResult.SUCCESS,
+            organisation=organisation,
+            actor=actor,
+        )
     return destination, secret
+
+
+def webhooks_of(organisation: Organisation) -> list[ForwardDestination]:
+    """The organisation's webhooks, oldest first."""
+    return list(ForwardDestination.objects.filter(organisation=organisation).order_by("pk"))
+
+
+def remove_webhook(organisation: Organisation, pk: int, *, actor: User | None = None) -> None:
+    """Stop sending the organisation's events to one of its webhooks. Audited; another
+    organisation's is NotFound."""
+    with transaction.atomic():
+        removed, _counts = ForwardDestination.objects.filter(
+            organisation=organisation, pk=pk
+        ).delete()
+        if not removed:
+            raise NotFound
+        record(
+            AuditAction.SIEM_WEBHOOK_REMOVED,
+            AuditResult.SUCCESS,
+            organisation=organisation,
+            actor=actor,
+        )
 
 
 def _horizon(cursor: int, now: datetime) -> int:

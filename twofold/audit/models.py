@@ -86,6 +86,8 @@ class AuditAction(models.TextChoices):
     HARDWARE_TOKEN_CHANGED = "hardware_token.changed", _("Hardware token changed")
     HARDWARE_TOKEN_ACTIVATED = "hardware_token.activated", _("Hardware token activated")
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
+    SIEM_WEBHOOK_ADDED = "siem.webhook_added", _("SIEM webhook added")
+    SIEM_WEBHOOK_REMOVED = "siem.webhook_removed", _("SIEM webhook removed")
     # Applications: the REST API's clients and their calls.
     API_CLIENT_CREATED = "api_client.created", _("API client created")
     API_CLIENT_REVOKED = "api_client.revoked", _("API client revoked")
