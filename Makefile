@@ -58,7 +58,7 @@ systemd-analyze:
 # rsyslog with its TLS driver, which the audit forwarding tests start on loopback with
 # their own configuration (twofold/audit/tests/test_forwarding_syslog.py); never its service.
 rsyslog:
-	@test -f /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so -a -x /usr/sbin/rsyslogd || (apt-get update && apt-get install -y --no-install-recommends rsyslog rsyslog-gnutls)
+	@dpkg -s rsyslog rsyslog-gnutls >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends rsyslog rsyslog-gnutls)
 
 # msgfmt, which compilemessages runs.
 gettext:
