@@ -178,7 +178,7 @@ def _backoff(failures: int) -> timedelta:
 
 def forward_destination(destination: ForwardDestination, now: datetime) -> int:
     """Send one batch to one destination; on failure, wait longer before the next try.
-    Returns the number of events delivered."""
+    Returns how many event IDs its cursor moved past (another organisation's events too)."""
     horizon = _horizon(destination.cursor, now)
     events = AuditEvent.objects.filter(id__gt=destination.cursor, id__lte=horizon)
     if destination.organisation_id is not None:
@@ -196,17 +196,19 @@ def forward_destination(destination: ForwardDestination, now: datetime) -> int:
             "audit forwarding to %s failed (%d in a row)", destination, destination.failures
         )
         return 0
+    moved = horizon - destination.cursor
     destination.cursor = horizon
     destination.failures = 0
     destination.next_attempt_at = None
     destination.last_error = ""
     destination.save(update_fields=["cursor", "failures", "next_attempt_at", "last_error"])
-    return len(batch)
+    return moved
 
 
 def forward_due(now: datetime | None = None) -> int:
     """One pass: every destination whose backoff is over gets its next batch. A destination
-    another sender is busy with is skipped. Returns the number of events delivered."""
+    another sender is busy with is skipped. Returns how many event IDs the cursors moved past:
+    0 when nothing is left to send (or nothing could be)."""
     now = now or timezone.now()
     sync_installation_destinations()
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)

@@ -95,6 +95,16 @@ def check_webhook_url(url: str) -> None:
         raise DeliveryError("not an http or https address")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect is an answer but 2xx: urllib would follow a 302 with a GET and no body,
+    # and the event would count as delivered without anyone receiving it.
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def send_webhook(url: str, secret: str, event: dict[str, Any]) -> None:
     """POST one event as JSON, signed over the raw body: ``X-Twofold-Signature:
     sha256=<hex>``. Anything but a 2xx answer is a DeliveryError."""
@@ -111,7 +121,7 @@ def send_webhook(url: str, secret: str, event: dict[str, Any]) -> None:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
             status = response.status
     except urllib.error.HTTPError as error:
         raise DeliveryError(f"webhook answered {error.code}") from error

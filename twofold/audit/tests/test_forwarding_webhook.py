@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,20 @@ from twofold.core.errors import InvalidInput
 pytestmark = pytest.mark.django_db
 
 SECRET = "a-webhook-secret-for-tests"
+
+
+class Redirecting(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "/elsewhere")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 class Receiver:
@@ -188,3 +203,36 @@ def test_the_sender_moves_past_a_gap_once_it_is_older_than_any_transaction(user,
         written = _with_a_gap(user)
         forwarding.forward_due(timezone.now() + forwarding.GAP_GRACE * 2)
     assert receiver.ids == written
+
+
+def test_a_webhook_that_redirects_has_not_received_the_event(user) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with override_settings(
+            TWOFOLD_WEBHOOK_URL=f"http://127.0.0.1:{server.server_address[1]}/",
+            TWOFOLD_WEBHOOK_SECRET=SECRET,
+        ):
+            forwarding.sync_installation_destinations()
+            _events(user, 1)
+            forwarding.forward_due()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ForwardDestination.objects.get().failures == 1
+
+
+def test_twofold_forward_once_sends_past_other_organisations_events(
+    user, make_user, other_organisation, receiver
+) -> None:
+    from django.core.management import call_command
+
+    forwarding.add_webhook(other_organisation, f"http://127.0.0.1:{receiver.port}/siem")
+    forwarding.BATCH_SIZE, saved = 2, forwarding.BATCH_SIZE
+    try:
+        _events(user, 3)
+        theirs = _events(make_user("bob@fabrikam.example", organisation=other_organisation), 1)
+        call_command("forward", "--once", stdout=io.StringIO())
+    finally:
+        forwarding.BATCH_SIZE = saved
+    assert receiver.ids[-1:] == theirs
