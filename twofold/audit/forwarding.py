@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,12 +85,18 @@ def sync_installation_destinations() -> None:
         if not url:
             ForwardDestination.objects.filter(from_environment=True, kind=kind).delete()
             continue
-        ForwardDestination.objects.update_or_create(
-            from_environment=True,
-            kind=kind,
-            defaults={"url": url},
-            create_defaults={"url": url, "cursor": _latest_event_id()},
-        )
+        # Written only when it changes: this runs on every pass of every sender.
+        current = ForwardDestination.objects.filter(from_environment=True, kind=kind).first()
+        if current is None:
+            try:
+                with transaction.atomic():
+                    ForwardDestination.objects.create(
+                        from_environment=True, kind=kind, url=url, cursor=_latest_event_id()
+                    )
+            except IntegrityError:
+                pass  # another sender made it at the same moment
+        elif current.url != url:
+            ForwardDestination.objects.filter(pk=current.pk).update(url=url)
 
 
 def add_webhook(

@@ -236,3 +236,15 @@ def test_twofold_forward_once_sends_past_other_organisations_events(
     finally:
         forwarding.BATCH_SIZE = saved
     assert receiver.ids[-1:] == theirs
+
+
+def test_a_changed_installation_webhook_address_keeps_what_was_not_sent(user, receiver) -> None:
+    with override_settings(
+        TWOFOLD_WEBHOOK_URL="http://127.0.0.1:9/nothing-listens", TWOFOLD_WEBHOOK_SECRET=SECRET
+    ):
+        forwarding.sync_installation_destinations()
+        written = _events(user, 2)
+        forwarding.forward_due()
+    with _installation_webhook(receiver):
+        forwarding.forward_due(timezone.now() + timedelta(hours=1))
+    assert receiver.ids == written
