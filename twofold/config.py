@@ -248,6 +248,8 @@ class Config:
     syslog_ca_file: str = ""  # the CA that signed the syslog server's certificate
     webhook_url: str = ""
     webhook_secret: str = ""
+    # Organisations' webhooks may point at loopback and private addresses (off: SSRF).
+    webhooks_to_private_addresses: bool = False
 
     @property
     def https(self) -> bool:
@@ -343,6 +345,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         syslog_ca_file=env.get("TWOFOLD_SYSLOG_CA_FILE", ""),
         webhook_url=env.get("TWOFOLD_WEBHOOK_URL", ""),
         webhook_secret=env.get("TWOFOLD_WEBHOOK_SECRET", ""),
+        webhooks_to_private_addresses=_flag(env, "TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES"),
     )
 
 

@@ -105,7 +105,12 @@ def add_webhook(
     """An organisation's webhook, from the next event on, with a new signing secret: returned
     once (to be shown once), stored only encrypted. Audited."""
     try:
-        transports.check_webhook_url(url)
+        transports.check_webhook_url(url, public_only=_public_only())
+    except transports.NotPublic:
+        raise InvalidInput(
+            _("Enter the address of a public server: twofold does not send to private networks."),
+            field="url",
+        ) from None
     except transports.DeliveryError:
         raise InvalidInput(_("Enter an http:// or https:// address."), field="url") from None
     secret = crypto.random_token()
@@ -174,8 +179,16 @@ def _send(destination: ForwardDestination, events: list[AuditEvent]) -> None:
         if destination.from_environment
         else crypto.decrypt(destination.secret).decode()
     )
+    public_only = not destination.from_environment and _public_only()
     for payload in payloads:
-        transports.send_webhook(destination.url, secret, payload)
+        transports.send_webhook(destination.url, secret, payload, public_only=public_only)
+
+
+def _public_only() -> bool:
+    """Whether organisations' webhooks must point at public addresses: always, unless the
+    operator allowed private ones (TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES). The
+    installation's own webhook, set by the operator, may go anywhere."""
+    return not settings.TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES
 
 
 def _backoff(failures: int) -> timedelta:

@@ -4,6 +4,7 @@ receiver can drop the duplicates an at-least-once sender may produce."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import ssl
@@ -88,11 +89,31 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def check_webhook_url(url: str) -> None:
-    """Refuse an address the webhook sender could not use (``DeliveryError``)."""
+def check_webhook_url(url: str, *, public_only: bool = False) -> None:
+    """Refuse an address the webhook sender could not use (``DeliveryError``).
+
+    ``public_only`` (an organisation's webhook): every address the host name resolves to
+    must be a public one, so that an organisation's administrator cannot make twofold send
+    requests to its own loopback, private or link-local network (server-side request
+    forgery). A name that does not resolve is refused too."""
     parts = urlsplit(url)
     if parts.scheme not in WEBHOOK_SCHEMES or not parts.hostname:
         raise DeliveryError("not an http or https address")
+    if public_only and not _resolves_to_public_addresses(parts.hostname, parts.port):
+        raise NotPublic("not a public address")
+
+
+class NotPublic(DeliveryError):
+    """The webhook's host is (or resolves to) a loopback, private or reserved address."""
+
+
+def _resolves_to_public_addresses(host: str, port: int | None) -> bool:
+    try:
+        found = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(entry[4][0].split("%", 1)[0]) for entry in found}
+    return bool(addresses) and all(address.is_global for address in addresses)
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -105,10 +126,13 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
-def send_webhook(url: str, secret: str, event: dict[str, Any]) -> None:
+def send_webhook(
+    url: str, secret: str, event: dict[str, Any], *, public_only: bool = False
+) -> None:
     """POST one event as JSON, signed over the raw body: ``X-Twofold-Signature:
-    sha256=<hex>``. Anything but a 2xx answer is a DeliveryError."""
-    check_webhook_url(url)
+    sha256=<hex>``. Anything but a 2xx answer is a DeliveryError. ``public_only``: as in
+    ``check_webhook_url``, checked again at each send (a name may resolve elsewhere now)."""
+    check_webhook_url(url, public_only=public_only)
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         url,

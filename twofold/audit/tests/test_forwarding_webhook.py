@@ -138,6 +138,12 @@ def test_a_failing_receiver_is_tried_again_only_after_a_growing_wait(user, recei
     assert second - first > first - now
 
 
+# The receiver listens on loopback: organisations' webhooks may go there only if the
+# operator allows private addresses (by default they may not: see the tests below).
+local_receiver_allowed = override_settings(TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES=True)
+
+
+@local_receiver_allowed
 def test_an_organisations_webhook_receives_only_its_own_events(
     user, make_user, other_organisation, receiver
 ) -> None:
@@ -149,12 +155,41 @@ def test_an_organisations_webhook_receives_only_its_own_events(
     assert not set(theirs) & set(receiver.ids)
 
 
+@local_receiver_allowed
 def test_an_organisations_webhook_is_signed_with_the_secret_shown_once(user, receiver) -> None:
     _, secret = forwarding.add_webhook(user.organisation, f"http://127.0.0.1:{receiver.port}/")
     _events(user, 1)
     forwarding.forward_due()
     body, signature = receiver.received[0]
     assert signature == "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/",
+        "http://localhost/",
+        "http://10.0.0.7/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[fd00::1]/",
+        "http://no-such-host.invalid/",
+    ],
+)
+def test_an_organisations_webhook_to_a_private_address_is_refused(user, url) -> None:
+    with pytest.raises(InvalidInput, match="public server"):
+        forwarding.add_webhook(user.organisation, url)
+    assert not ForwardDestination.objects.exists()
+
+
+def test_an_organisations_webhook_that_became_private_is_not_sent_to(user, receiver) -> None:
+    with override_settings(TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES=True):
+        forwarding.add_webhook(user.organisation, f"http://127.0.0.1:{receiver.port}/siem")
+    _events(user, 1)
+    forwarding.forward_due()
+    assert receiver.ids == []
+    assert ForwardDestination.objects.get().failures == 1
 
 
 def test_an_organisations_webhook_must_be_an_http_address(user) -> None:
@@ -222,6 +257,7 @@ def test_a_webhook_that_redirects_has_not_received_the_event(user) -> None:
     assert ForwardDestination.objects.get().failures == 1
 
 
+@local_receiver_allowed
 def test_twofold_forward_once_sends_past_other_organisations_events(
     user, make_user, other_organisation, receiver
 ) -> None:
