@@ -13,7 +13,7 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx
+.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -74,6 +74,11 @@ prometheus:
 nginx:
 	@test -x /usr/sbin/nginx || $(call install_without_service,nginx)
 
+# rsyslog with its TLS driver, which the audit forwarding tests start on loopback with
+# their own configuration (twofold/audit/tests/test_forwarding_syslog.py).
+rsyslog:
+	@dpkg -s rsyslog rsyslog-gnutls >/dev/null 2>&1 || $(call install_without_service,rsyslog rsyslog-gnutls)
+
 # msgfmt, which compilemessages runs.
 gettext:
 	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
@@ -87,7 +92,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus nginx messages lint
+test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus nginx rsyslog messages lint
 	./scripts/test.sh
 
 clean:

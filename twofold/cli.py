@@ -1,5 +1,5 @@
 """The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, audit,
-rotate-keys, demo, manage."""
+forward, rotate-keys, demo, manage."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ commands:
   seed-demo   create the demo organisation "Contoso" and its users (idempotent)
   audit       verify the audit log's hash chains  verify [--org SLUG]
   notices     send the queued texts that tell users an administrator reset their methods
+  forward     send audit events to the configured SIEMs (syslog, webhooks)     [--once]
   rotate-keys re-encrypt every stored secret under the first encryption key [--batch-size N]
   manage      any Django management command  (twofold manage help)
 """
@@ -31,6 +32,7 @@ _MANAGEMENT = {
     "users": "users",
     "seed-demo": "seed_demo",
     "notices": "send_reset_notices",
+    "forward": "forward",
     "rotate-keys": "rotate_keys",
     "audit": "audit",
     "serve": "serve",

@@ -87,6 +87,7 @@ SECRET_VARIABLES: tuple[str, ...] = (
     "TWOFOLD_TWILIO_AUTH_TOKEN",
     "TWOFOLD_OIDC_KEYS",
     "TWOFOLD_METRICS_TOKEN",
+    "TWOFOLD_WEBHOOK_SECRET",
 )
 
 
@@ -271,6 +272,13 @@ class Config:
     oidc_keys: tuple[str, ...]  # PEM private keys: the first signs ID tokens, all verify
     metrics_token: str  # /metrics answers a bearer token equal to it ("": no token)
     metrics_allowed: tuple[str, ...]  # /metrics answers these networks without a token
+    # Audit events forwarded to a SIEM (twofold forward): empty means not forwarded.
+    syslog_url: str = ""  # tcp+tls://host:port, tcp://host:port or udp://host:port
+    syslog_ca_file: str = ""  # the CA that signed the syslog server's certificate
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    # Organisations' webhooks may point at loopback and private addresses (off: SSRF).
+    webhooks_to_private_addresses: bool = False
 
     @property
     def https(self) -> bool:
@@ -365,6 +373,11 @@ def load(env: dict[str, str] | None = None) -> Config:
         # Prometheus metrics: /metrics is off (404) unless one of these is set.
         metrics_token=_metrics_token(env),
         metrics_allowed=_networks(env, "TWOFOLD_METRICS_ALLOWED"),
+        syslog_url=env.get("TWOFOLD_SYSLOG_URL", ""),
+        syslog_ca_file=env.get("TWOFOLD_SYSLOG_CA_FILE", ""),
+        webhook_url=env.get("TWOFOLD_WEBHOOK_URL", ""),
+        webhook_secret=env.get("TWOFOLD_WEBHOOK_SECRET", ""),
+        webhooks_to_private_addresses=_flag(env, "TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES"),
     )
 
 

@@ -15,6 +15,12 @@ SECRET_KEY = CONFIG.secret_key
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
 TWOFOLD_BASE_URL = CONFIG.base_url
+# The installation's SIEM destinations for audit events (twofold/audit/forwarding.py).
+TWOFOLD_SYSLOG_URL = CONFIG.syslog_url
+TWOFOLD_SYSLOG_CA_FILE = CONFIG.syslog_ca_file
+TWOFOLD_WEBHOOK_URL = CONFIG.webhook_url
+TWOFOLD_WEBHOOK_SECRET = CONFIG.webhook_secret
+TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES = CONFIG.webhooks_to_private_addresses
 
 INSTALLED_APPS = [
     "django.contrib.auth",

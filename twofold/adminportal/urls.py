@@ -3,7 +3,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from twofold.adminportal import auditlog, policy, views
+from twofold.adminportal import auditlog, policy, siem, views
 from twofold.adminportal.access import admin_required
 
 urlpatterns = [
@@ -20,6 +20,9 @@ urlpatterns = [
     path("policy", policy.policy, name="admin-policy"),
     path("audit", auditlog.audit_log, name="admin-audit"),
     path("audit.csv", auditlog.audit_csv, name="admin-audit-csv"),
+    path("siem", siem.siem, name="admin-siem"),
+    path("siem/new", siem.add, name="admin-siem-add"),
+    path("siem/<int:webhook_id>/remove", siem.remove, name="admin-siem-remove"),
     path("hardware-tokens/", include("twofold.adminportal.token_urls")),
     path("import/", include("twofold.adminportal.import_urls")),
     path("api-clients/", include("twofold.adminportal.api_client_urls")),

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from twofold.core.fields import EncryptedTextField
+
 
 class AuditAction(models.TextChoices):
     """The closed list of things the audit log records."""
@@ -84,6 +86,8 @@ class AuditAction(models.TextChoices):
     HARDWARE_TOKEN_CHANGED = "hardware_token.changed", _("Hardware token changed")
     HARDWARE_TOKEN_ACTIVATED = "hardware_token.activated", _("Hardware token activated")
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
+    SIEM_WEBHOOK_ADDED = "siem.webhook_added", _("SIEM webhook added")
+    SIEM_WEBHOOK_REMOVED = "siem.webhook_removed", _("SIEM webhook removed")
     # Applications: the REST API's clients and their calls.
     API_CLIENT_CREATED = "api_client.created", _("API client created")
     API_CLIENT_REVOKED = "api_client.revoked", _("API client revoked")
@@ -222,3 +226,45 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain {self.chain}"
+
+
+class ForwardKind(models.TextChoices):
+    SYSLOG = "syslog", _("Syslog (RFC 5424)")
+    WEBHOOK = "webhook", _("Webhook (signed JSON)")
+
+
+class ForwardDestination(models.Model):
+    """A SIEM that receives audit events, and how far it has received them.
+
+    No row per event: ``cursor`` is the ID of the last event delivered, and the sender
+    (``twofold forward``) walks the audit log past it in ID order. Writing an event costs
+    nothing more, and nothing is lost while the receiver is down (docs/security.md 23).
+    """
+
+    # None: the installation's (from the environment), receiving every organisation's events.
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=ForwardKind)
+    url = models.CharField(_("address"), max_length=500)
+    # The webhook's signing secret (core.crypto.encrypt); the installation's stays in the
+    # environment and is not stored.
+    secret = EncryptedTextField(blank=True)
+    from_environment = models.BooleanField(default=False)
+    cursor = models.BigIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(from_environment=True),
+                name="forward_one_per_kind_from_environment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.url}"

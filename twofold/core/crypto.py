@@ -63,6 +63,12 @@ def keyed_digest(value: str, purpose: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
+def signature(secret: str, message: bytes) -> str:
+    """HMAC-SHA256 of ``message`` under a shared secret (a webhook's), hex: what a receiver
+    recomputes to know the message came from us unchanged."""
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
 def constant_time_equals(a: str | bytes, b: str | bytes) -> bool:
     """Compare two secrets without leaking, through timing, where they first differ."""
     if isinstance(a, str):

@@ -19,6 +19,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, models, transaction
 
 from conftest import side_by_side
+from twofold.audit import forwarding
 from twofold.core import context, crypto, keyrotation
 from twofold.core.fields import EncryptedTextField, encrypted_fields
 from twofold.methods.authenticator import activation
@@ -30,6 +31,7 @@ from twofold.methods.oath import services as token_services
 OLD = Fernet.generate_key().decode()
 NEW = Fernet.generate_key().decode()
 REGISTERED = {
+    "audit.ForwardDestination.secret",
     "authenticator.AuthenticatorDevice.secret",
     "authenticator.AuthenticatorDevice.public_key",
     "oath.HardwareToken.secret",
@@ -43,7 +45,8 @@ def use_keys(settings, *keys: str) -> None:
 
 def store_secrets(organisation, user, admin) -> dict[tuple[str, int], bytes]:
     """One of each stored secret, made through the services: an authenticator app (codes),
-    the twofold Authenticator (a public key), and hardware tokens, two of each kind so
+    the twofold Authenticator (a public key), hardware tokens and an organisation's SIEM
+    webhook (its signing secret), two of each kind so
     that batches of one have something to resume. Keyed by (column, primary key)."""
     stored: dict[tuple[str, int], bytes] = {}
     for name in ("Work phone", "Home phone"):
@@ -69,6 +72,9 @@ def store_secrets(organisation, user, admin) -> dict[tuple[str, int], bytes]:
         assert len(report.imported) == 1, report.refused
         pk = token_services.tokens_of(user)[-1].pk
         stored["oath.HardwareToken.secret", pk] = seed
+    for url in ("https://8.8.8.8/siem", "https://8.8.4.4/siem"):  # public: nothing is sent
+        webhook, secret = forwarding.add_webhook(organisation, url)
+        stored["audit.ForwardDestination.secret", webhook.pk] = secret.encode()
     return stored
 
 

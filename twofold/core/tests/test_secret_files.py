@@ -19,12 +19,14 @@ _VALID = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "TWOFOLD_TWILIO_AUTH_TOKEN": "twilio-token-from-a-file",
     "TWOFOLD_METRICS_TOKEN": "metrics-token-from-a-file",
+    "TWOFOLD_WEBHOOK_SECRET": "webhook-secret-from-a-file",
 }
 _FIELD = {
     "TWOFOLD_SECRET_KEY": "secret_key",
     "DATABASE_URL": "database_url",
     "REDIS_URL": "redis_url",
     "TWOFOLD_TWILIO_AUTH_TOKEN": "twilio_auth_token",
+    "TWOFOLD_WEBHOOK_SECRET": "webhook_secret",
 }
 
 
