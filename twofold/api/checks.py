@@ -130,7 +130,7 @@ def _app_password_holder(organisation: Organisation, username: str, password: st
         return None
     user = (
         User.objects.select_related("organisation")
-        .filter(username=username, organisation=organisation)
+        .filter(username=normalise_username(username), organisation=organisation)
         .first()
     )
     if user is None:

@@ -351,6 +351,12 @@ class TestAppPasswords:
         shown = app_passwords.grouped(app_password).upper()
         assert check(validator, password=shown).json()["result"] == "accept"
 
+    def test_an_app_password_is_accepted_whatever_the_case_of_the_user_name(
+        self, validator, app_password
+    ) -> None:
+        answer = check(validator, user=f"  {ALICE.upper()} ", password=app_password).json()
+        assert (answer["result"], answer["reason"]) == ("accept", "app_password")
+
     def test_app_passwords_are_refused_once_the_organisation_disallows_them(
         self, validator, app_password, organisation
     ) -> None:
