@@ -18,7 +18,8 @@ from twofold.adminportal import services as admin_services
 from twofold.adminportal.views import ACTION_TITLES
 from twofold.api import clients
 from twofold.api.models import ApiClient, ApiScope
-from twofold.audit.models import AuditEvent
+from twofold.audit import forwarding
+from twofold.audit.models import AuditEvent, ForwardDestination
 from twofold.methods.oath import importing
 from twofold.methods.oath.models import HardwareToken
 from twofold.methods.oath.tests.conftest import csv_bytes, row
@@ -80,7 +81,9 @@ def world(organisation, admin, make_user) -> dict[str, int]:
         client_type=oidc.CONFIDENTIAL,
         redirect_uris=["https://app.contoso.example/callback"],
     )
+    webhook, _secret = forwarding.add_webhook(organisation, "https://8.8.8.8/siem", actor=admin)
     return {
+        "webhook_id": webhook.pk,
         "user_id": subject.pk,
         "token_id": HardwareToken.objects.get().pk,
         "client_id": client.pk,
@@ -90,7 +93,16 @@ def world(organisation, admin, make_user) -> dict[str, int]:
 
 def everything() -> dict[str, list[dict]]:
     """What any admin page or action could change, to compare before and after."""
-    models = (User, Organisation, ApiClient, Application, HardwareToken, Phone, AuditEvent)
+    models = (
+        User,
+        Organisation,
+        ApiClient,
+        Application,
+        HardwareToken,
+        Phone,
+        ForwardDestination,
+        AuditEvent,
+    )
     return {
         model.__name__: [model_to_dict(item) for item in model.objects.order_by("pk")]
         for model in models
@@ -118,6 +130,7 @@ EVERY_ACTION = {
     "scopes": [ApiScope.ADMIN],
     "client_type": oidc.CONFIDENTIAL,
     "redirect_uris": "https://evil.example/callback",
+    "url": "https://8.8.4.4/walk",
 }
 
 
