@@ -37,9 +37,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import CHROMIUM, PHONE
+from tests.browser.conftest import PHONE
 from tests.dependencies import RedisServer, free_port
 
 # One worker starts the stack for all of this module's tests, not each.
@@ -351,22 +351,20 @@ def test_plain_http_is_sent_to_the_https_base_url(proxied: Proxied) -> None:
 
 
 @pytest.fixture
-def two_browsers() -> Iterator[tuple[Page, Page]]:
-    """A desktop and a phone-sized browser (the authenticator app). Chromium takes no extra
-    CA here: the certificate is checked by the requests above, not by these."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        desktop = browser.new_context(ignore_https_errors=True, locale="en-GB")
-        phone = browser.new_context(
-            **PHONE, user_agent=MOBILE_AGENT, ignore_https_errors=True, locale="en-GB"
-        )
-        pages = desktop.new_page(), phone.new_page()
-        for page in pages:
-            page.set_default_timeout(10_000)
-        yield pages
-        browser.close()
+def two_browsers(browser: Browser) -> Iterator[tuple[Page, Page]]:
+    """A desktop and a phone-sized browser (the authenticator app), in the test process's
+    one Chromium (tests/conftest.py). Chromium takes no extra CA here: the certificate is
+    checked by the requests above, not by these."""
+    desktop = browser.new_context(ignore_https_errors=True, locale="en-GB")
+    phone = browser.new_context(
+        **PHONE, user_agent=MOBILE_AGENT, ignore_https_errors=True, locale="en-GB"
+    )
+    pages = desktop.new_page(), phone.new_page()
+    for page in pages:
+        page.set_default_timeout(10_000)
+    yield pages
+    desktop.close()
+    phone.close()
 
 
 def _enter_password(page: Page, proxied: Proxied) -> None:
