@@ -182,7 +182,15 @@ def paged_search(
         message = connection.search_ext(
             base, ldap.SCOPE_SUBTREE, search_filter, attributes, serverctrls=[control]
         )
-        _type, entries, _id, controls = connection.result3(message, timeout=OPERATION_TIMEOUT)
+        try:
+            _type, entries, _id, controls = connection.result3(message, timeout=OPERATION_TIMEOUT)
+        except ldap.ADMINLIMIT_EXCEEDED:
+            # OpenLDAP refuses pages larger than its limit (Active Directory shortens
+            # them): ask again with half, before anything was read.
+            if control.cookie or control.size <= 1:
+                raise
+            control.size //= 2
+            continue
         for dn, values in entries:
             if dn is not None:  # search references (referrals) are skipped
                 yield dn, values

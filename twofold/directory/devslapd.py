@@ -266,7 +266,8 @@ def main() -> None:
         f"Point Contoso at it:\n"
         f"  printf %s '{SERVICE_PASSWORD}' | twofold directory configure --org contoso "
         f"--url {server.url} --start-tls --ca-file {server.ca_file} --preset ad "
-        f"--bind-dn '{SERVICE_DN}' --base-dn 'ou=people,{SUFFIX}' --bind-password-stdin\n"
+        f"--bind-dn '{SERVICE_DN}' --base-dn 'ou=people,{SUFFIX}' "
+        f"--user-filter '(objectClass=adLikeUser)' --bind-password-stdin\n"
         f"  twofold directory sync --org contoso\n"
         f"Everyone's directory password: {PEOPLE_PASSWORD}\n"
         f"Ctrl-C stops it.",

@@ -111,6 +111,14 @@ def map_group(directory: Directory, group_dn: str, effect: str) -> GroupMapping:
     return mapping
 
 
+@transaction.atomic
+def set_groups(directory: Directory, mappings: list[tuple[str, str]]) -> None:
+    """Replace the group mappings with ``mappings`` ((effect, group DN) pairs)."""
+    directory.groups.all().delete()
+    for effect, group_dn in mappings:
+        map_group(directory, group_dn, effect)
+
+
 @dataclass(frozen=True)
 class Sample:
     """One user as the test connection shows them: what each attribute maps to."""
