@@ -115,7 +115,7 @@ clean:
 # Benchmarks (issue 9): twofold beside privacyIDEA 3.14 on this machine, 127.0.0.1 only.
 # Installs what they need (Debian's wrk; privacyIDEA into .bench/); needs PostgreSQL at
 # 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379. Not part of `make test`.
-.PHONY: bench bench-full bench-prepare bench-profile wrk
+.PHONY: bench bench-full bench-prepare bench-profile bench-directory wrk
 wrk:
 	@command -v wrk >/dev/null || (apt-get update && apt-get install -y --no-install-recommends wrk)
 
@@ -134,3 +134,8 @@ bench-prepare: $(VENV)/.installed wrk
 # SIGNIN=1: browser sign-ins); py-spy goes into .bench/tools.
 bench-profile: $(VENV)/.installed wrk
 	$(BIN)/python -m bench.profile $(if $(PASSWORD),--password) $(if $(SIGNIN),--signin) 20
+
+# A directory sync of N people (100,000 unless N=...) against a slapd of its own, first and
+# incremental, and a password check through the directory beside a local one.
+bench-directory: $(VENV)/.installed slapd
+	$(BIN)/python bench/directory_sync.py $(or $(N),100000)

@@ -207,6 +207,7 @@ def synchronise(
 
 
 def _apply(directory, entries, present, members, report: Report) -> None:
+    directory.organisation.__dict__.pop("_sync_domains", None)  # read afresh each run
     accounts_by_id = {
         account.entry_id: account
         for account in DirectoryAccount.objects.filter(directory=directory).select_related("user")
@@ -232,7 +233,16 @@ def _apply(directory, entries, present, members, report: Report) -> None:
     report.unchanged = sum(1 for name in looked_at if name not in counted)
 
 
-def _refuse(entry: Entry, organisation) -> str:
+def _domains(organisation) -> frozenset[str]:
+    """The organisation's domains, read once a run (not once an entry)."""
+    cached = getattr(organisation, "_sync_domains", None)
+    if cached is None:
+        cached = frozenset(organisation.domains.values_list("domain", flat=True))
+        organisation._sync_domains = cached
+    return cached
+
+
+def _refuse(entry: Entry, domains: frozenset[str]) -> str:
     """Why this entry cannot be a user of ``organisation`` ("" when it can)."""
     if not entry.entry_id:
         return "no entry ID"
@@ -242,7 +252,7 @@ def _refuse(entry: Entry, organisation) -> str:
         validate_email(entry.username)
     except ValidationError:
         return "the user name is not of the form name@domain"
-    if not organisation.domains.filter(domain=domain_of(entry.username)).exists():
+    if domain_of(entry.username) not in domains:
         return "the user name's domain is not the organisation's"
     return ""
 
@@ -250,7 +260,7 @@ def _refuse(entry: Entry, organisation) -> str:
 def _apply_entry(directory: Directory, entry: Entry, accounts_by_id: dict, report) -> bool:
     """Create, update, block or unblock the entry's user; False if it was refused."""
     organisation = directory.organisation
-    reason = _refuse(entry, organisation)
+    reason = _refuse(entry, _domains(organisation))
     if reason:
         report.refused.append((entry.username or entry.dn, reason))
         return False
