@@ -220,9 +220,14 @@ def _apply(directory, entries, present, members, report: Report) -> None:
             if _apply_entry(directory, entry, accounts_by_id, report):
                 looked_at.append(entry.username)
     ids = set(present.values())
-    for account in accounts_by_id.values():
-        if account.entry_id not in ids and not account.blocked_by_directory:
-            _block(account, "removed from the directory", report)
+    if not ids and accounts_by_id:
+        # A directory that lists nobody is far likelier a wrong base DN or filter than
+        # everyone gone: block no one on its word.
+        report.refused.append(("*", "the directory listed nobody: no one was blocked"))
+    else:
+        for account in accounts_by_id.values():
+            if account.entry_id not in ids and not account.blocked_by_directory:
+                _block(account, "removed from the directory", report)
     _apply_groups(directory, members, accounts_by_id, report)
     if not report.dry_run:
         # uSNChanged is a number, modifyTimestamp a fixed-width time: longer, then larger.

@@ -140,6 +140,13 @@ class TestSync:
         assert report.blocked == ["isaiah@contoso.example"]
         assert user("isaiah").is_blocked
 
+    def test_a_directory_that_lists_nobody_blocks_nobody(self, synced, tree) -> None:
+        synced.user_filter = "(objectClass=nobodyHasThisClass)"
+        synced.save()
+        report = synchronise(synced, full=True)
+        assert report.blocked == []
+        assert not User.objects.filter(is_blocked=True).exists()
+
     def test_a_twofold_user_of_the_same_name_is_never_taken_over(
         self, directory, make_user
     ) -> None:
