@@ -43,6 +43,17 @@ _MESSAGES = {
     "not_now": _("Your organisation's directory does not let you sign in now or from here."),
 }
 
+# Short names of the states, for administrators (the directory page's test connection).
+STATE_LABELS = {
+    "": _("Active"),
+    "disabled": _("Disabled"),
+    "locked": _("Locked"),
+    "password_expired": _("Password expired"),
+    "must_change": _("Must change password"),
+    "account_expired": _("Account expired"),
+    "not_now": _("Not allowed now"),
+}
+
 # Active Directory's bind diagnostics ("... data 533, v4563"): the account's state.
 _AD_CODES = {
     "530": "not_now",

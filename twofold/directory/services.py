@@ -15,7 +15,7 @@ from twofold.core import crypto
 from twofold.core.errors import InvalidInput
 from twofold.directory import client, phones
 from twofold.directory.models import Directory, Effect, GroupMapping, Preset
-from twofold.directory.passwords import state_from_entry
+from twofold.directory.passwords import STATE_LABELS, state_from_entry
 from twofold.organisations.models import Organisation
 
 # What each preset fills in (an administrator may change any of it afterwards).
@@ -130,6 +130,10 @@ class Sample:
     phone: str
     office_phone: str
     state: str
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS.get(self.state, self.state))
 
 
 def check_connection(directory: Directory, count: int = 5) -> tuple[str, list[Sample]]:
