@@ -1,5 +1,5 @@
 """The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, audit,
-forward, rotate-keys, demo, manage."""
+forward, rotate-keys, directory, demo, manage."""
 
 from __future__ import annotations
 
