@@ -23,12 +23,14 @@ from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
+from twofold.core.errors import InvalidInput
 from twofold.directory import client, phones
 from twofold.directory.models import Directory, DirectoryAccount, Effect
 from twofold.directory.passwords import STATE_ATTRIBUTES, state_from_entry
 from twofold.organisations.services import domain_of
 
 ACTOR = "directory sync"
+BATCH = 200  # entries applied in one transaction
 _STRENGTH = {MfaState.DISABLED: 0, MfaState.ENABLED: 1, MfaState.ENFORCED: 2}
 
 
@@ -186,21 +188,22 @@ def synchronise(
     the directory does not answer: nothing is changed then."""
     entries, present, members, incremental = read(directory, full=full)
     report = Report(incremental=incremental, dry_run=dry_run)
+    if not dry_run:
+        _apply(directory, entries, present, members, report)
+        record(
+            AuditAction.DIRECTORY_SYNCED,
+            AuditResult.SUCCESS,
+            organisation=directory.organisation,
+            actor=actor,
+            actor_label="" if actor else ACTOR,
+            incremental=incremental,
+            **report.counts(),
+        )
+        return report
     try:
         with transaction.atomic():
             _apply(directory, entries, present, members, report)
-            record(
-                AuditAction.DIRECTORY_SYNCED,
-                AuditResult.SUCCESS,
-                organisation=directory.organisation,
-                actor=actor,
-                actor_label="" if actor else ACTOR,
-                incremental=incremental,
-                dry_run=dry_run,
-                **report.counts(),
-            )
-            if dry_run:
-                raise _DryRun
+            raise _DryRun
     except _DryRun:
         pass
     return report
@@ -214,11 +217,19 @@ def _apply(directory, entries, present, members, report: Report) -> None:
     }
     marks = [directory.sync_mark]
     looked_at: list[str] = []
-    for entry in entries:
-        marks.append(entry.mark)
+    for start in range(0, len(entries), BATCH):
+        # A transaction a batch: SQLite's one writer is never held for a whole run.
         with transaction.atomic():
-            if _apply_entry(directory, entry, accounts_by_id, report):
-                looked_at.append(entry.username)
+            for entry in entries[start : start + BATCH]:
+                marks.append(entry.mark)
+                try:
+                    with transaction.atomic():  # a savepoint: one entry's refusal undoes it alone
+                        applied = _apply_entry(directory, entry, accounts_by_id, report)
+                except InvalidInput as refused:  # made meanwhile by someone else, say
+                    report.refused.append((entry.username or entry.dn, refused.message))
+                    applied = False
+                if applied:
+                    looked_at.append(entry.username)
     ids = set(present.values())
     if not ids and accounts_by_id:
         # A directory that lists nobody is far likelier a wrong base DN or filter than
