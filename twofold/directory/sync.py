@@ -409,6 +409,7 @@ def _apply_groups(directory, members: dict, accounts_by_id: dict, report: Report
             current = states.get(entry_id)
             if current is None or _STRENGTH[mapping.effect] > _STRENGTH[current]:
                 states[entry_id] = mapping.effect
+    already = {*report.updated, *report.created}  # a set: tens of thousands of names
     for entry_id, account in accounts_by_id.items():
         user = account.user
         changed = False
@@ -421,7 +422,8 @@ def _apply_groups(directory, members: dict, accounts_by_id: dict, report: Report
                 accounts.set_mfa_state(User.objects.filter(pk=user.pk), wanted, actor_label=ACTOR)
                 user.mfa_state = wanted
                 changed = True
-        if changed and user.username not in report.updated + report.created:
+        if changed and user.username not in already:
+            already.add(user.username)
             report.updated.append(user.username)
 
 
