@@ -13,9 +13,9 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog
+.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog ldap-headers slapd
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml | ldap-headers
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install --upgrade pip
@@ -79,6 +79,20 @@ nginx:
 rsyslog:
 	@dpkg -s rsyslog rsyslog-gnutls >/dev/null 2>&1 || $(call install_without_service,rsyslog rsyslog-gnutls)
 
+# python-ldap (the directory client, docs/design.md) is built against Debian's libldap and
+# libsasl2 headers when pip installs it.
+ldap-headers:
+	@dpkg -s libldap2-dev libsasl2-dev >/dev/null 2>&1 || $(call install_without_service,libldap2-dev libsasl2-dev)
+
+# OpenLDAP's slapd and its tools (slapadd), which the directory tests start on loopback with
+# their own cn=config in a temporary folder (twofold/directory/tests/slapd.py); never the
+# system's service.
+# slapd's package asks debconf questions: no terminal, its defaults.
+slapd: export DEBIAN_FRONTEND = noninteractive
+slapd:
+	@test -x /usr/sbin/slapd -a -x /usr/sbin/slapadd -a -x /usr/bin/ldapsearch || \
+	  $(call install_without_service,slapd ldap-utils)
+
 # msgfmt, which compilemessages runs.
 gettext:
 	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
@@ -92,7 +106,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus nginx rsyslog messages lint
+test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus nginx rsyslog slapd messages lint
 	./scripts/test.sh
 
 clean:
@@ -101,7 +115,7 @@ clean:
 # Benchmarks (issue 9): twofold beside privacyIDEA 3.14 on this machine, 127.0.0.1 only.
 # Installs what they need (Debian's wrk; privacyIDEA into .bench/); needs PostgreSQL at
 # 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379. Not part of `make test`.
-.PHONY: bench bench-full bench-prepare bench-profile wrk
+.PHONY: bench bench-full bench-prepare bench-profile bench-directory wrk
 wrk:
 	@command -v wrk >/dev/null || (apt-get update && apt-get install -y --no-install-recommends wrk)
 
@@ -120,3 +134,8 @@ bench-prepare: $(VENV)/.installed wrk
 # SIGNIN=1: browser sign-ins); py-spy goes into .bench/tools.
 bench-profile: $(VENV)/.installed wrk
 	$(BIN)/python -m bench.profile $(if $(PASSWORD),--password) $(if $(SIGNIN),--signin) 20
+
+# A directory sync of N people (100,000 unless N=...) against a slapd of its own, first and
+# incremental, and a password check through the directory beside a local one.
+bench-directory: $(VENV)/.installed slapd
+	$(BIN)/python bench/directory_sync.py $(or $(N),100000)

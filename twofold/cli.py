@@ -1,5 +1,5 @@
 """The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, audit,
-forward, rotate-keys, demo, manage."""
+forward, rotate-keys, directory, demo, manage."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ commands:
   notices     send the queued texts that tell users an administrator reset their methods
   forward     send audit events to the configured SIEMs (syslog, webhooks)     [--once]
   rotate-keys re-encrypt every stored secret under the first encryption key [--batch-size N]
+  directory   an organisation's LDAP or Active Directory   configure|test|sync --org SLUG ...
   manage      any Django management command  (twofold manage help)
 """
 
@@ -36,6 +37,7 @@ _MANAGEMENT = {
     "rotate-keys": "rotate_keys",
     "audit": "audit",
     "serve": "serve",
+    "directory": "directory",
 }
 
 

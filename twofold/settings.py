@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "twofold.signin",
     "twofold.selfservice",
     "twofold.adminportal",
+    "twofold.directory",
     # OpenID Connect provider: django-oauth-toolkit with twofold's Application model.
     "oauth2_provider",
     "twofold.oidc",

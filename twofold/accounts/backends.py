@@ -7,12 +7,19 @@ exactly once, a blocked user's too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from twofold.accounts.models import User
 from twofold.core.errors import NotAllowed
+
+# Apps that keep some users' passwords elsewhere register a checker here (from their
+# AppConfig.ready): it answers True or False for its users and None for the others. Every
+# password path goes through this backend, so a checker applies to all of them at once.
+password_checkers: list[Callable[[User, str], bool | None]] = []
 
 
 class AccountBlocked(NotAllowed):
@@ -42,11 +49,21 @@ class PasswordBackend(ModelBackend):
         except User.DoesNotExist:
             User().set_password(password)  # the same hashing time as a wrong password
             return None
-        if not user.check_password(password):
+        if not self.password_matches(user, password):
             return None
         if user.is_active and user.is_blocked:
             raise AccountBlocked()
         return user if self.user_can_authenticate(user) else None
+
+    def password_matches(self, user: User, password: str) -> bool:
+        """The first verdict of a registered checker (a directory's, for its users), else
+        the hash twofold keeps. A checker's errors (its directory down) propagate: there
+        is no falling back to another verdict."""
+        for checker in password_checkers:
+            verdict = checker(user, password)
+            if verdict is not None:
+                return verdict
+        return user.check_password(password)
 
     def user_can_authenticate(self, user: User) -> bool:  # type: ignore[override]
         return user.can_sign_in

@@ -24,7 +24,7 @@ from twofold.accounts.names import typed_user_name
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_for_users
 from twofold.core import languages
-from twofold.core.errors import AlreadyExists, InvalidInput, RateLimited
+from twofold.core.errors import AlreadyExists, DependencyUnavailable, InvalidInput, RateLimited
 from twofold.core.ratelimit import AddressLimits, Limit, resume_time
 from twofold.organisations.models import Organisation
 from twofold.organisations.services import domain_of, find_by_username
@@ -207,10 +207,15 @@ def check_password(
     try:
         user = auth.authenticate(request, username=username, password=password)
     except AccountBlocked as blocked:
-        _refused(username, organisation, label, by_user, reason="blocked")
+        # A directory's refusal names the account's state (disabled, locked, expired...).
+        reason = getattr(blocked, "state", "blocked")
+        _refused(username, organisation, label, by_user, reason=reason)
         if say_blocked:
             raise
         raise InvalidCredentials(_("Your user name or password is incorrect.")) from blocked
+    except DependencyUnavailable:
+        addresses.forgive()  # not judged (the user's directory is down): not an attempt
+        raise
     if user is None:
         _refused(username, organisation, label, by_user)
         raise InvalidCredentials(_("Your user name or password is incorrect."))

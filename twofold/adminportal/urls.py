@@ -3,7 +3,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from twofold.adminportal import auditlog, policy, siem, views
+from twofold.adminportal import auditlog, directory, policy, siem, views
 from twofold.adminportal.access import admin_required
 
 urlpatterns = [
@@ -23,6 +23,10 @@ urlpatterns = [
     path("siem", siem.siem, name="admin-siem"),
     path("siem/new", siem.add, name="admin-siem-add"),
     path("siem/<int:webhook_id>/remove", siem.remove, name="admin-siem-remove"),
+    path("directory", directory.directory_page, name="admin-directory"),
+    path("directory/save", directory.save, name="admin-directory-save"),
+    path("directory/test", directory.test, name="admin-directory-test"),
+    path("directory/sync", directory.synchronise, name="admin-directory-sync"),
     path("hardware-tokens/", include("twofold.adminportal.token_urls")),
     path("import/", include("twofold.adminportal.import_urls")),
     path("api-clients/", include("twofold.adminportal.api_client_urls")),

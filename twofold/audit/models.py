@@ -88,6 +88,10 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
     SIEM_WEBHOOK_ADDED = "siem.webhook_added", _("SIEM webhook added")
     SIEM_WEBHOOK_REMOVED = "siem.webhook_removed", _("SIEM webhook removed")
+    # An organisation's LDAP or Active Directory directory (twofold/directory/).
+    DIRECTORY_CONFIGURED = "directory.configured", _("Directory configured")
+    DIRECTORY_SYNCED = "directory.synced", _("Directory synchronised")
+    USER_BLOCKED = "user.blocked", _("Blocked")
     # Applications: the REST API's clients and their calls.
     API_CLIENT_CREATED = "api_client.created", _("API client created")
     API_CLIENT_REVOKED = "api_client.revoked", _("API client revoked")

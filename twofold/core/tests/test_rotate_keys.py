@@ -22,16 +22,19 @@ from conftest import side_by_side
 from twofold.audit import forwarding
 from twofold.core import context, crypto, keyrotation
 from twofold.core.fields import EncryptedTextField, encrypted_fields
+from twofold.directory import services as directory_services
 from twofold.methods.authenticator import activation
 from twofold.methods.authenticator import services as app_services
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
 from twofold.methods.oath import importing
 from twofold.methods.oath import services as token_services
+from twofold.organisations.services import create_organisation
 
 OLD = Fernet.generate_key().decode()
 NEW = Fernet.generate_key().decode()
 REGISTERED = {
     "audit.ForwardDestination.secret",
+    "directory.Directory.bind_password",
     "authenticator.AuthenticatorDevice.secret",
     "authenticator.AuthenticatorDevice.public_key",
     "oath.HardwareToken.secret",
@@ -75,6 +78,13 @@ def store_secrets(organisation, user, admin) -> dict[tuple[str, int], bytes]:
     for url in ("https://8.8.8.8/siem", "https://8.8.4.4/siem"):  # public: nothing is sent
         webhook, secret = forwarding.add_webhook(organisation, url)
         stored["audit.ForwardDestination.secret", webhook.pk] = secret.encode()
+    fabrikam = create_organisation("Fabrikam", ["fabrikam.example"], slug="fabrikam")
+    for owner, password in ((organisation, "service one"), (fabrikam, "service two")):
+        directory = directory_services.configure(
+            owner, urls=["ldaps://127.0.0.1:636"], bind_dn="cn=twofold", base_dn="dc=example",
+            preset="ad", bind_password=password,
+        )  # fmt: skip
+        stored["directory.Directory.bind_password", directory.pk] = password.encode()
     return stored
 
 

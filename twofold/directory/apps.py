@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DirectoryConfig(AppConfig):
+    name = "twofold.directory"
+    label = "directory"
+    verbose_name = _("Directory")
+
+    def ready(self) -> None:
+        from twofold.accounts import backends
+        from twofold.directory import passwords
+
+        # Directory users' passwords are checked by their directory, on every path.
+        if passwords.check_user not in backends.password_checkers:
+            backends.password_checkers.append(passwords.check_user)
