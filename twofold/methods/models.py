@@ -78,6 +78,9 @@ class ResetNotice(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     not_before = models.DateTimeField(default=timezone.now)  # later after a refusal
     attempts = models.PositiveSmallIntegerField(default=0)  # gateway failures so far
+    # Set when it will never go out (failed too often, or no gateway can reach the number):
+    # kept, without the number, so the reset's page counts it as not sent; purged later.
+    given_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["not_before"], name="reset_notice_due")]

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SENT_AT_ONCE = 10  # up to this many notices go out in the request that queued them
 MAX_ATTEMPTS = 3  # gateway failures before a notice is given up (and logged)
 RETRY_AFTER = timedelta(minutes=5)
+GIVEN_UP_KEPT = timedelta(days=30)  # how long a given-up notice is still counted, then purged
 MAX_SETBACKS_IN_A_ROW = 20  # a gateway down or a country cap reached: stop, try later
 # Notices fill at most half of a country's hourly cap on texts: a bulk reset of 100,000
 # people must not leave no room for the sign-in codes of everyone else.
@@ -67,6 +68,7 @@ class Progress:
 
     sent: int = 0
     sending: int = 0  # due now: going out in the background as the page is shown
+    given_up: int = 0  # never going out: the gateway failed too often, or cannot reach it
     waiting: int = 0  # held back by a cap or a gateway failure until ``first_at``
     first_at: datetime | None = None
     last_at: datetime | None = None
@@ -77,15 +79,18 @@ def progress(nonce: str, queued: int) -> Progress:
     many are still being sent, and how many wait (and until when)."""
     if not nonce or queued <= 0:
         return Progress()
-    owed = ResetNotice.objects.filter(user__reregister_nonce=nonce)
+    notices = ResetNotice.objects.filter(user__reregister_nonce=nonce)
+    given_up = notices.filter(given_up_at__isnull=False).count()
+    owed = notices.filter(given_up_at__isnull=True)
     now = timezone.now()
     later = owed.filter(not_before__gt=now).aggregate(
         count=Count("id"), first=Min("not_before"), last=Max("not_before")
     )
     sending = owed.filter(not_before__lte=now).count()
     return Progress(
-        sent=max(queued - sending - later["count"], 0),
+        sent=max(queued - sending - later["count"] - given_up, 0),
         sending=sending,
+        given_up=given_up,
         waiting=later["count"],
         first_at=later["first"],
         last_at=later["last"],
@@ -94,7 +99,10 @@ def progress(nonce: str, queued: int) -> Progress:
 
 def owed_to(nonce: str) -> int:
     """How many notices are owed to the users one reset marked (inside its transaction)."""
-    return ResetNotice.objects.filter(user__reregister_nonce=nonce).count() if nonce else 0
+    if not nonce:
+        return 0
+    owed = ResetNotice.objects.filter(user__reregister_nonce=nonce, given_up_at__isnull=True)
+    return owed.count()
 
 
 def send_soon(queued: int) -> threading.Thread | None:
@@ -128,6 +136,7 @@ def send_due(limit: int | None = None) -> int:
     Stops early after many refusals or failures in a row (a country cap, a gateway down):
     those notices stay queued for the next run.
     """
+    ResetNotice.objects.filter(given_up_at__lt=timezone.now() - GIVEN_UP_KEPT).delete()
     sent = setbacks = handled = 0
     while (limit is None or handled < limit) and setbacks < MAX_SETBACKS_IN_A_ROW:
         outcome = _send_next()
@@ -146,7 +155,7 @@ def _send_next() -> bool | None:
     notice = (
         ResetNotice.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("user__organisation")
-        .filter(not_before__lte=timezone.now())
+        .filter(not_before__lte=timezone.now(), given_up_at__isnull=True)
         .order_by("not_before", "id")
         .first()
     )
@@ -163,7 +172,7 @@ def _send_next() -> bool | None:
         return False
     except TwofoldError as refused:  # not a number any gateway can reach: give it up
         log.warning("reset notice %s given up: %s", notice.pk, refused.code)
-        notice.delete()
+        _give_up(notice)
         return False
     notice.delete()
     return True
@@ -193,7 +202,15 @@ def _failed(notice: ResetNotice) -> None:
     notice.attempts += 1
     if notice.attempts >= MAX_ATTEMPTS:
         log.warning("reset notice %s given up after %d failures", notice.pk, notice.attempts)
-        notice.delete()
+        _give_up(notice)
         return
     notice.not_before = timezone.now() + RETRY_AFTER * notice.attempts
     notice.save(update_fields=["attempts", "not_before"])
+
+
+def _give_up(notice: ResetNotice) -> None:
+    """Never try ``notice`` again, and forget its number; the row stays a while so that
+    the reset's page says it was not sent (``progress``)."""
+    notice.given_up_at = timezone.now()
+    notice.number = ""
+    notice.save(update_fields=["attempts", "given_up_at", "number"])

@@ -133,7 +133,10 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
             authn.note_sent(request)
             query = urlencode({"next": continue_url(request), "for": "application"})
             return redirect(f"{reverse('step-up')}?{query}")
-        if lacking == "max_age":  # nothing to verify with: the password again
+        if lacking == "max_age" or request.user.must_reregister:
+            # Nothing to verify with: the password again. One whom an administrator asked
+            # to register again does so at sign-in (with the access code), and that proof
+            # is this sign-in's second factor: the application gets its answer after it.
             accounts.sign_out(request)
             authn.note_sent(request)
             return redirect_to_login(continue_url(request), settings.LOGIN_URL)

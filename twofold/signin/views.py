@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from twofold.accounts import services as accounts
 from twofold.accounts.models import User
 from twofold.core import context as request_context
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
@@ -218,14 +220,18 @@ def step_up(request: HttpRequest) -> HttpResponse:
         request.session[NEXT] = request.GET["next"]
         request.session[FOR_APPLICATION] = request.GET.get("for") == "application"
     if request.user.must_reregister:
-        messages.error(
+        # Registering again happens at sign-in, with the administrator's access code: sign
+        # out and come back here afterwards, not to a page that can only say "sign out".
+        back = _safe(request, request.session.get(NEXT), reverse("security-verification"))
+        accounts.sign_out(request)
+        messages.info(
             request,
             _(
-                "Your administrator asked you to set up your verification again. Sign out, "
-                "then sign in with the access code they gave you."
+                "Your administrator asked you to set up your verification again. Sign in, "
+                "then enter the access code they gave you."
             ),
         )
-        return redirect("my-account")
+        return redirect_to_login(back)
     if not base.options_for(request.user):
         # Nothing to verify with: registering a first method is the only second factor
         # on offer; passing this page without one would count as a recent factor.

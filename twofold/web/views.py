@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from django.db.utils import DatabaseError
@@ -17,6 +18,8 @@ from twofold.core import context, dependencies, metrics
 from twofold.core.errors import DependencyUnavailable, RateLimited
 from twofold.organisations import services as organisations
 from twofold.organisations.models import Organisation
+
+log = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -122,6 +125,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     down = dependencies.unavailable(failure)
     if down is not None:
         return service_unavailable(request, down, failure)
+    _report_failure(request, failure)
     # Rendered without context processors: the failure may be the database they would query.
     context = {
         "status": 500,
@@ -129,7 +133,21 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "utc_time": timezone.now(),
         "viewer_organisation": None,
     }
-    return HttpResponse(loader.render_to_string("500.html", context), status=500)
+    response = HttpResponse(loader.render_to_string("500.html", context), status=500)
+    response._has_been_logged = True  # Django's own line would print the raw path
+    return response
+
+
+def _report_failure(request: HttpRequest, failure: BaseException | None) -> None:
+    """The error line of a page that failed: the method and the route pattern with the
+    traceback, never the raw path or query (they can hold one-time tokens), as the
+    request log does (core/middleware.RequestLogMiddleware)."""
+    match = getattr(request, "resolver_match", None)
+    log.error(
+        "page failed",
+        exc_info=failure,
+        extra={"method": request.method, "route": match.route if match else None},
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

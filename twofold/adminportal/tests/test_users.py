@@ -412,6 +412,27 @@ class TestOneUser:
         assert len(outbox.texts()) == 1
 
     @pytest.mark.django_db(transaction=True)
+    def test_the_result_page_says_a_text_that_could_not_go_was_not_sent(
+        self, admin_client, staff, outbox, settings, monkeypatch
+    ) -> None:
+        from twofold.methods import reset_notices
+
+        monkeypatch.setattr(reset_notices, "MAX_ATTEMPTS", 1)  # given up at its first failure
+        settings.TWOFOLD = {
+            **settings.TWOFOLD,
+            "gateway": "twofold.delivery.tests.gateways.UnreachableGateway",
+        }
+        phone_services.set_number(staff[0], "authentication", "+14255550134")
+        url = f"/admin-portal/users/{staff[0].pk}/reregister"
+        body = admin_client.post(url, {"confirmed": "on"}).content.decode()
+        assert "was sent to their old authentication phone" not in body
+        given_up = re.findall(r'data-testid="notices-given-up">(.*?)</p>', body, re.DOTALL)
+        assert [" ".join(each.split()) for each in given_up] == [
+            "1 text to an old authentication phone could not be sent: the text gateway failed"
+            " or cannot reach that number. Tell that user another way."
+        ]
+
+    @pytest.mark.django_db(transaction=True)
     def test_the_result_page_says_when_a_text_held_back_by_a_cap_goes(
         self, admin_client, staff, outbox, settings
     ) -> None:

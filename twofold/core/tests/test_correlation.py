@@ -15,7 +15,7 @@ from twofold.audit.services import record
 from twofold.core.logging import CorrelationIdFilter, JsonFormatter
 
 
-def _boom(request):
+def _boom(request, **kwargs):
     raise RuntimeError("deliberate failure for the test")
 
 
@@ -29,6 +29,7 @@ def _log_and_record(request):
 
 urlpatterns = [
     path("boom", _boom),
+    path("boom/<str:token>", _boom),
     path("log", _log_and_record),
     *twofold.urls.urlpatterns,
 ]
@@ -103,6 +104,23 @@ def test_the_404_page_shows_the_correlation_id_and_utc_time(client) -> None:
 def test_the_500_page_shows_the_correlation_id_and_utc_time() -> None:
     client = Client(raise_request_exception=False)
     _assert_error_page(client.get("/boom"), 500)
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_failed_page_is_logged_by_its_route_never_its_raw_path(log_lines) -> None:
+    # A path can hold a one-time token (a set-password link): the error line names the
+    # route pattern and keeps the traceback, and Django's own line (which prints the raw
+    # path) is not written.
+    client = Client(raise_request_exception=False)
+    assert client.get("/boom/set-password-token-5f2a?next=/secret-query").status_code == 500
+    lines = log_lines()
+    assert not [line for line in lines if "set-password-token-5f2a" in json.dumps(line)]
+    assert not [line for line in lines if "secret-query" in json.dumps(line)]
+    failed = [line for line in lines if line.get("message") == "page failed"]
+    assert len(failed) == 1
+    assert failed[0]["route"] == "boom/<str:token>"
+    assert "deliberate failure for the test" in failed[0]["exception"]
 
 
 @pytest.mark.django_db

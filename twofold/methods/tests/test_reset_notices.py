@@ -3,9 +3,11 @@
 
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from conftest import AUTH_NUMBER
 from twofold.accounts.models import User
@@ -113,10 +115,27 @@ def test_a_gateway_failure_does_not_undo_the_reset(
 
 def test_a_notice_is_given_up_after_its_last_failed_attempt(user, settings) -> None:
     settings.TWOFOLD = {**settings.TWOFOLD, "gateway": UNREACHABLE}
-    require_reregistration(User.objects.filter(pk=_with_phone(user).pk))
+    _count, nonce = require_reregistration(User.objects.filter(pk=_with_phone(user).pk))
     for _attempt in range(reset_notices.MAX_ATTEMPTS):
         ResetNotice.objects.update(not_before=ResetNotice.objects.get().created_at)
         reset_notices.send_due()
+    notice = ResetNotice.objects.get()  # kept a while, without the number, never sent again
+    assert (notice.given_up_at is not None, notice.number) == (True, "")
+    # The reset's page says it was not sent (it said "sent" before).
+    shown = reset_notices.progress(nonce, 1)
+    assert (shown.sent, shown.given_up, shown.sending, shown.waiting) == (0, 1, 0, 0)
+    ResetNotice.objects.update(not_before=notice.created_at)
+    assert reset_notices.send_due() == 0
+    assert ResetNotice.objects.get().attempts == reset_notices.MAX_ATTEMPTS
+
+
+def test_a_given_up_notice_is_purged_after_a_while(user, settings) -> None:
+    settings.TWOFOLD = {**settings.TWOFOLD, "gateway": UNREACHABLE}
+    require_reregistration(User.objects.filter(pk=_with_phone(user).pk))
+    ResetNotice.objects.update(
+        given_up_at=timezone.now() - reset_notices.GIVEN_UP_KEPT - timedelta(minutes=1)
+    )
+    reset_notices.send_due()
     assert not ResetNotice.objects.exists()
 
 
