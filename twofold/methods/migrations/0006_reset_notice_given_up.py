@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("methods", "0004_challenge_created_index"),
+        ("methods", "0005_challenge_payload"),
     ]
 
     operations = [
