@@ -219,9 +219,12 @@ class TestAfterAnAdministratorsReset:
         password_step(client, "alice@contoso.example")
         client.post("/signin/register", {"code": access_code(alice.pk, nonce)})
         client.post(
-            "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+            "/account/security-verification/phone/add",
+            {"country": "US", "number": "425 555 0134", "mode": "text"},
         )
-        back = client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+        back = client.post(
+            "/account/security-verification/phone/add/verify", {"code": outbox.last_code()}
+        )
         assert back["Location"].startswith("/oauth2/authorize/continue?")
         assert client.get(back["Location"]).status_code == 200  # moves on to authorize
         tokens = tokens_for(client, web_flow, **MFA)
