@@ -6,7 +6,6 @@ token's row lock and writes its audit event in the same transaction.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -23,8 +22,6 @@ from twofold.methods.oath.models import HardwareToken
 from twofold.organisations.models import MethodKind, Organisation
 
 PAGE_SIZE = 50
-
-log = logging.getLogger(__name__)
 
 
 class ActivationCodeRefused(InvalidInput):
