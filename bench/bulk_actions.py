@@ -29,7 +29,7 @@ from django.db import connection  # noqa: E402
 
 from twofold.accounts.models import MfaState, User  # noqa: E402
 from twofold.accounts.services import set_mfa_state  # noqa: E402
-from twofold.adminportal import services  # noqa: E402
+from twofold.administration import services  # noqa: E402
 from twofold.methods.app_passwords.models import AppPassword  # noqa: E402
 from twofold.methods.phone.models import Phone  # noqa: E402
 from twofold.organisations.models import Organisation, OrganisationDomain  # noqa: E402

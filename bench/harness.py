@@ -58,7 +58,7 @@ from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from bench import pi, proc, report, seed  # noqa: E402
-from twofold.adminportal.services import restore_remembered_devices_everywhere  # noqa: E402
+from twofold.administration.services import restore_remembered_devices_everywhere  # noqa: E402
 
 SIZES = {  # requests per measurement (short / full)
     "password_code": (400, 2000),

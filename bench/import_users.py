@@ -34,7 +34,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from twofold.accounts.models import User  # noqa: E402
-from twofold.adminportal.importing import import_users, write_links_csv  # noqa: E402
+from twofold.administration.importing import import_users, write_links_csv  # noqa: E402
 from twofold.methods.phone.models import Phone  # noqa: E402
 from twofold.organisations.models import Organisation, OrganisationDomain  # noqa: E402
 from twofold.organisations.services import create_organisation  # noqa: E402

@@ -29,6 +29,7 @@ SET_UP = """
 import json
 from twofold.accounts.models import User
 from twofold.methods.app_passwords import services as app_passwords
+from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.core import crypto
 from twofold.oidc import services as oidc
@@ -36,7 +37,7 @@ from twofold.oidc import services as oidc
 alice = User.objects.get(username="alice@contoso.example")
 secret = authenticator.new_secret()
 authenticator.add_device(alice, "Phone", secret,
-                         crypto.hotp(secret, crypto.totp_step(authenticator.clock()) - 1))
+                         crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1))
 _entry, app_password = app_passwords.create(alice, "Mail")
 application = oidc.applications_of(alice.organisation).get(name="Contoso Example App")
 admin = User.objects.get(username="admin@contoso.example")

@@ -60,10 +60,11 @@ FORGED = "203.0.113.9"
 ADD_CODE_APP = """
 from twofold.accounts.models import User
 from twofold.core import crypto
+from twofold.methods import totp
 from twofold.methods.authenticator import services as a
 user = User.objects.get(username="alice@contoso.example")
 secret = a.new_secret()
-a.add_device(user, "Code app", secret, crypto.hotp(secret, crypto.totp_step(a.clock()) - 1))
+a.add_device(user, "Code app", secret, crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1))
 print(a.base32(secret))
 """
 AUDIT_ADDRESS = """

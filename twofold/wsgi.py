@@ -8,7 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twofold.settings")
 application = get_wsgi_application()
 
 # Imported once Django is set up (they read translations and settings).
-from twofold.adminportal import importing, uploads  # noqa: E402
+from twofold.administration import importing  # noqa: E402
+from twofold.adminportal import uploads  # noqa: E402
 from twofold.api import errors  # noqa: E402
 from twofold.core.bodies import ChunkedBodies  # noqa: E402
 

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import PHONE
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
+from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.models import AuthenticatorDevice, PushNotice
 from twofold.methods.models import Challenge, ChallengeState
@@ -70,7 +71,7 @@ def alice(db) -> User:
 
 def add_code_app(user: User) -> pyotp.TOTP:
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(authenticator.clock()) - 1)
+    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
     authenticator.add_device(user, "Old phone", secret, previous)
     return pyotp.TOTP(authenticator.base32(secret))
 

@@ -34,6 +34,7 @@ from playwright.sync_api import Page, expect
 
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
+from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.phone import services as phones
 from twofold.oidc import services
@@ -128,7 +129,7 @@ def alice(contoso) -> User:
 def add_app(user: User) -> str:
     """Enrol an authenticator app (proven with the previous step's code), preferred; its key."""
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(authenticator.clock()) - 1)
+    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
     authenticator.add_device(user, "Alice's phone", secret, previous)
     User.objects.filter(pk=user.pk).update(preferred_option="app_code")
     return authenticator.base32(secret)

@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
 from twofold.delivery.models import OutboxKind, OutboxMessage
+from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.models import Challenge, ChallengeState
 from twofold.methods.phone import services as phones
@@ -116,7 +117,7 @@ def add_app(user: User) -> str:
     current step's code unused for signing in (a step used once is refused).
     """
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(authenticator.clock()) - 1)
+    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
     authenticator.add_device(user, "Alice's phone", secret, previous)
     return authenticator.base32(secret)
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from twofold.accounts import pending
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import languages
@@ -93,8 +94,6 @@ class UserLanguageMiddleware:
 def _person(request: HttpRequest) -> User | None:
     if request.user.is_authenticated:
         return request.user
-    from twofold.signin.services import PENDING, pending_user  # the second step's user
-
-    if PENDING in request.session:
-        return pending_user(request, even_blocked=True)
+    if pending.is_pending(request):  # the second step's user
+        return pending.pending_user(request, even_blocked=True)
     return None

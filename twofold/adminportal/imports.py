@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from twofold.adminportal import importing, uploads
+from twofold.administration import importing
+from twofold.adminportal import uploads
 from twofold.adminportal.access import admin_required
 
 MAX_LINKS_ON_PAGE = 500  # more created users than this: the results always download

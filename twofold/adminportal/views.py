@@ -16,9 +16,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
-from twofold.adminportal import activity, services
+from twofold.administration import services
+from twofold.administration.users import UserFilter, page_of
+from twofold.adminportal import activity
 from twofold.adminportal.access import admin_required, subject_or_404, users_of, users_or_404
-from twofold.adminportal.users import UserFilter, page_of
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base, reset_notices, resets
 from twofold.methods.app_passwords.models import AppPassword

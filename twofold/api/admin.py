@@ -1,6 +1,6 @@
 """/api/v1/users/{username}/…: administrators' actions on one user (scope admin).
 
-The same functions as the admin portal's buttons (``adminportal.services``). Those take
+The same functions as the admin portal's buttons (``administration.services``). Those take
 an administrator as their actor; an API client is none, so they are called with no
 actor and the client's label (``api:<name>``) instead: their own events name the client,
 as the call's event does.
@@ -15,7 +15,7 @@ from ninja import Field, Router, Schema
 from ninja.decorators import decorate_view
 
 from twofold.accounts.models import User
-from twofold.adminportal import services as admin
+from twofold.administration import services as admin
 from twofold.api import services
 from twofold.api.auth import Call, ClientToken, audited, documented
 from twofold.api.errors import ERROR_STATUSES, ErrorOut

@@ -14,7 +14,7 @@ from ninja.decorators import decorate_view
 from ninja.responses import Status
 
 from twofold.accounts.models import MfaState, User
-from twofold.adminportal.users import UserFilter
+from twofold.administration.users import UserFilter
 from twofold.api import services
 from twofold.api.auth import Call, ClientToken, audited, documented
 from twofold.api.errors import ERROR_STATUSES, ErrorOut

@@ -5,7 +5,8 @@ path every security event takes: sign-ins, checks, challenges, texts and calls, 
 fraud reports, rate-limit refusals), ``timed_check`` (the one verification path's
 latency) and ``dependency_error`` (``core.dependencies.report``, where every outage that
 answers 503 is told). Gauges (challenges by state, queued notices) are read from the
-database when /metrics is scraped.
+database when /metrics is scraped, by collectors their owners hand over (``add_scraped``:
+``methods/gauges.py``).
 
 Labels are closed lists (an audit action, a result, a method key, a purpose, a channel, a
 gateway name): never a user name, an organisation, an address or a number.
@@ -25,7 +26,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
 
 NAMESPACE = "twofold"
 
@@ -164,37 +164,15 @@ def dependency_error(dependency: str) -> None:
     DEPENDENCY_ERRORS.labels(_bounded(dependency, frozenset({"database", "cache"}))).inc()
 
 
-class _DatabaseGauges:
-    """Challenges by state (opened in the last hour) and queued notices, read at scrape."""
+#: Collectors read at each scrape (the database's gauges), added by the package that owns
+#: their data (``methods.apps``): this module imports nothing above ``core``.
+_SCRAPED: list[Any] = []
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from datetime import timedelta
 
-        from django.db.models import Count
-        from django.utils import timezone
-
-        from twofold.core import dependencies
-        from twofold.methods.models import Challenge, ChallengeState, ResetNotice
-
-        try:
-            since = timezone.now() - timedelta(hours=1)
-            rows = Challenge.objects.filter(created_at__gte=since).values("state")
-            counts = {row["state"]: row["n"] for row in rows.annotate(n=Count("pk"))}
-            queued = ResetNotice.objects.count()
-        except dependencies.DATABASE_ERRORS:
-            dependency_error("database")
-            return
-        states = GaugeMetricFamily(
-            "twofold_challenges",
-            "Challenges opened in the last hour, by their state now.",
-            labels=["state"],
-        )
-        for state in ChallengeState.values:
-            states.add_metric([state], counts.get(state, 0))
-        yield states
-        yield GaugeMetricFamily(
-            "twofold_queued_notices", "Texts still owed to users (reset notices).", value=queued
-        )
+def add_scraped(collector: Any) -> None:
+    """Have ``collector`` (an object with ``collect()``) read at every scrape of /metrics."""
+    if all(type(known) is not type(collector) for known in _SCRAPED):
+        _SCRAPED.append(collector)
 
 
 def registry() -> CollectorRegistry:
@@ -204,14 +182,13 @@ def registry() -> CollectorRegistry:
 
     from twofold.config import metrics_folder
 
-    if not metrics_folder():
-        scraped = CollectorRegistry(auto_describe=False)
-        for collector in (_Default(REGISTRY), _DatabaseGauges()):
-            scraped.register(collector)
-        return scraped
     scraped = CollectorRegistry(auto_describe=False)
-    multiprocess.MultiProcessCollector(scraped)
-    scraped.register(_DatabaseGauges())
+    if metrics_folder():
+        multiprocess.MultiProcessCollector(scraped)
+    else:
+        scraped.register(_Default(REGISTRY))
+    for collector in _SCRAPED:
+        scraped.register(collector)
     return scraped
 
 

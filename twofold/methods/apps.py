@@ -13,3 +13,9 @@ class MethodsConfig(AppConfig):
 
         # The audit log's vocabulary grows with the methods' own actions (base.py).
         add_method_actions(base.audit_actions())
+
+        # Imported here: the gauges read this app's models, loaded only by now.
+        from twofold.core import metrics
+        from twofold.methods.gauges import DatabaseGauges
+
+        metrics.add_scraped(DatabaseGauges())

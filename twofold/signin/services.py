@@ -1,13 +1,13 @@
 """What follows a right password: straight in, a second factor, or registering a method.
 
 Between the password and the second factor the session holds the user as *pending*
-(under a new session ID) for at most ten minutes; only the second-step pages accept it.
+(under a new session ID) for at most ten minutes (``twofold/accounts/pending.py``); only
+the second-step pages accept it.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from twofold.accounts import middleware as session_lifetime
+from twofold.accounts import pending
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
@@ -33,9 +34,7 @@ from twofold.methods.models import ChallengePurpose
 from twofold.organisations import services as organisations
 from twofold.signin import flow, trusted, why
 
-PENDING = "twofold.signin.pending"
 AMR = "twofold.amr"  # how the session's user proved who they are (for OpenID Connect)
-PENDING_SECONDS = 10 * 60
 BYPASS = "one-time bypass"  # why a sign-in skipped the second factor (audit "via")
 
 
@@ -159,29 +158,7 @@ def hold(request: HttpRequest, user: User) -> None:
     """Keep ``user`` as pending under a fresh session ID until the second step is done."""
     request.session.cycle_key()
     organisations.remember_for_session(request, user.organisation)
-    # The session epoch too: "sign out everywhere" ends a sign-in halfway through as well.
-    request.session[PENDING] = {
-        "user": user.pk,
-        "at": int(time.time()),
-        "epoch": user.session_epoch,
-    }
-
-
-def pending_user(request: HttpRequest, *, even_blocked: bool = False) -> User | None:
-    """The user whose password was right in the last ten minutes, if they may still sign in.
-
-    ``even_blocked`` is for telling the waiting page how its own challenge ended (a fraud
-    report blocks the user while the page still waits).
-    """
-    held = request.session.get(PENDING)
-    if not held or time.time() - held["at"] > PENDING_SECONDS:
-        return None
-    user = User.objects.select_related("organisation").filter(pk=held["user"]).first()
-    if user is None or not (user.can_sign_in or even_blocked):
-        return None
-    if held.get("epoch", 0) != user.session_epoch:
-        return None  # signed out everywhere since the password was checked
-    return user
+    pending.remember(request, user)
 
 
 def finish(
@@ -196,7 +173,7 @@ def finish(
     """Sign ``user`` in under a new session ID, remember how (``option``: the key of the
     second factor's option, if one was used), and record it."""
     warn_about_failures(request, user)
-    request.session.pop(PENDING, None)
+    pending.forget(request)
     flow.forget(request)
     auth.login(request, user, backend="twofold.accounts.backends.PasswordBackend")
     session_lifetime.start(request)

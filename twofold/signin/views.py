@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from twofold.accounts import pending
 from twofold.accounts import services as accounts
 from twofold.accounts.models import User
 from twofold.core import context as request_context
@@ -265,12 +266,12 @@ def step_up_complete(request: HttpRequest) -> HttpResponse:
 
 def _pending_or_restart(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest) -> HttpResponse:
-        user = services.pending_user(request)
+        user = pending.pending_user(request)
         if user is None and request.user.is_authenticated:
             # Back to a second-step page after signing in: nothing took too long.
             return redirect("my-account")
         if user is None:
-            blocked = services.pending_user(request, even_blocked=True)
+            blocked = pending.pending_user(request, even_blocked=True)
             # Only this session, which already gave the right password, learns of the block.
             if blocked:  # a failure notice: with the details the help desk will ask for
                 messages.info(request, services.blocked_message(), extra_tags="support")
@@ -327,7 +328,7 @@ def challenge_status(request: HttpRequest, challenge_id: str) -> JsonResponse:
     if request.user.is_authenticated:
         user = request.user
     else:
-        user = services.pending_user(request, even_blocked=True)
+        user = pending.pending_user(request, even_blocked=True)
     if user is None:
         return JsonResponse({"error": "not_found"}, status=404)
     try:

@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import AUTH_NUMBER, STRONG_PASSWORD
 from twofold.accounts.models import User
-from twofold.adminportal import importing, imports, uploads
+from twofold.administration import importing
+from twofold.adminportal import imports, uploads
 from twofold.methods.phone import services as phone_services
 
 from .conftest import signed_in_admin

@@ -23,8 +23,8 @@ from django.utils.http import urlsafe_base64_decode
 
 from twofold.accounts import services as accounts
 from twofold.accounts.models import User
-from twofold.adminportal import importing
-from twofold.adminportal.importing import import_users
+from twofold.administration import importing
+from twofold.administration.importing import import_users
 from twofold.adminportal.management.commands import users as users_command
 from twofold.audit.models import AuditAction, AuditEvent
 

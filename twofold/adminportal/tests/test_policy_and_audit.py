@@ -190,7 +190,7 @@ class TestAuditLog:
     def test_filtering_by_a_user_lists_organisation_wide_events_labelled(
         self, admin_client, admin, staff, organisation
     ) -> None:
-        from twofold.adminportal import services
+        from twofold.administration import services
 
         services.restore_remembered_devices_everywhere(organisation, actor=admin)
         self._event(staff[1], "cid-someone-else")

@@ -14,7 +14,7 @@ from django.urls import URLResolver, get_resolver
 from conftest import STRONG_PASSWORD
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
-from twofold.adminportal import services as admin_services
+from twofold.administration import services as admin_services
 from twofold.adminportal.views import ACTION_TITLES
 from twofold.api import clients
 from twofold.api.models import ApiClient, ApiScope

@@ -11,7 +11,7 @@ from twofold.adminportal import uploads
 from twofold.adminportal.tests.conftest import password_only, signed_in_admin
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import crypto
-from twofold.methods import base
+from twofold.methods import base, totp
 from twofold.methods.oath import importing, services
 from twofold.methods.oath.models import HardwareToken
 from twofold.methods.oath.tests.conftest import csv_bytes, row
@@ -50,7 +50,7 @@ def with_a_method(user) -> None:
         for found in stock(user.organisation, row(user.username, "ADMIN-1", secret), actor=user)
         if found.serial == "ADMIN-1"
     ]
-    services.activate(user, token.pk, crypto.totp(secret, services.clock()))
+    services.activate(user, token.pk, crypto.totp(secret, totp.clock()))
 
 
 def upload(client: Client, data: bytes, name: str = "tokens.csv"):
@@ -295,7 +295,7 @@ def test_unassigning_puts_the_token_back_in_stock_and_its_codes_stop_counting(
     admin_browser, organisation, admin, user
 ) -> None:
     (token,) = stock(organisation, row(user.username, "T-0001", SECRET), actor=admin)
-    services.activate(user, token.pk, crypto.totp(SECRET, services.clock()))
+    services.activate(user, token.pk, crypto.totp(SECRET, totp.clock()))
     assert base.find_option(user, "hardware_token") is not None
     admin_browser.post(token_url(token, "unassign"))
     token.refresh_from_db()

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from twofold.accounts.models import MfaState, User
-from twofold.adminportal import services
+from twofold.administration import services
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.audit.services import record
 from twofold.core import context
@@ -73,7 +73,7 @@ class TestList:
         assert f"{hidden}@contoso.example" not in body
 
     def test_pages_follow_user_names(self, admin_client, make_user) -> None:
-        from twofold.adminportal import users
+        from twofold.administration import users
 
         users.PAGE_SIZE, saved = 2, users.PAGE_SIZE
         try:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from conftest import AUTH_NUMBER, OFFICE_NUMBER, STRONG_PASSWORD
 from twofold.accounts.models import MfaState, User
-from twofold.adminportal import services as admin_services
+from twofold.administration import services as admin_services
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.methods.phone import services as phone_services
 from twofold.methods.resets import require_reregistration

@@ -12,6 +12,7 @@ import requests
 from conftest import AUTH_NUMBER
 from twofold.accounts.models import MfaState
 from twofold.core import crypto
+from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.phone import services as phone_services
 
@@ -137,7 +138,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     frozen = Clock(START)
-    monkeypatch.setattr(authenticator, "clock", frozen)
+    monkeypatch.setattr(totp, "clock", frozen)
     return frozen
 
 

@@ -136,7 +136,7 @@ def test_a_user_name_is_kept_as_stored_whatever_its_case(user, organisation) -> 
 def test_a_password_in_an_imported_user_name_column_is_not_stored(
     admin, organisation, logs, typed
 ) -> None:
-    from twofold.adminportal.importing import import_users
+    from twofold.administration.importing import import_users
 
     header = "user name,display name,e-mail,authentication phone,office phone,mfa state"
     rows = f"{header}\nbob@contoso.example,Bob,,,,disabled\n{typed}!,Someone,,,,disabled\n"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from conftest import AUTH_NUMBER, STRONG_PASSWORD
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User
-from twofold.adminportal import services as admin_services
+from twofold.administration import services as admin_services
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.methods import verification
 from twofold.methods.app_passwords import services as app_passwords

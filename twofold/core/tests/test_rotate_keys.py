@@ -23,6 +23,7 @@ from twofold.audit import forwarding
 from twofold.core import context, crypto, keyrotation
 from twofold.core.fields import EncryptedTextField, encrypted_fields
 from twofold.directory import services as directory_services
+from twofold.methods import totp
 from twofold.methods.authenticator import activation
 from twofold.methods.authenticator import services as app_services
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
@@ -192,8 +193,7 @@ def test_after_rotation_the_old_key_can_be_removed_and_codes_still_work(
     keyrotation.rotate_all()
     use_keys(settings, NEW)
     later = time.time() + 90  # a step after the ones enrolment and activation used
-    monkeypatch.setattr(app_services, "clock", lambda: later)
-    monkeypatch.setattr(token_services, "clock", lambda: later)
+    monkeypatch.setattr(totp, "clock", lambda: later)
     app_seed = next(seed for (label, _pk), seed in stored.items() if label.endswith("e.secret"))
     token = token_services.tokens_of(user)[0]
     token_seed = stored["oath.HardwareToken.secret", token.pk]
@@ -256,7 +256,7 @@ def test_a_batch_size_below_one_is_refused(db) -> None:
 def test_codes_are_accepted_while_a_rotation_runs_beside_them(stored, user, monkeypatch) -> None:
     """Safe while serving: sign-ins that lock the same rows wait their turn, then succeed."""
     later = time.time() + 90
-    monkeypatch.setattr(app_services, "clock", lambda: later)
+    monkeypatch.setattr(totp, "clock", lambda: later)
     seeds = [seed for (label, _pk), seed in stored.items() if label.endswith("Device.secret")]
 
     def sign_in(seed: bytes) -> bool:

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from twofold.core.fields import EncryptedTextField
+from twofold.methods.totp import TotpSeed
 
 #: The name an app gets when the person gives none (translated when shown).
 DEFAULT_NAME = _("Authenticator app")
@@ -27,7 +28,7 @@ def _default_names() -> frozenset[str]:
     return frozenset(names)
 
 
-class AuthenticatorDevice(models.Model):
+class AuthenticatorDevice(TotpSeed):
     """One authenticator app (or hardware token) the user set up and proved with a code.
 
     Only proven devices are ever saved, so every row counts as a method.
@@ -40,15 +41,8 @@ class AuthenticatorDevice(models.Model):
         verbose_name=_("user"),
     )
     name = models.CharField(_("name"), max_length=60)
-    # Fernet ciphertext of the raw seed (core.crypto.encrypt); never the seed itself.
-    secret = EncryptedTextField(_("secret (encrypted)"))
-    digits = models.PositiveSmallIntegerField(_("digits"), default=6)
-    period = models.PositiveSmallIntegerField(_("seconds per code"), default=30)
-    algorithm = models.CharField(_("algorithm"), max_length=10, default="sha1")
-    # The last time step a code was accepted for: it and every older step are refused.
-    last_used_step = models.BigIntegerField(default=-1)
+    # The seed, its parameters and the last step spent: methods/totp.py.
     created_at = models.DateTimeField(_("added"), default=timezone.now)
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     # For the twofold Authenticator: the phone's platform and its P-256 public key (the
     # uncompressed point, encrypted like the seed: core.crypto.encrypt). Empty: codes only.
     platform = models.CharField(_("platform"), max_length=20, blank=True)

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import re
-import time
 from urllib.parse import quote, urlencode
 
 import segno
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -24,15 +21,16 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import crypto
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
+from twofold.methods import totp
 from twofold.methods.authenticator import kinds
 from twofold.methods.authenticator.models import AuthenticatorDevice
 
 #: How many authenticator apps one user may keep.
 MAX_DEVICES = 5
-DIGITS = 6
-PERIOD = 30
-ALGORITHM = "sha1"
-_SIX_DIGITS = re.compile(r"^\d{6}$")
+# What the QR code asks the app for: the defaults of methods/totp.py.
+DIGITS = totp.DIGITS
+PERIOD = totp.PERIOD
+ALGORITHM = totp.ALGORITHM
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +39,6 @@ class EnrolmentCodeRefused(InvalidInput):
     """The code typed at enrolment does not come from the secret being set up."""
 
     code = "wrong_code"
-
-
-def clock() -> float:
-    """Server time in Unix seconds: the only clock TOTP codes are checked against."""
-    return time.time()
 
 
 # --- Enrolment ---------------------------------------------------------------------------
@@ -128,7 +121,7 @@ def add_device(user: User, name: str, secret: bytes, code: str) -> Authenticator
         raise NotAllowed(_("You cannot add another authenticator app."))
     name = _clean_name(user, name)
     code = (code or "").replace(" ", "")
-    step = crypto.totp_match(secret, code, now=clock()) if _SIX_DIGITS.match(code) else None
+    step = totp.step_of_new_seed(secret, code)
     if step is None:
         raise EnrolmentCodeRefused(
             _("That code didn't work. Enter the 6-digit code the app shows now.")
@@ -190,28 +183,8 @@ def check_code(user: User, code: str) -> bool:
     Must run inside a transaction: the devices are locked, so two submissions of one code
     (in two challenges or two requests) cannot both succeed.
     """
-    now = clock()
-    for device in AuthenticatorDevice.objects.select_for_update().filter(user=user).order_by("pk"):
-        try:
-            secret = crypto.decrypt(device.secret)
-        except crypto.DecryptionError:
-            log.error("authenticator secret unreadable", extra={"device": device.pk})
-            continue
-        step = crypto.totp_match(
-            secret,
-            code,
-            now=now,
-            after_step=device.last_used_step,
-            period=device.period,
-            digits=device.digits,
-            algorithm=device.algorithm,
-        )
-        if step is not None:
-            device.last_used_step = step
-            device.last_used_at = timezone.now()
-            device.save(update_fields=["last_used_step", "last_used_at"])
-            return True
-    return False
+    devices = AuthenticatorDevice.objects.select_for_update().filter(user=user).order_by("pk")
+    return totp.spend(devices, code) is not None
 
 
 # --- The seed between the enrolment page and its form -------------------------------------

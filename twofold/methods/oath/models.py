@@ -11,11 +11,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from twofold.core.fields import EncryptedTextField
+from twofold.methods.totp import TotpSeed
 from twofold.organisations.models import Organisation
 
 
-class HardwareToken(models.Model):
+class HardwareToken(TotpSeed):
     organisation = models.ForeignKey(
         Organisation,
         on_delete=models.CASCADE,
@@ -23,12 +23,9 @@ class HardwareToken(models.Model):
         verbose_name=_("organisation"),
     )
     serial = models.CharField(_("serial number"), max_length=64)
-    # Fernet ciphertext of the raw seed (core.crypto.encrypt); never the seed itself.
-    secret = EncryptedTextField(_("secret (encrypted)"))
-    period = models.PositiveSmallIntegerField(_("seconds per code"), default=30)
-    # Six digits: the one verification path takes six-digit codes only.
-    digits = models.PositiveSmallIntegerField(_("digits"), default=6)
-    algorithm = models.CharField(_("algorithm"), max_length=10, default="sha1")
+    # The seed, its parameters and the last step spent: methods/totp.py. Six digits only
+    # (the one verification path takes six-digit codes); the last step spent is kept
+    # across reassignment, so a code seen by a former holder never works again.
     manufacturer = models.CharField(_("manufacturer"), max_length=100, blank=True)
     model = models.CharField(_("model"), max_length=100, blank=True)
     # Deleting a user puts the token back in stock; assigning it again resets activated_at.
@@ -41,10 +38,6 @@ class HardwareToken(models.Model):
         verbose_name=_("assigned to"),
     )
     activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
-    # The last time step a code was accepted for: it and every older step are refused.
-    # Kept across reassignment, so a code seen by a former holder never works again.
-    last_used_step = models.BigIntegerField(default=-1)
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
 
     class Meta:

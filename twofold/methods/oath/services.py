@@ -6,9 +6,6 @@ token's row lock and writes its audit event in the same transaction.
 
 from __future__ import annotations
 
-import logging
-import re
-import time
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -19,29 +16,19 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
-from twofold.core import crypto
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
-from twofold.methods import verification
+from twofold.methods import totp, verification
 from twofold.methods.authenticator import kinds
 from twofold.methods.oath.models import HardwareToken
 from twofold.organisations.models import Organisation
 
 PAGE_SIZE = 50
-_SIX_DIGITS = re.compile(r"^\d{6}$")
-# Wrong activation codes per user: guessing one takes ~300,000 tries; this keeps it so.
-
-log = logging.getLogger(__name__)
 
 
 class ActivationCodeRefused(InvalidInput):
     """The code typed to activate a token is not one it shows now (or was used already)."""
 
     code = "wrong_code"
-
-
-def clock() -> float:
-    """Server time in Unix seconds: the only clock TOTP codes are checked against."""
-    return time.time()
 
 
 def allowed(user: User) -> bool:
@@ -190,25 +177,6 @@ def pending_token(user: User, token_id: int) -> HardwareToken:
     return token
 
 
-def _matching_step(token: HardwareToken, code: str, now: float) -> int | None:
-    if not _SIX_DIGITS.match(code):
-        return None
-    try:
-        secret = crypto.decrypt(token.secret)
-    except crypto.DecryptionError:
-        log.error("hardware token secret unreadable", extra={"token": token.pk})
-        return None
-    return crypto.totp_match(
-        secret,
-        code,
-        now=now,
-        after_step=token.last_used_step,
-        period=token.period,
-        digits=token.digits,
-        algorithm=token.algorithm,
-    )
-
-
 def activate(user: User, token_id: int, code: str) -> HardwareToken:
     """Make an assigned token count, once ``code`` shows the user holds it (current step ±1).
 
@@ -241,7 +209,7 @@ def _activate(user: User, token_id: int, code: str) -> HardwareToken:
     token = _locked(pending_token(user, token_id))
     if token.user_id != user.pk or token.activated_at is not None:
         raise NotFound(_("This hardware token is not waiting to be activated."))
-    step = _matching_step(token, code, clock())
+    step = totp.matching_step(token, code, totp.clock())
     if step is None:
         raise ActivationCodeRefused(
             _("That code didn't work. Press the token's button and enter the code it shows.")
@@ -265,12 +233,4 @@ def check_code(user: User, code: str) -> bool:
     Must run inside a transaction: the tokens are locked, so two submissions of one code
     (in two challenges or two requests) cannot both succeed.
     """
-    now = clock()
-    for token in active_tokens(user).select_for_update().order_by("pk"):
-        step = _matching_step(token, code, now)
-        if step is not None:
-            token.last_used_step = step
-            token.last_used_at = timezone.now()
-            token.save(update_fields=["last_used_step", "last_used_at"])
-            return True
-    return False
+    return totp.spend(active_tokens(user).select_for_update().order_by("pk"), code) is not None

@@ -23,6 +23,7 @@ from joserfc.jwk import KeySet
 from conftest import AUTH_NUMBER, STRONG_PASSWORD
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
+from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.oath import importing
 from twofold.methods.oath import services as hardware_tokens
@@ -110,7 +111,7 @@ def bob(make_user) -> User:
 def add_app(user: User) -> str:
     """Enrol an authenticator app (proven with the previous step's code); its Base32 key."""
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(authenticator.clock()) - 1)
+    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
     authenticator.add_device(user, "Phone", secret, previous)
     User.objects.filter(pk=user.pk).update(preferred_option="app_code")
     return authenticator.base32(secret)
@@ -125,7 +126,7 @@ def add_hardware_token(user: User, admin: User) -> bytes:
     report = importing.import_tokens(user.organisation, f"{header}\n{line}".encode(), admin)
     assert len(report.imported) == 1, report.refused
     token = HardwareToken.objects.get(organisation=user.organisation, serial="GALT00000001")
-    previous = crypto.hotp(secret, crypto.totp_step(hardware_tokens.clock()) - 1)
+    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
     hardware_tokens.activate(user, token.pk, previous)
     User.objects.filter(pk=user.pk).update(preferred_option="hardware_token")
     return secret
@@ -164,7 +165,7 @@ def trusted_browser(outbox) -> Client:
 def sign_in_with_hardware_token(client: Client, secret: bytes) -> None:
     password_step(client, "alice@contoso.example")
     client.get("/signin/verify")
-    client.post("/signin/verify", {"code": crypto.totp(secret, hardware_tokens.clock())})
+    client.post("/signin/verify", {"code": crypto.totp(secret, totp.clock())})
 
 
 def step_up_with_text(client: Client, outbox) -> None:

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from twofold.accounts import pending
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.delivery import outbox as outbox_gateway
 from twofold.delivery.base import call_answered
@@ -64,7 +65,7 @@ class TestChallenge:
     def test_the_wait_for_a_second_factor_ends_after_ten_minutes(self, client, alice, outbox):
         password_step(client)
         session = client.session
-        session[services.PENDING]["at"] = int(time.time()) - services.PENDING_SECONDS - 1
+        session[pending.PENDING]["at"] = int(time.time()) - pending.PENDING_SECONDS - 1
         session.save()
         response = client.post("/signin/verify", {"code": outbox.last_code()})
         assert response["Location"] == "/signin"

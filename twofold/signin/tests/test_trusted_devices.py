@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from twofold.accounts.models import MfaState, User
 from twofold.accounts.services import set_mfa_state, sign_out_everywhere
-from twofold.adminportal.services import restore_remembered_devices_everywhere
+from twofold.administration.services import restore_remembered_devices_everywhere
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.crypto import digest
 from twofold.methods.resets import require_reregistration

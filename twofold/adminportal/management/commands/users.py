@@ -11,7 +11,7 @@ from typing import IO
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from twofold.adminportal.importing import (
+from twofold.administration.importing import (
     LINKS_HEADER,
     CreatedUser,
     ImportFileError,

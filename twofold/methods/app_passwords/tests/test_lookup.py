@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from twofold.adminportal import services as admin_services
+from twofold.administration import services as admin_services
 from twofold.core.hashers import Argon2idHasher
 from twofold.methods.app_passwords import services
 from twofold.methods.app_passwords.models import AppPassword

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 
 from conftest import STRONG_PASSWORD
 from twofold.core import crypto
-from twofold.methods import base
+from twofold.methods import base, totp
 from twofold.methods.app_passwords import services
 from twofold.methods.app_passwords.models import AppPassword
 from twofold.methods.authenticator import services as authenticator
@@ -32,7 +32,7 @@ def shown_password(response) -> str:
 def with_a_method(user):
     """The user already has a second factor, so changes need a recent verification."""
     secret = authenticator.new_secret()
-    code = crypto.totp(secret, authenticator.clock())
+    code = crypto.totp(secret, totp.clock())
     authenticator.add_device(user, "Work phone", secret, code)
     return user
 

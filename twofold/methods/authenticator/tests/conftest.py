@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from twofold.core import crypto
-from twofold.methods import stepup
+from twofold.methods import stepup, totp
 from twofold.methods.authenticator import services
 
 # 15 seconds into a 30-second step: codes computed "now" cannot cross a step boundary.
@@ -40,7 +40,7 @@ def _test_urls(settings) -> None:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     frozen = Clock(START)
-    monkeypatch.setattr(services, "clock", frozen)
+    monkeypatch.setattr(totp, "clock", frozen)
     return frozen
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import context
-from twofold.methods import base, verification
+from twofold.methods import base, totp, verification
 from twofold.methods.authenticator import activation, kinds, push, services
 from twofold.methods.authenticator.models import ActivationCode, AuthenticatorDevice
 from twofold.methods.authenticator.tests.phone_app import DECISIONS, PENDING, PhoneApp
@@ -59,7 +59,7 @@ class TestActivation:
         assert services.crypto.decrypt(device.public_key) == phone.point
         assert phone.public_key not in device.public_key  # encrypted at rest
         assert (device.platform, device.name) == ("Android", "Pixel")
-        assert services.check_code(user, services.crypto.totp(phone.secret, services.clock()))
+        assert services.check_code(user, services.crypto.totp(phone.secret, totp.clock()))
 
     def test_an_activation_code_works_once(self, client, user) -> None:
         _issued, code = activation.issue(user)

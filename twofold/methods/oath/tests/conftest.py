@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from twofold.core import crypto
-from twofold.methods import stepup
+from twofold.methods import stepup, totp
 from twofold.methods.oath import importing, services
 from twofold.methods.oath.models import HardwareToken
 
@@ -60,7 +60,7 @@ def _test_urls(settings) -> None:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     frozen = Clock(START)
-    monkeypatch.setattr(services, "clock", frozen)
+    monkeypatch.setattr(totp, "clock", frozen)
     return frozen
 
 

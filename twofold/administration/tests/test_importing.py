@@ -11,8 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from twofold.accounts.models import User
-from twofold.adminportal import importing
-from twofold.adminportal.importing import ImportFileError, import_users
+from twofold.administration import importing
+from twofold.administration.importing import ImportFileError, import_users
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.methods.phone.models import Phone
 
