@@ -1,0 +1,121 @@
+"""Making, spending and forgetting sets (docs/security.md 28)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from conftest import at_once
+from twofold.accounts.models import User
+from twofold.audit.models import AuditEvent
+from twofold.methods import verification
+from twofold.methods.recovery import codes, services
+from twofold.methods.recovery.models import RecoveryCode
+
+
+def _spend(user, typed: str) -> bool:
+    """As the verification path does: the user's row locked, then the code spent."""
+    with transaction.atomic():
+        locked = verification.lock_user(user.pk)
+        return services.spend(locked, codes.normalise(typed))
+
+
+def test_a_set_has_ten_different_codes_in_groups(user) -> None:
+    made = services.make_set(user)
+    assert len(made) == len(set(made)) == 10
+    assert all(len(code) == 19 and code.count("-") == 3 for code in made)
+    assert services.standing(user).left == 10
+
+
+def test_only_keyed_digests_are_at_rest(user) -> None:
+    made = services.make_set(user)
+    table = RecoveryCode._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - the model's own table
+        rows = [" ".join(str(value) for value in row) for row in cursor.fetchall()]
+    assert len(rows) == 10
+    for code in made:
+        plain = codes.normalise(code)
+        for row in rows:
+            assert plain not in row.lower()
+            assert code not in row.lower()
+    stored = set(RecoveryCode.objects.values_list("digest", flat=True))
+    assert stored == {codes.digest(user.pk, codes.normalise(code)) for code in made}
+
+
+def test_each_code_works_once(user) -> None:
+    made = services.make_set(user)
+    assert _spend(user, made[0]) is True
+    assert _spend(user, made[0]) is False
+    assert _spend(user, made[1].upper().replace("-", " ")) is True
+    assert services.standing(user).left == 8
+
+
+def test_a_new_set_stops_the_old_one(user) -> None:
+    old = services.make_set(user)
+    new = services.make_set(user)
+    assert not set(old) & set(new)
+    assert all(_spend(user, code) is False for code in old)
+    assert _spend(user, new[0]) is True
+    assert RecoveryCode.objects.filter(user=user).count() == 10
+
+
+def test_one_users_code_is_nothing_to_another(user, make_user) -> None:
+    made = services.make_set(user)
+    bob = make_user("bob@contoso.example")
+    services.make_set(bob)
+    assert _spend(bob, made[0]) is False
+    assert _spend(user, made[0]) is True
+
+
+def test_forgetting_removes_the_codes(user, make_user) -> None:
+    services.make_set(user)
+    bob = make_user("bob@contoso.example")
+    services.make_set(bob)
+    assert services.forget(User.objects.filter(pk=user.pk).values("pk")) == 10
+    assert services.standing(user).has_set is False
+    assert services.standing(bob).left == 10
+
+
+def test_making_and_using_codes_is_audited_without_a_code(user) -> None:
+    made = services.make_set(user)
+    _spend(user, made[0])
+    events = list(AuditEvent.objects.filter(action__startswith="recovery_codes.").order_by("pk"))
+    assert [event.action for event in events] == [services.MADE, services.USED]
+    assert events[1].details["left"] == 9
+    for event in events:
+        text = str(event.details).lower()
+        assert not any(codes.normalise(code) in text or code in text for code in made)
+
+
+def test_the_person_is_texted_when_a_set_is_made_and_when_a_code_is_used(
+    with_phone, outbox, django_capture_on_commit_callbacks
+) -> None:
+    user = with_phone
+    before = len(outbox.texts())
+    with django_capture_on_commit_callbacks(execute=True):
+        made = services.make_set(user)
+    assert len(outbox.texts()) == before + 1
+    assert "new recovery codes" in outbox.texts()[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        _spend(user, made[0])
+    assert len(outbox.texts()) == before + 2
+    body = outbox.texts()[0].body
+    assert "recovery code was used" in body
+    assert "9 left" in body
+    assert not any(codes.normalise(code) in body for code in made)
+
+
+def test_without_a_phone_nobody_is_texted(user, outbox, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        services.make_set(user)
+    assert outbox.texts() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_code_spent_ten_times_at_once_works_once(user) -> None:
+    # docs/security.md 7 and 28: the user's row lock and the conditional update; truly
+    # concurrent on PostgreSQL.
+    made = services.make_set(user)
+    assert sorted(at_once(lambda: _spend(user, made[0]))) == [False] * 9 + [True]
+    assert services.standing(user).left == 9
