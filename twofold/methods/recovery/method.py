@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from twofold.accounts.models import User
     from twofold.methods.models import Challenge
 
-KEY = "recovery_codes"
+KEY = services.RECOVERY_METHOD
 OPTION = "recovery_code"
 POLICY_KIND = "recovery_code"
 _KIND_LABEL = gettext_lazy("Recovery codes")
@@ -63,4 +63,4 @@ class RecoveryCodeMethod(Method):
         }
 
     def settings_context(self, user: User) -> dict[str, object]:
-        return {"standing": services.standing(user)}
+        return {"standing": services.standing(user), "may_make": services.may_make(user)}

@@ -20,7 +20,7 @@ from twofold.accounts.models import User
 from twofold.audit.models import AuditResult
 from twofold.audit.services import record
 from twofold.core import languages
-from twofold.core.errors import TwofoldError
+from twofold.core.errors import NotAllowed, TwofoldError
 from twofold.delivery import services as delivery
 from twofold.methods import base, verification
 from twofold.methods.recovery import codes
@@ -28,6 +28,7 @@ from twofold.methods.recovery.models import RecoveryCode
 
 log = logging.getLogger(__name__)
 
+RECOVERY_METHOD = "recovery_codes"  # method.KEY (method.py imports this module)
 MADE = "recovery_codes.made"
 USED = "recovery_codes.used"
 
@@ -61,9 +62,20 @@ def left(user: User) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
 
 
+def may_make(user: User) -> bool:
+    """Whether ``user`` may make a set: only beside another way to verify. Recovery codes
+    stand in for a method that is out of reach; alone they would be a method of their
+    own, made without ever proving a phone or an app (and with no second factor to ask
+    before making them, docs/security.md 14)."""
+    return any(option.method != RECOVERY_METHOD for option in base.options_for(user))
+
+
 def make_set(user: User) -> list[str]:
     """A new set of ``codes.SET_SIZE`` codes for ``user``, replacing any older set at once;
-    returns the codes (grouped) to be shown this one time. Only their digests are kept."""
+    returns the codes (grouped) to be shown this one time. Only their digests are kept.
+    NotAllowed without another way to verify (``may_make``)."""
+    if not may_make(user):
+        raise NotAllowed(_("Register a way to verify first: a phone or the authenticator app."))
     new = [codes.new_code() for _ in range(codes.SET_SIZE)]
     with transaction.atomic():
         user = verification.lock_user(user.pk) or user

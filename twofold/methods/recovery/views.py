@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from twofold.core import crypto
+from twofold.core.errors import NotAllowed
 from twofold.methods import stepup
 from twofold.methods.recovery import services
 
@@ -34,7 +35,11 @@ _JUST_MADE = "twofold.recovery.just_made"
 def make(request: HttpRequest) -> HttpResponse:
     """Ask, then make a new set (which replaces the old one)."""
     if request.method == "POST":
-        made = services.make_set(request.user)
+        try:
+            made = services.make_set(request.user)
+        except NotAllowed as refused:
+            messages.error(request, refused.message)
+            return redirect("security-verification")
         request.session[_JUST_MADE] = crypto.encrypt(json.dumps(made).encode())
         return redirect("recovery-codes-shown")
     context = {"standing": services.standing(request.user)}

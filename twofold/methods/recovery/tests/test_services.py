@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
-from conftest import at_once
+from conftest import OFFICE_NUMBER, at_once
 from twofold.accounts.models import User
 from twofold.audit.models import AuditEvent
+from twofold.core.errors import NotAllowed
 from twofold.methods import verification
+from twofold.methods.phone import services as phone_services
 from twofold.methods.recovery import codes, services
 from twofold.methods.recovery.models import RecoveryCode
 
@@ -18,6 +20,17 @@ def _spend(user, typed: str) -> bool:
     with transaction.atomic():
         locked = verification.lock_user(user.pk)
         return services.spend(locked, codes.normalise(typed))
+
+
+@pytest.fixture(autouse=True)
+def _a_way_to_verify(with_phone) -> None:
+    """A set is made only beside another way to verify: ``user`` has a phone."""
+
+
+def _bob(make_user):
+    bob = make_user("bob@contoso.example")
+    phone_services.set_number(bob, "authentication", "+14255550111", mode="text")
+    return bob
 
 
 def test_a_set_has_ten_different_codes_in_groups(user) -> None:
@@ -62,7 +75,7 @@ def test_a_new_set_stops_the_old_one(user) -> None:
 
 def test_one_users_code_is_nothing_to_another(user, make_user) -> None:
     made = services.make_set(user)
-    bob = make_user("bob@contoso.example")
+    bob = _bob(make_user)
     services.make_set(bob)
     assert _spend(bob, made[0]) is False
     assert _spend(user, made[0]) is True
@@ -70,7 +83,7 @@ def test_one_users_code_is_nothing_to_another(user, make_user) -> None:
 
 def test_forgetting_removes_the_codes(user, make_user) -> None:
     services.make_set(user)
-    bob = make_user("bob@contoso.example")
+    bob = _bob(make_user)
     services.make_set(bob)
     assert services.forget(User.objects.filter(pk=user.pk).values("pk")) == 10
     assert services.standing(user).has_set is False
@@ -89,9 +102,8 @@ def test_making_and_using_codes_is_audited_without_a_code(user) -> None:
 
 
 def test_the_person_is_texted_when_a_set_is_made_and_when_a_code_is_used(
-    with_phone, outbox, django_capture_on_commit_callbacks
+    user, outbox, django_capture_on_commit_callbacks
 ) -> None:
-    user = with_phone
     before = len(outbox.texts())
     with django_capture_on_commit_callbacks(execute=True):
         made = services.make_set(user)
@@ -106,9 +118,13 @@ def test_the_person_is_texted_when_a_set_is_made_and_when_a_code_is_used(
     assert not any(codes.normalise(code) in body for code in made)
 
 
-def test_without_a_phone_nobody_is_texted(user, outbox, django_capture_on_commit_callbacks) -> None:
+def test_without_an_authentication_phone_nobody_is_texted(
+    make_user, outbox, django_capture_on_commit_callbacks
+) -> None:
+    carol = make_user("carol@contoso.example")
+    phone_services.set_number(carol, "office", OFFICE_NUMBER, mode="call")
     with django_capture_on_commit_callbacks(execute=True):
-        services.make_set(user)
+        services.make_set(carol)
     assert outbox.texts() == []
 
 
@@ -119,3 +135,10 @@ def test_one_code_spent_ten_times_at_once_works_once(user) -> None:
     made = services.make_set(user)
     assert sorted(at_once(lambda: _spend(user, made[0]))) == [False] * 9 + [True]
     assert services.standing(user).left == 9
+
+
+def test_no_set_is_made_without_another_way_to_verify(make_user) -> None:
+    dave = make_user("dave@contoso.example")
+    with pytest.raises(NotAllowed):
+        services.make_set(dave)
+    assert RecoveryCode.objects.filter(user=dave).count() == 0
