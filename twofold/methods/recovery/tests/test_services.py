@@ -142,3 +142,11 @@ def test_no_set_is_made_without_another_way_to_verify(make_user) -> None:
     with pytest.raises(NotAllowed):
         services.make_set(dave)
     assert RecoveryCode.objects.filter(user=dave).count() == 0
+
+
+def test_an_administrators_reset_removes_the_codes(user, make_user) -> None:
+    from twofold.methods import resets
+
+    services.make_set(user)
+    resets.require_reregistration(User.objects.filter(pk=user.pk), actor_label="test")
+    assert RecoveryCode.objects.filter(user=user).count() == 0
