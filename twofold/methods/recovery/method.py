@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from twofold.methods.base import Interaction, Method, Option
+from twofold.methods.base import Interaction, Method, Option, OptionSpec, PolicyKind
 from twofold.methods.recovery import codes, services
 
 if TYPE_CHECKING:
@@ -26,11 +26,26 @@ OPTION = "recovery_code"
 POLICY_KIND = "recovery_code"
 _KIND_LABEL = gettext_lazy("Recovery codes")
 _LABEL = gettext_lazy("Use a recovery code")
+#: RFC 8176 has no value for a saved recovery code: "otp" names RFC 4226/6238 codes from
+#: a device, "kba" knowledge questions, "swk"/"hwk" a key proven by possession. An
+#: unregistered value says what it is (docs/security.md 28).
+AMR = ("recovery_code",)
 
 
 class RecoveryCodeMethod(Method):
     key = KEY
     settings_template = "recovery/panel.html"
+    policy_kinds = (
+        PolicyKind(POLICY_KIND, gettext_lazy("Recovery codes (printed or written down)")),
+    )
+    catalogue = (
+        # Never the preferred option: a code on paper is for when the usual way is out of reach.
+        OptionSpec(OPTION, POLICY_KIND, _LABEL, AMR, preferable=False),
+    )
+    audit_actions = (
+        (services.MADE, gettext_lazy("Recovery codes made")),
+        (services.USED, gettext_lazy("Recovery code used")),
+    )
 
     def options(self, user: User) -> list[Option]:
         if not services.left(user):
