@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from twofold.methods.models import Challenge
 
 KEY = services.RECOVERY_METHOD
-OPTION = "recovery_code"
-POLICY_KIND = "recovery_code"
+OPTION = services.OPTION
+POLICY_KIND = services.POLICY_KIND
 _KIND_LABEL = gettext_lazy("Recovery codes")
 _LABEL = gettext_lazy("Use a recovery code")
 #: RFC 8176 has no value for a saved recovery code: "otp" names RFC 4226/6238 codes from

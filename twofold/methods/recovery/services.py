@@ -28,7 +28,10 @@ from twofold.methods.recovery.models import RecoveryCode
 
 log = logging.getLogger(__name__)
 
-RECOVERY_METHOD = "recovery_codes"  # method.KEY (method.py imports this module)
+# The method's key, its option's key and its policy kind (method.py imports this module).
+RECOVERY_METHOD = "recovery_codes"
+OPTION = "recovery_code"
+POLICY_KIND = "recovery_code"
 MADE = "recovery_codes.made"
 USED = "recovery_codes.used"
 
@@ -66,7 +69,9 @@ def may_make(user: User) -> bool:
     """Whether ``user`` may make a set: only beside another way to verify. Recovery codes
     stand in for a method that is out of reach; alone they would be a method of their
     own, made without ever proving a phone or an app (and with no second factor to ask
-    before making them, docs/security.md 14)."""
+    before making them, docs/security.md 14). And only if the organisation allows them."""
+    if not user.organisation.allows(POLICY_KIND):
+        return False
     return any(option.method != RECOVERY_METHOD for option in base.options_for(user))
 
 
@@ -74,6 +79,8 @@ def make_set(user: User) -> list[str]:
     """A new set of ``codes.SET_SIZE`` codes for ``user``, replacing any older set at once;
     returns the codes (grouped) to be shown this one time. Only their digests are kept.
     NotAllowed without another way to verify (``may_make``)."""
+    if not user.organisation.allows(POLICY_KIND):
+        raise NotAllowed(_("Your organisation does not allow recovery codes."))
     if not may_make(user):
         raise NotAllowed(_("Register a way to verify first: a phone or the authenticator app."))
     new = [codes.new_code() for _ in range(codes.SET_SIZE)]
@@ -129,8 +136,8 @@ def made_notice(user: User) -> str:
 def used_notice(user: User, remaining: int) -> str:
     with languages.speaking_to(user):
         return _(
-            "%(organisation)s: a recovery code was used to sign in to your account "
-            "(%(left)d left). Not you? Contact your help desk."
+            "%(organisation)s: one of your recovery codes was used (%(left)d left). "
+            "Not you? Contact your help desk."
         ) % {"organisation": user.organisation.shown_name, "left": remaining}
 
 

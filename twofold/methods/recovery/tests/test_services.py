@@ -113,7 +113,7 @@ def test_the_person_is_texted_when_a_set_is_made_and_when_a_code_is_used(
         _spend(user, made[0])
     assert len(outbox.texts()) == before + 2
     body = outbox.texts()[0].body
-    assert "recovery code was used" in body
+    assert "recovery codes was used" in body
     assert "9 left" in body
     assert not any(codes.normalise(code) in body for code in made)
 
@@ -150,3 +150,14 @@ def test_an_administrators_reset_removes_the_codes(user, make_user) -> None:
     services.make_set(user)
     resets.require_reregistration(User.objects.filter(pk=user.pk), actor_label="test")
     assert RecoveryCode.objects.filter(user=user).count() == 0
+
+
+def test_no_set_is_made_where_the_organisation_does_not_allow_them(user) -> None:
+    organisation = user.organisation
+    organisation.allowed_methods = [
+        kind for kind in organisation.allowed_methods if kind != "recovery_code"
+    ]
+    organisation.save()
+    with pytest.raises(NotAllowed):
+        services.make_set(user)
+    assert services.may_make(user) is False
