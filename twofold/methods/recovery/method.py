@@ -35,6 +35,8 @@ AMR = ("recovery_code",)
 class RecoveryCodeMethod(Method):
     key = KEY
     settings_template = "recovery/panel.html"
+    #: The sign-in and step-up pages' sentence above the code box (not "6-digit code").
+    prompt_template = "recovery/prompt.html"
     policy_kinds = (
         PolicyKind(POLICY_KIND, gettext_lazy("Recovery codes (printed or written down)")),
     )
@@ -59,6 +61,8 @@ class RecoveryCodeMethod(Method):
                 label=str(_LABEL),
                 prompt=_("Use one of my recovery codes"),
                 silent=True,  # the person holds the code on paper: starting sends nothing
+                code_inputmode="text",
+                code_max_length=codes.MAX_TYPED,
             )
         ]
 
