@@ -8,13 +8,24 @@ users filter (``registered_user_ids`` stays None).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from twofold.methods.base import Interaction, Method, Option, OptionSpec, PolicyKind
+from twofold.methods.base import (
+    AdminItem,
+    Enrolment,
+    Interaction,
+    Method,
+    Option,
+    OptionSpec,
+    PolicyKind,
+)
 from twofold.methods.recovery import codes, services
 
 if TYPE_CHECKING:
@@ -30,6 +41,17 @@ _LABEL = gettext_lazy("Use a recovery code")
 #: a device, "kba" knowledge questions, "swk"/"hwk" a key proven by possession. An
 #: unregistered value says what it is (docs/security.md 28).
 AMR = ("recovery_code",)
+
+
+_ENROLMENT = Enrolment(
+    key=KEY,
+    label=gettext_lazy("Recovery codes, for when your phone is out of reach"),
+    description=gettext_lazy(
+        "Keep ten codes on paper, for when your phone is lost or out of reach."
+    ),
+    url_name="recovery-codes-make",
+    hosts=("settings",),
+)
 
 
 class RecoveryCodeMethod(Method):
@@ -80,6 +102,32 @@ class RecoveryCodeMethod(Method):
         return {
             user_id: [str(_KIND_LABEL)] for (user_id,) in found.values_list("user_id").distinct()
         }
+
+    def enrolments(self, user: User) -> list[Enrolment]:
+        # From the settings page only: in first-time registration there is no other way
+        # to verify yet (services.may_make), and the offer comes after the first method.
+        return [_ENROLMENT] if services.may_make(user) else []
+
+    def after_first_method(self, user: User) -> Enrolment | None:
+        if services.standing(user).has_set or not services.may_make(user):
+            return None
+        # Right after registering a first method, from either host (methods/enrolment.py).
+        return replace(_ENROLMENT, hosts=("settings", "registration"))
+
+    def admin_summary(self, user: User) -> list[AdminItem]:
+        """Whether the person has a set and how many codes are left; never the codes."""
+        standing = services.standing(user)
+        if not standing.has_set:
+            return []
+        detail = _("Made %(made)s") % {"made": date_format(standing.made_at, "Y-m-d")}
+        if standing.last_used_at:
+            used = date_format(timezone.localtime(standing.last_used_at), "Y-m-d H:i T")
+            detail = f"{detail} · " + _("Last used %(used)s") % {"used": used}
+        label = _("Recovery codes: %(left)s of %(total)s left") % {
+            "left": standing.left,
+            "total": standing.total,
+        }
+        return [AdminItem(label=label, detail=detail)]
 
     def settings_context(self, user: User) -> dict[str, object]:
         return {"standing": services.standing(user), "may_make": services.may_make(user)}
