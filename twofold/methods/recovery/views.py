@@ -1,4 +1,6 @@
-"""Making a set of recovery codes and showing it once (reached from the settings page).
+"""Making a set of recovery codes and showing it once: from the settings page, or right
+after a first method was registered at sign-in (``after_first_method``), which sends the
+person here signed in, with ``?next=`` where their sign-in was going.
 
 Between the POST that makes the set and the page that shows it, the codes wait in the
 session encrypted (``core.crypto.encrypt``), and leave it as the page is drawn: a reload
@@ -15,6 +17,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -34,15 +38,17 @@ _JUST_MADE = "twofold.recovery.just_made"
 @require_http_methods(["GET", "POST"])
 def make(request: HttpRequest) -> HttpResponse:
     """Ask, then make a new set (which replaces the old one)."""
+    after = _next(request)
     if request.method == "POST":
         try:
             made = services.make_set(request.user)
         except NotAllowed as refused:
             messages.error(request, refused.message)
-            return redirect("security-verification")
-        request.session[_JUST_MADE] = crypto.encrypt(json.dumps(made).encode())
+            return redirect(after)
+        just_made = {"codes": crypto.encrypt(json.dumps(made).encode()), "next": after}
+        request.session[_JUST_MADE] = just_made
         return redirect("recovery-codes-shown")
-    context = {"standing": services.standing(request.user)}
+    context = {"standing": services.standing(request.user), "next": after}
     return render(request, "recovery/make.html", context)
 
 
@@ -52,14 +58,26 @@ def make(request: HttpRequest) -> HttpResponse:
 def shown(request: HttpRequest) -> HttpResponse:
     """Show the new codes once; they leave the session as they are shown."""
     just_made = request.session.pop(_JUST_MADE, None)
-    if just_made is None:
+    if not isinstance(just_made, dict):
         return redirect("security-verification")
     try:
-        made = json.loads(crypto.decrypt(just_made))
+        made = json.loads(crypto.decrypt(just_made["codes"]))
     except crypto.DecryptionError:
         messages.error(request, _("The new recovery codes could not be shown. Make a new set."))
         return redirect("security-verification")
-    return render(request, "recovery/shown.html", shown_context(request.user, made))
+    context = {**shown_context(request.user, made), "next": just_made["next"]}
+    return render(request, "recovery/shown.html", context)
+
+
+def _next(request: HttpRequest) -> str:
+    """Where to go afterwards: a local ``next`` (the sign-in's destination), else the
+    settings page."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("security-verification")
 
 
 def shown_context(user, made: list[str]) -> dict[str, object]:

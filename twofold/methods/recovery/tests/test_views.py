@@ -53,3 +53,19 @@ def test_without_another_way_to_verify_no_set_is_made(verified, user) -> None:
     answer = verified.post(reverse("recovery-codes-make"), follow=True)
     assert "Register a way to verify first" in answer.content.decode()
     assert services.standing(user).has_set is False
+
+
+def test_after_the_set_the_person_goes_where_they_were_going(verified, with_phone) -> None:
+    target = "/oauth2/authorize/continue?x=1"
+    page = verified.get(reverse("recovery-codes-make"), {"next": target}).content.decode()
+    assert 'value="/oauth2/authorize/continue?x=1"' in page
+    verified.post(reverse("recovery-codes-make"), {"next": target})
+    shown = verified.get(reverse("recovery-codes-shown")).content.decode()
+    assert 'href="/oauth2/authorize/continue?x=1" data-testid="recovery-done"' in shown
+
+
+def test_a_next_elsewhere_is_ignored(verified, with_phone) -> None:
+    verified.post(reverse("recovery-codes-make"), {"next": "https://evil.example/"})
+    shown = verified.get(reverse("recovery-codes-shown")).content.decode()
+    assert "evil.example" not in shown
+    assert f'href="{reverse("security-verification")}" data-testid="recovery-done"' in shown
