@@ -130,4 +130,8 @@ class RecoveryCodeMethod(Method):
         return [AdminItem(label=label, detail=detail)]
 
     def settings_context(self, user: User) -> dict[str, object]:
-        return {"standing": services.standing(user), "may_make": services.may_make(user)}
+        return {
+            "allowed": user.organisation.allows(POLICY_KIND),
+            "standing": services.standing(user),
+            "may_make": services.may_make(user),
+        }

@@ -69,3 +69,13 @@ def test_a_next_elsewhere_is_ignored(verified, with_phone) -> None:
     shown = verified.get(reverse("recovery-codes-shown")).content.decode()
     assert "evil.example" not in shown
     assert f'href="{reverse("security-verification")}" data-testid="recovery-done"' in shown
+
+
+def test_the_settings_page_has_no_panel_where_the_organisation_does_not_allow_codes(
+    verified, with_phone
+) -> None:
+    organisation = with_phone.organisation
+    organisation.allowed_methods = ["text", "call"]
+    organisation.save()
+    page = verified.get(reverse("security-verification")).content.decode()
+    assert 'data-testid="recovery-panel"' not in page
