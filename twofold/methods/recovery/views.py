@@ -17,15 +17,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from twofold.core import crypto
 from twofold.core.errors import NotAllowed
-from twofold.methods import stepup
+from twofold.methods import enrolment
 from twofold.methods.recovery import services
 
 # Between the form's POST and the page that shows the codes once: encrypted, then dropped.
@@ -33,22 +31,23 @@ _JUST_MADE = "twofold.recovery.just_made"
 
 
 @never_cache
-@login_required
-@stepup.step_up_required
 @require_http_methods(["GET", "POST"])
-def make(request: HttpRequest) -> HttpResponse:
-    """Ask, then make a new set (which replaces the old one)."""
-    after = _next(request)
+@enrolment.hosted
+def make(request: HttpRequest, enrolling: enrolment.Enrolling) -> HttpResponse:
+    """Ask, then make a new set (which replaces the old one). Hosted like every method's
+    enrolment (methods/enrolment.py): a signed-in person with a recent second factor
+    (docs/security.md 14), and ``next`` checked by the host."""
+    after = enrolling.next
     if request.method == "POST":
         try:
-            made = services.make_set(request.user)
+            made = services.make_set(enrolling.user)
         except NotAllowed as refused:
             messages.error(request, refused.message)
             return redirect(after)
         just_made = {"codes": crypto.encrypt(json.dumps(made).encode()), "next": after}
         request.session[_JUST_MADE] = just_made
         return redirect("recovery-codes-shown")
-    context = {"standing": services.standing(request.user), "next": after}
+    context = {"standing": services.standing(enrolling.user), "next": after}
     return render(request, "recovery/make.html", context)
 
 
@@ -67,17 +66,6 @@ def shown(request: HttpRequest) -> HttpResponse:
         return redirect("security-verification")
     context = {**shown_context(request.user, made), "next": just_made["next"]}
     return render(request, "recovery/shown.html", context)
-
-
-def _next(request: HttpRequest) -> str:
-    """Where to go afterwards: a local ``next`` (the sign-in's destination), else the
-    settings page."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse("security-verification")
 
 
 def shown_context(user, made: list[str]) -> dict[str, object]:
