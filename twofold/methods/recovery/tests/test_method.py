@@ -42,3 +42,16 @@ def test_a_recovery_code_is_never_a_preferred_option_and_says_what_it_is() -> No
     assert spec.preferable is False
     assert base.amr_for(method.OPTION) == ("recovery_code",)
     assert "otp" not in spec.amr
+
+
+def test_the_admins_page_of_the_user_says_how_many_are_left(with_phone, make_user) -> None:
+    from twofold.adminportal.tests.conftest import signed_in_admin
+
+    admin = make_user("admin@contoso.example", is_admin=True)
+    made = services.make_set(with_phone)
+    services.spend(with_phone, codes.normalise(made[0]))
+    page = signed_in_admin(admin.username).get(f"/admin-portal/users/{with_phone.pk}")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Recovery codes: 9 of 10 left" in text
+    assert not any(code in text or codes.normalise(code) in text for code in made)
