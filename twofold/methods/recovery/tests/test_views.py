@@ -79,3 +79,25 @@ def test_the_settings_page_has_no_panel_where_the_organisation_does_not_allow_co
     organisation.save()
     page = verified.get(reverse("security-verification")).content.decode()
     assert 'data-testid="recovery-panel"' not in page
+
+
+def test_recovery_codes_are_offered_right_after_a_first_method_at_sign_in(
+    client, make_user, outbox
+) -> None:
+    from conftest import STRONG_PASSWORD
+    from twofold.accounts.models import MfaState
+
+    make_user("nina@contoso.example", mfa_state=MfaState.ENABLED)
+    client.post("/signin", {"username": "nina@contoso.example"})
+    client.post("/signin/password", {"password": STRONG_PASSWORD})
+    client.post(
+        "/account/security-verification/phone/add",
+        {"country": "US", "number": "425 555 0134", "mode": "text"},
+    )
+    back = client.post(
+        "/account/security-verification/phone/add/verify", {"code": outbox.last_code()}
+    )
+    assert back["Location"].startswith(reverse("recovery-codes-make") + "?next=")
+    offer = client.get(back["Location"])
+    assert offer.status_code == 200
+    assert "Make recovery codes" in offer.content.decode()
