@@ -42,6 +42,7 @@ METHODS = (
     "twofold.methods.phone.method.PhoneMethod",
     "twofold.methods.oath.method.HardwareTokenMethod",
     "twofold.methods.app_passwords.method.AppPasswordMethod",
+    "twofold.methods.recovery.method.RecoveryCodeMethod",
 )
 
 _SIX_DIGITS = re.compile(r"^\d{6}$")

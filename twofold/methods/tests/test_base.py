@@ -22,7 +22,8 @@ def test_every_option_names_a_policy_kind_some_method_declares():
 
 
 def test_the_policy_kinds_of_today_s_methods_come_from_their_packages():
-    assert {kind.value for kind in base.policy_kinds()} == {
+    # Today's four, and whatever new methods (recovery codes, passkeys) add beside them.
+    assert {kind.value for kind in base.policy_kinds()} >= {
         "call",
         "text",
         "app_notification",

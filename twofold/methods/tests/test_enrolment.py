@@ -48,6 +48,9 @@ def test_in_registration_the_method_s_view_knows_its_host(carol):
 
 
 def test_a_proven_enrolment_in_registration_signs_in_then_offers_what_follows(carol):
+    # The example alone is allowed: no other method's offer (recovery codes) comes first.
+    carol.organisation.allowed_methods = [example.KIND]
+    carol.organisation.save(update_fields=["allowed_methods"])
     client = Client()
     _password(client, carol)
     response = client.post("/example/enrol", {"answer": "right"})
