@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from twofold.core.errors import NotAllowed
 
@@ -93,7 +94,7 @@ def current(request: HttpRequest) -> Enrolling:
         user = host.user(request)
         if user is not None:
             return Enrolling(user=user, host=host.name, next=_safe_next(request, host))
-    raise NotAllowed("nobody may enrol with this request")
+    raise NotAllowed(_("Sign in first to add a way to verify."))
 
 
 def hosted(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
