@@ -30,6 +30,7 @@ METHODS = (
     "twofold.methods.phone.method.PhoneMethod",
     "twofold.methods.oath.method.HardwareTokenMethod",
     "twofold.methods.app_passwords.method.AppPasswordMethod",
+    "twofold.methods.passkeys.method.PasskeyMethod",
 )
 
 
@@ -63,6 +64,9 @@ class Method(ABC):
     catalogue: tuple[tuple[str, str, str], ...] = ()
     #: The waiting page includes this template for a WAIT option's prompt (None: a call's).
     wait_template: str | None = None
+    #: The first sign-in page (user name) includes this template, if any: a way to sign in
+    #: that needs no user name (a passkey).
+    signin_template: str | None = None
 
     @abstractmethod
     def options(self, user: User) -> list[Option]:
@@ -196,3 +200,8 @@ def preferred_option(user: User, options: list[Option] | None = None) -> Option 
     options = options_for(user) if options is None else options
     chosen = next((option for option in options if option.key == user.preferred_option), None)
     return chosen or (options[0] if options else None)
+
+
+def signin_templates() -> list[str]:
+    """What the first sign-in page includes from the methods (``Method.signin_template``)."""
+    return [method.signin_template for method in registry().values() if method.signin_template]

@@ -144,7 +144,10 @@ async function setUpSignIn(form) {
     }
   });
   const conditional = await PublicKeyCredential.isConditionalMediationAvailable?.();
-  if (!conditional) return;
+  // The browser offers passkeys in the user-name field's autofill when it says so.
+  const field = document.querySelector('input[autocomplete~="username"]');
+  if (!conditional || !field) return;
+  if (!field.autocomplete.split(/\s+/).includes("webauthn")) field.autocomplete += " webauthn";
   document.body.dataset.passkeyAutofill = "ready";
   signIn(form, "conditional").catch(() => {}); // aborted or dismissed: the button remains
 }
