@@ -16,18 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditEvent, organisation_wide
+from twofold.methods import base
 
 RECENT_EVENTS = 25
 RECENT_SIGNINS = 10
 
-# How a sign-in went, from its event: the second factor's option, else the shortcut taken.
-_OPTION_KINDS = {
-    "text": _("Text message"),
-    "call": _("Call"),
-    "app_code": _("Authenticator app code"),
-    "app_notification": _("Authenticator app notification"),
-    "hardware_token": _("Hardware token"),
-}
+# How a sign-in went, from its event: the second factor's option (its method's catalogue
+# names it, methods/base.py), else the shortcut taken.
 _SHORTCUTS = {
     "second factor": _("Second factor"),
     "trusted device": _("Remembered device"),
@@ -89,9 +84,9 @@ def recent_signins(user: User) -> list[SignIn]:
 def signin_method(details: dict) -> str:
     """ "Text message", "Remembered device"…: never a number, from the event's details."""
     option = str(details.get("method", ""))
-    kind = _OPTION_KINDS.get(option) or _OPTION_KINDS.get(option.partition(":")[0])
+    kind = base.option_admin_label(option)
     if kind:
-        return str(kind)
+        return kind
     via = str(details.get("via", ""))
     return str(_SHORTCUTS.get(via, via or "—"))
 

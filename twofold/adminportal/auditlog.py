@@ -22,6 +22,7 @@ from twofold.audit.models import (
     AuditEvent,
     AuditResult,
     ChainHead,
+    action_choices,
     organisation_wide,
 )
 from twofold.audit.services import record
@@ -34,7 +35,9 @@ class AuditFilter(forms.Form):
     correlation_id = forms.CharField(label=_("Correlation ID"), required=False, max_length=64)
     user = forms.CharField(label=_("User name"), required=False, max_length=254)
     action = forms.ChoiceField(
-        label=_("Action"), required=False, choices=[("", _("Any action")), *AuditAction.choices]
+        label=_("Action"),
+        required=False,
+        choices=lambda: [("", _("Any action")), *action_choices()],
     )
     result = forms.ChoiceField(
         label=_("Result"), required=False, choices=[("", _("Any result")), *AuditResult.choices]

@@ -19,8 +19,9 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, safe_text
 from twofold.core import languages, phones
 from twofold.core.errors import InvalidInput
+from twofold.methods import base
 from twofold.organisations import logos
-from twofold.organisations.models import MethodKind, Organisation
+from twofold.organisations.models import Organisation
 
 POLICY_FIELDS = [
     "require_mfa",
@@ -78,7 +79,7 @@ class PolicyForm(forms.ModelForm):
 
     allowed_methods = forms.MultipleChoiceField(
         label=gettext_lazy("People may verify with these methods:"),
-        choices=MethodKind.choices,
+        choices=base.policy_kind_choices,
         widget=forms.CheckboxSelectMultiple,
     )
     trusted_ip_ranges = RangesField(

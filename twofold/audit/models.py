@@ -15,7 +15,7 @@ from twofold.core.fields import EncryptedTextField
 
 
 class AuditAction(models.TextChoices):
-    """The closed list of things the audit log records."""
+    """The things the audit log records, besides the methods' own (``method_actions``)."""
 
     SIGNIN_PASSWORD = "signin.password", _("Password sign-in")
     SIGNIN_RATE_LIMITED = "signin.rate_limited", _("Sign-in refused: too many attempts")
@@ -97,6 +97,38 @@ class AuditAction(models.TextChoices):
     TOKEN_REQUEST_REFUSED = "oidc.token_refused", _("Application's token request refused")
 
 
+_CORE_ACTIONS = frozenset(AuditAction.values)
+#: The methods' own actions, value -> lazy label: each method declares them in its
+#: package (methods/base.py ``Method.audit_actions``), and the methods app adds them here
+#: when it starts. The column has no database choices: the vocabulary grows with no
+#: migration.
+_METHOD_ACTIONS: dict[str, str] = {}
+
+
+def add_method_actions(actions: dict[str, str]) -> None:
+    """Let ``record`` accept these methods' actions; a core action can't be redefined."""
+    clash = _CORE_ACTIONS.intersection(actions)
+    if clash:
+        raise ValueError(f"audit actions already defined: {sorted(clash)}")
+    _METHOD_ACTIONS.update(actions)
+
+
+def is_known_action(action: str) -> bool:
+    return action in _CORE_ACTIONS or action in _METHOD_ACTIONS
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """(value, label) of every action, core ones first: the audit log's filter."""
+    return [*AuditAction.choices, *_METHOD_ACTIONS.items()]
+
+
+def label_of(action: str) -> str:
+    """An action's label; the value itself for one a later version no longer knows."""
+    if action in _CORE_ACTIONS:
+        return str(AuditAction(action).label)
+    return str(_METHOD_ACTIONS.get(action, action))
+
+
 #: Actions that, recorded without a subject, applied to every user of the organisation at
 #: once (forgetting everyone's remembered devices by the organisation's epoch): one event
 #: stands for each of its users, and their pages list it with their own.
@@ -155,8 +187,8 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     subject_label = models.CharField(_("subject"), max_length=254, blank=True)
-    # No choices on the column: a new action is a line in AuditAction, not a migration.
-    # record() only ever writes AuditAction values.
+    # No choices on the column: a new action is a line in AuditAction or in a method's
+    # audit_actions, not a migration. record() only ever writes known actions.
     action = models.CharField(_("action"), max_length=40)
     result = models.CharField(_("result"), max_length=10, choices=AuditResult)
     client_address = models.GenericIPAddressField(_("client address"), null=True)
@@ -201,10 +233,7 @@ class AuditEvent(models.Model):
 
     @property
     def action_label(self) -> str:
-        try:
-            return str(AuditAction(self.action).label)
-        except ValueError:  # an action a later version no longer knows
-            return self.action
+        return label_of(self.action)
 
 
 class ChainHead(models.Model):

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from twofold.audit import chain
-from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult, is_known_action
 from twofold.core import context, metrics
 from twofold.core.ratelimit import Limit
 
@@ -43,6 +43,12 @@ def _check(details: dict[str, Any]) -> None:
             raise UnsafeAuditDetails(f"audit detail {key!r} looks like a number or a code")
 
 
+def _known(action: str) -> None:
+    """A misspelt action is a programming error, refused before anything is written."""
+    if not is_known_action(str(action)):
+        raise ValueError(f"unknown audit action {action!r}")
+
+
 def safe_text(text: str, limit: int = 200) -> str:
     """Free text for an event (an administrator's reason): long digit runs masked."""
     return _LONG_NUMBER.sub("…", " ".join(text.split()))[:limit]
@@ -57,7 +63,7 @@ def _with_person(details: dict[str, Any], request_context: context.RequestContex
 
 
 def record(
-    action: AuditAction,
+    action: AuditAction | str,
     result: AuditResult,
     *,
     organisation: Organisation | None = None,
@@ -68,7 +74,10 @@ def record(
     **details: Any,
 ) -> AuditEvent:
     """Write one audit event with the current request's correlation ID, address and browser
-    (and, for an integration's call, the person's address it reported)."""
+    (and, for an integration's call, the person's address it reported).
+
+    ``action``: an AuditAction, or one of a method's own ``audit_actions``."""
+    _known(action)
     _check(details)
     request_context = context.current()
     # Every event belongs to an organisation where one is known, so its administrators
@@ -97,7 +106,7 @@ def record(
 
 def record_at_most(
     limit: Limit,
-    action: AuditAction,
+    action: AuditAction | str,
     result: AuditResult,
     **kwargs: Any,
 ) -> AuditEvent | None:
@@ -112,7 +121,7 @@ def record_at_most(
     count = limit.hit(source)
     if count > limit.limit:
         if count == limit.limit + 1:
-            log.warning("%s events from one address are no longer audited", action.value)
+            log.warning("%s events from one address are no longer audited", action)
         return None
     return record(action, result, **kwargs)
 
@@ -122,7 +131,7 @@ def _event(organisation_id: int | None, pk: int, label: str, common: dict) -> Au
 
 
 def record_for_users(
-    action: AuditAction,
+    action: AuditAction | str,
     result: AuditResult,
     users: QuerySet,
     *,
@@ -138,13 +147,14 @@ def record_for_users(
     takes anyway): the chain's head must be the last lock of a transaction. Call it before
     the change if the change alters what ``users`` selects.
     """
+    _known(action)
     _check(details)
     request_context = context.current()
     common = {
         "at": timezone.now(),
         "actor_id": actor.pk if actor else None,
         "actor_label": actor_label or (actor.username if actor else "system"),
-        "action": action.value,
+        "action": str(action),
         "result": result.value,
         "client_address": request_context.client_address,
         "user_agent": request_context.user_agent,

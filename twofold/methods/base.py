@@ -6,7 +6,16 @@ sign-in ("text a code to my authentication phone", "call my office phone", "use 
 verification code from the app"). The user's preferred option is stored by its key.
 
 Sign-in, the settings page, the admin portal and the API use methods only through this
-module. Adding a method = a package with a ``Method`` subclass + one line in ``METHODS``.
+module. Adding a method = a package with a ``Method`` subclass + one line in ``METHODS``
+(plus its app in INSTALLED_APPS and its URLs included, if it has models or pages).
+
+The catalogue. Central lists never name a method: they are derived from the methods'
+declarations here. ``Method.policy_kinds`` are what an organisation's policy can allow
+(``policy_kinds()``: the policy page, the default for new organisations);
+``Method.catalogue`` holds an ``OptionSpec`` per option the method can ever offer (its
+labels, the RFC 8176 amr values it proves: ``option_spec()``, ``amr_for()``);
+``Method.audit_actions`` extends the audit log's vocabulary (``audit_actions()``), with
+no migration since the column has no database choices.
 """
 
 from __future__ import annotations
@@ -34,6 +43,28 @@ METHODS = (
 )
 
 
+@dataclass(frozen=True)
+class PolicyKind:
+    """A kind of verifying an organisation's policy can allow ("text", "passkey")."""
+
+    value: str  # stored in Organisation.allowed_methods
+    label: str  # lazy: the policy page and the admin pages
+    default: bool = True  # allowed for new organisations
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """An option a method can offer once registered, whoever the user."""
+
+    key: str  # the Option.key: "text:authentication", "app_code"
+    policy_kind: str  # the PolicyKind.value the organisation must allow
+    label: str  # lazy: the settings page's "preferred option" list
+    amr: tuple[str, ...]  # RFC 8176 values it proves: ("sms",), ("otp",), ("hwk", "user")
+    phishing_resistant: bool = False
+    admin_label: str = ""  # the admin's activity page, if it differs from ``label``
+    preferable: bool = True  # listed under "preferred option" (an alternate phone is not)
+
+
 class Interaction(models.TextChoices):
     CODE = "code"  # the person types a code they received or read from an app
     WAIT = "wait"  # the person answers a call or a push; the page waits for it
@@ -43,7 +74,7 @@ class Interaction(models.TextChoices):
 class Option:
     key: str  # stable, stored as the preferred option: "text:authentication", "app_code"
     method: str  # the key of the Method that serves it
-    policy_kind: str  # the organisations.MethodKind the organisation must allow
+    policy_kind: str  # the PolicyKind.value the organisation must allow
     interaction: Interaction
     label: str  # for the settings page: "Text a code to my authentication phone"
     prompt: str  # for "sign in another way", masked: "Text +1 XXX XXX XX34"
@@ -59,9 +90,13 @@ class Method(ABC):
     settings_template: str | None = None
     #: Whether the method can verify a sign-in (app passwords cannot: API only).
     second_factor: bool = True
-    #: Every option the method could offer once registered, as (key, policy kind, label):
-    #: what the settings page lists under "preferred option".
-    catalogue: tuple[tuple[str, str, str], ...] = ()
+    #: The kinds of verifying this method brings to organisations' policies (a kind may
+    #: be shared: hardware tokens count as the authenticator's "app_code").
+    policy_kinds: tuple[PolicyKind, ...] = ()
+    #: Every option the method could offer once registered.
+    catalogue: tuple[OptionSpec, ...] = ()
+    #: The audit actions this method records, as (value, lazy label): "recovery_codes.made".
+    audit_actions: tuple[tuple[str, str], ...] = ()
     #: The waiting page includes this template for a WAIT option's prompt (None: a call's).
     wait_template: str | None = None
     #: The first sign-in page (user name) includes this template, if any: a way to sign in
@@ -164,15 +199,64 @@ def options_for(user: User) -> list[Option]:
 
 
 def catalogue_for(user: User) -> list[tuple[str, str]]:
-    """(key, label) of every option the user's organisation allows, registered or not."""
+    """(key, label) of every option the user's organisation allows, registered or not:
+    the settings page's "preferred option" list."""
     organisation = user.organisation
     return [
-        (key, str(label))
+        (spec.key, str(spec.label))
         for method in registry().values()
         if method.second_factor
-        for key, kind, label in method.catalogue
-        if organisation.allows(kind)
+        for spec in method.catalogue
+        if spec.preferable and organisation.allows(spec.policy_kind)
     ]
+
+
+def policy_kinds() -> list[PolicyKind]:
+    """Every kind an organisation's policy can allow, once each, in registry order."""
+    found: dict[str, PolicyKind] = {}
+    for method in registry().values():
+        for kind in method.policy_kinds:
+            found.setdefault(kind.value, kind)
+    return list(found.values())
+
+
+def policy_kind_choices() -> list[tuple[str, str]]:
+    """(value, label) of every policy kind: the policy page's checkboxes."""
+    return [(kind.value, kind.label) for kind in policy_kinds()]
+
+
+def default_policy_kinds() -> list[str]:
+    """What a new organisation allows."""
+    return [kind.value for kind in policy_kinds() if kind.default]
+
+
+@cache
+def _specs() -> dict[str, OptionSpec]:
+    return {spec.key: spec for method in registry().values() for spec in method.catalogue}
+
+
+def option_spec(key: str) -> OptionSpec | None:
+    """The catalogue entry of the option ``key`` (None: no method offers it, or no longer)."""
+    return _specs().get(key)
+
+
+def amr_for(option_key: str) -> tuple[str, ...]:
+    """What the option proves, in RFC 8176's words; "mfa" alone for an unknown one."""
+    spec = option_spec(option_key)
+    return spec.amr if spec is not None else ("mfa",)
+
+
+def option_admin_label(option_key: str) -> str:
+    """How administrators see the option in a user's activity ("Text message"), or ""."""
+    spec = option_spec(option_key)
+    if spec is None:
+        return ""
+    return str(spec.admin_label or spec.label)
+
+
+def audit_actions() -> dict[str, str]:
+    """Every method's audit actions: value -> lazy label."""
+    return {value: label for method in registry().values() for value, label in method.audit_actions}
 
 
 def users_with_methods() -> list[QuerySet]:

@@ -125,7 +125,7 @@ def _alert_fraud(user: User, challenge: Challenge, *, blocked: bool) -> None:
             "organisation": user.organisation.slug,
             "user_id": user.pk,
             "method": challenge.option,  # e.g. call:office, app_notification
-            "method_kind": challenge.option.partition(":")[0],  # the policy's MethodKind
+            "method_kind": challenge.option.partition(":")[0],  # the policy's kind
             "purpose": challenge.purpose,  # verify_number: a new number disowned
             "blocked": blocked,
             "correlation_id": context.current().correlation_id,  # the audit event's

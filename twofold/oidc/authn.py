@@ -26,7 +26,7 @@ from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.oidc import claims
 from twofold.signin import services as signin
 
-STEPPED_UP = "twofold.oidc.stepped_up"  # {"amr": "otp", "at": 1700000000}
+STEPPED_UP = "twofold.oidc.stepped_up"  # {"amr": ["otp"], "at": 1700000000}
 SENT = "twofold.oidc.sent"  # {"request": digest of the authorization request, "at": ...}
 
 
@@ -72,8 +72,10 @@ def of_session(request: HttpRequest) -> SessionAuthentication:
     if stepped_up:
         # A factor verified later in the session: "mfa" (a trusted device) gives way to it.
         amr = [value for value in amr if value != "mfa"]
-        if stepped_up["amr"] not in amr:
-            amr.append(stepped_up["amr"])
+        proved = stepped_up["amr"]  # a list; a single value in sessions from before
+        for value in [proved] if isinstance(proved, str) else proved:
+            if value not in amr:
+                amr.append(value)
         second_factor_at = max(second_factor_at or 0, stepped_up["at"])
     if claims.SECOND_FACTORS.intersection(amr) and "mfa" not in amr:
         amr.insert(1, "mfa")  # RFC 8176: a password and a second factor are several factors

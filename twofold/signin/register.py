@@ -28,10 +28,10 @@ from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.forms import DeviceForm
 from twofold.methods.forms import CodeForm
 from twofold.methods.models import ChallengePurpose, ChallengeState
+from twofold.methods.phone import kinds
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
 from twofold.methods.verification import SecondFactorLocked
-from twofold.organisations.models import MethodKind
 from twofold.signin import flow, services
 from twofold.signin.views import SIGNIN_NEXT, _pending_or_restart, _safe
 
@@ -59,7 +59,7 @@ class PhoneForm(forms.Form):
         self.fields["mode"].choices = [
             (mode, label)
             for mode, label in ContactMode.choices
-            if organisation.allows(MethodKind.TEXT if mode == ContactMode.TEXT else MethodKind.CALL)
+            if organisation.allows(kinds.TEXT if mode == ContactMode.TEXT else kinds.CALL)
         ]
         self.fields["mode"].initial = (
             self.fields["mode"].choices[0][0] if self.fields["mode"].choices else ""
@@ -108,7 +108,7 @@ def _choices(user: User) -> dict[str, bool]:
     return {
         "app": authenticator.allowed(user),
         "push": activation.may_activate(user),
-        "phone": organisation.allows(MethodKind.TEXT) or organisation.allows(MethodKind.CALL),
+        "phone": organisation.allows(kinds.TEXT) or organisation.allows(kinds.CALL),
     }
 
 
@@ -153,11 +153,12 @@ def _gate(view):
     return wrapper
 
 
-def _registered(request: HttpRequest, user: User, amr: str, preferred: str) -> HttpResponse:
+def _registered(request: HttpRequest, user: User, preferred: str) -> HttpResponse:
     resets.complete(user)
     request.session.pop(ACCESS_OK, None)
     User.objects.filter(pk=user.pk).update(preferred_option=preferred)
-    services.finish(request, user, amr=["pwd", amr], via="registration", option=preferred)
+    amr = ["pwd", *services.amr_for(preferred)]
+    services.finish(request, user, amr=amr, via="registration", option=preferred)
     messages.success(request, _("You're all set. We'll ask for this each time you sign in."))
     return redirect(_safe(request, request.session.pop(SIGNIN_NEXT, None), "my-account"))
 
@@ -226,7 +227,7 @@ def register_app(request: HttpRequest, user: User) -> HttpResponse:
             form.add_error("name", invalid.message)
         else:
             authenticator.forget_enrolment_secret(request.session)
-            return _registered(request, user, "otp", "app_code")
+            return _registered(request, user, "app_code")
     context = {
         "form": form,
         "qr_code": authenticator.qr_code_svg(authenticator.provisioning_uri(user, secret)),
@@ -285,7 +286,7 @@ def register_push_complete(request: HttpRequest, user: User) -> HttpResponse:
     if (locked := _locked(request, user)) is not None:
         return locked
     request.session.pop(_PUSH_ACTIVATION, None)
-    return _registered(request, user, "swk", "app_notification")
+    return _registered(request, user, "app_notification")
 
 
 @never_cache
@@ -363,7 +364,7 @@ def _phone_registered(request: HttpRequest, user: User, challenge) -> HttpRespon
         messages.error(request, refused.message)
         return redirect("signin-register-phone")
     mode = challenge.option.partition(":")[0]
-    return _registered(request, user, services.amr_for(challenge.option), f"{mode}:authentication")
+    return _registered(request, user, f"{mode}:authentication")
 
 
 @never_cache

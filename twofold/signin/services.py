@@ -38,9 +38,6 @@ AMR = "twofold.amr"  # how the session's user proved who they are (for OpenID Co
 PENDING_SECONDS = 10 * 60
 BYPASS = "one-time bypass"  # why a sign-in skipped the second factor (audit "via")
 
-# What each option proves, in the words of RFC 8176 (amr values).
-_AMR = {"app_code": "otp", "app_notification": "swk", "hardware_token": "hwk"}
-
 
 class Next(Enum):
     SIGNED_IN = "signed_in"
@@ -48,9 +45,9 @@ class Next(Enum):
     REGISTER = "register"
 
 
-def amr_for(option_key: str) -> str:
-    kind = option_key.partition(":")[0]
-    return _AMR.get(option_key) or {"text": "sms", "call": "tel"}.get(kind, "mfa")
+def amr_for(option_key: str) -> list[str]:
+    """What the option proves, in the words of RFC 8176 (its method's catalogue says)."""
+    return list(base.amr_for(option_key))
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,7 @@ def _pending_or_restart(view: Callable[..., HttpResponse]) -> Callable[..., Http
 
 
 def _signed_in(request: HttpRequest, user: User, challenge: Challenge, remember: bool):
-    amr = ["pwd", services.amr_for(challenge.option)]
+    amr = ["pwd", *services.amr_for(challenge.option)]
     services.finish(request, user, amr=amr, via="second factor", option=challenge.option)
     response = redirect(_safe(request, request.session.pop(SIGNIN_NEXT, None), "my-account"))
     if remember:

@@ -23,9 +23,8 @@ from twofold.audit.services import record
 from twofold.core import context, crypto
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited
 from twofold.core.ratelimit import Limit
-from twofold.methods.authenticator import services
+from twofold.methods.authenticator import kinds, services
 from twofold.methods.authenticator.models import DEFAULT_NAME, ActivationCode, AuthenticatorDevice
-from twofold.organisations.models import MethodKind
 
 LIFETIME = timedelta(minutes=10)
 CODE_DIGITS = 12
@@ -40,7 +39,7 @@ class ActivationRefused(InvalidInput):
 
 def may_activate(user: User) -> bool:
     """Notifications are allowed by the organisation and the user has room for an app."""
-    return user.organisation.allows(MethodKind.APP_NOTIFICATION) and services.may_add_device(user)
+    return user.organisation.allows(kinds.APP_NOTIFICATION) and services.may_add_device(user)
 
 
 def grouped(code: str) -> str:

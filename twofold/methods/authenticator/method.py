@@ -9,10 +9,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from twofold.methods.authenticator import activation, push, services
+from twofold.methods.authenticator import activation, kinds, push, services
 from twofold.methods.authenticator.models import AuthenticatorDevice
-from twofold.methods.base import Interaction, Method, Option
-from twofold.organisations.models import MethodKind
+from twofold.methods.base import Interaction, Method, Option, OptionSpec
 
 if TYPE_CHECKING:
     from twofold.accounts.models import User
@@ -28,9 +27,22 @@ _NOTIFY_LABEL = gettext_lazy("Notify me through the app")
 class AuthenticatorMethod(Method):
     key = "authenticator"
     settings_template = "authenticator/panel.html"
+    policy_kinds = kinds.POLICY_KINDS
     catalogue = (
-        (APP_NOTIFICATION, MethodKind.APP_NOTIFICATION, _NOTIFY_LABEL),
-        (APP_CODE, MethodKind.APP_CODE, _LABEL),
+        OptionSpec(
+            APP_NOTIFICATION,
+            kinds.APP_NOTIFICATION,
+            _NOTIFY_LABEL,
+            amr=("swk",),
+            admin_label=gettext_lazy("Authenticator app notification"),
+        ),
+        OptionSpec(
+            APP_CODE,
+            kinds.APP_CODE,
+            _LABEL,
+            amr=("otp",),
+            admin_label=gettext_lazy("Authenticator app code"),
+        ),
     )
     wait_template = "authenticator/wait_push.html"
 
@@ -44,7 +56,7 @@ class AuthenticatorMethod(Method):
                 Option(
                     key=APP_NOTIFICATION,
                     method=self.key,
-                    policy_kind=MethodKind.APP_NOTIFICATION,
+                    policy_kind=kinds.APP_NOTIFICATION,
                     interaction=Interaction.WAIT,
                     label=str(_NOTIFY_LABEL),
                     prompt=_("Approve a request on my twofold Authenticator app"),
@@ -55,7 +67,7 @@ class AuthenticatorMethod(Method):
             Option(
                 key=APP_CODE,
                 method=self.key,
-                policy_kind=MethodKind.APP_CODE,
+                policy_kind=kinds.APP_CODE,
                 interaction=Interaction.CODE,
                 label=str(_LABEL),
                 prompt=_("Use a verification code"),

@@ -24,8 +24,8 @@ from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
 from twofold.core import crypto
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
+from twofold.methods.authenticator import kinds
 from twofold.methods.authenticator.models import AuthenticatorDevice
-from twofold.organisations.models import MethodKind
 
 #: How many authenticator apps one user may keep.
 MAX_DEVICES = 5
@@ -99,9 +99,7 @@ def qr_code_svg(uri: str) -> SafeString:
 def allowed(user: User) -> bool:
     """Whether the user's organisation allows any use of the app (codes or, later, push)."""
     organisation = user.organisation
-    return organisation.allows(MethodKind.APP_CODE) or organisation.allows(
-        MethodKind.APP_NOTIFICATION
-    )
+    return organisation.allows(kinds.APP_CODE) or organisation.allows(kinds.APP_NOTIFICATION)
 
 
 def may_add_device(user: User) -> bool:

@@ -8,10 +8,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from twofold.methods.base import Interaction, Method, Option
+from twofold.methods.authenticator import kinds
+from twofold.methods.base import Interaction, Method, Option, OptionSpec
 from twofold.methods.oath import services
 from twofold.methods.oath.models import HardwareToken
-from twofold.organisations.models import MethodKind
 
 if TYPE_CHECKING:
     from twofold.accounts.models import User
@@ -25,7 +25,9 @@ _LABEL = gettext_lazy("Use a code from my hardware token")
 class HardwareTokenMethod(Method):
     key = OPTION_KEY
     settings_template = "oath/panel.html"
-    catalogue = ((OPTION_KEY, MethodKind.APP_CODE, _LABEL),)
+    catalogue = (
+        OptionSpec(OPTION_KEY, kinds.APP_CODE, _LABEL, amr=("hwk",), admin_label=_LABEL_SHORT),
+    )
 
     def options(self, user: User) -> list[Option]:
         # Only tokens the user proved count; an assigned token waits for its activation.
@@ -36,7 +38,7 @@ class HardwareTokenMethod(Method):
             Option(
                 key=OPTION_KEY,
                 method=self.key,
-                policy_kind=MethodKind.APP_CODE,
+                policy_kind=kinds.APP_CODE,
                 interaction=Interaction.CODE,
                 label=str(_LABEL),
                 prompt=_("Use a code from your hardware token (serial %(serial)s)")

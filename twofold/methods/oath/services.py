@@ -22,8 +22,9 @@ from twofold.audit.services import record
 from twofold.core import crypto
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
 from twofold.methods import verification
+from twofold.methods.authenticator import kinds
 from twofold.methods.oath.models import HardwareToken
-from twofold.organisations.models import MethodKind, Organisation
+from twofold.organisations.models import Organisation
 
 PAGE_SIZE = 50
 _SIX_DIGITS = re.compile(r"^\d{6}$")
@@ -45,7 +46,7 @@ def clock() -> float:
 
 def allowed(user: User) -> bool:
     """Whether the user's organisation accepts codes from apps and hardware tokens."""
-    return user.organisation.allows(MethodKind.APP_CODE)
+    return user.organisation.allows(kinds.APP_CODE)
 
 
 # --- The administrator's stock -------------------------------------------------------------

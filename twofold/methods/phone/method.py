@@ -11,32 +11,49 @@ from django.utils.translation import gettext_lazy
 from twofold.core import languages
 from twofold.delivery import services as delivery
 from twofold.methods import verification
-from twofold.methods.base import Interaction, Method, Option
+from twofold.methods.base import Interaction, Method, Option, OptionSpec
 from twofold.methods.models import Challenge, ChallengePurpose
+from twofold.methods.phone import kinds
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
-from twofold.organisations.models import MethodKind
 
 if TYPE_CHECKING:
     from twofold.accounts.models import User
 
-# (option key, policy kind, settings-page label) for every option phones can offer.
+_CALL = gettext_lazy("Call")
+_TEXT = gettext_lazy("Text message")
+# Every option phones can offer; the alternate phone is never the preferred option.
 CATALOGUE = (
-    ("call:authentication", MethodKind.CALL, gettext_lazy("Call my authentication phone")),
-    (
-        "text:authentication",
-        MethodKind.TEXT,
-        gettext_lazy("Text a code to my authentication phone"),
+    OptionSpec(
+        "call:authentication",
+        kinds.CALL,
+        gettext_lazy("Call my authentication phone"),
+        amr=("tel",),
+        admin_label=_CALL,
     ),
-    ("call:office", MethodKind.CALL, gettext_lazy("Call my office phone")),
+    OptionSpec(
+        "text:authentication",
+        kinds.TEXT,
+        gettext_lazy("Text a code to my authentication phone"),
+        amr=("sms",),
+        admin_label=_TEXT,
+    ),
+    OptionSpec(
+        "call:office",
+        kinds.CALL,
+        gettext_lazy("Call my office phone"),
+        amr=("tel",),
+        admin_label=_CALL,
+    ),
+    OptionSpec(
+        "call:alternate",
+        kinds.CALL,
+        gettext_lazy("Call my alternate authentication phone"),
+        amr=("tel",),
+        admin_label=_CALL,
+        preferable=False,
+    ),
 )
-_ALTERNATE = (
-    "call:alternate",
-    MethodKind.CALL,
-    gettext_lazy("Call my alternate authentication phone"),
-)
-
-
-_LABELS = {key: label for key, _kind, label in (*CATALOGUE, _ALTERNATE)}
+_LABELS = {spec.key: spec.label for spec in CATALOGUE}
 
 
 def option_for(phone: Phone, mode: str, *, pending: bool = False) -> Option:
@@ -47,7 +64,7 @@ def option_for(phone: Phone, mode: str, *, pending: bool = False) -> Option:
     return Option(
         key=key,
         method=PhoneMethod.key,
-        policy_kind=MethodKind.TEXT if mode == ContactMode.TEXT else MethodKind.CALL,
+        policy_kind=kinds.TEXT if mode == ContactMode.TEXT else kinds.CALL,
         interaction=Interaction.CODE if mode == ContactMode.TEXT else Interaction.WAIT,
         label=str(_LABELS[key]),
         prompt=prompt % {"number": masked},
@@ -57,6 +74,7 @@ def option_for(phone: Phone, mode: str, *, pending: bool = False) -> Option:
 
 class PhoneMethod(Method):
     key = "phone"
+    policy_kinds = kinds.POLICY_KINDS
     catalogue = CATALOGUE
 
     def options(self, user: User) -> list[Option]:

@@ -3,7 +3,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from twofold.core.errors import InvalidInput
-from twofold.organisations.models import MethodKind, Organisation
+from twofold.methods import base
+from twofold.organisations.models import Organisation
 from twofold.organisations.services import create_organisation, find_by_username
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +14,8 @@ def test_a_new_organisation_has_the_products_default_policy(organisation) -> Non
     assert organisation.remember_device_days == 14
     assert (organisation.lockout_threshold, organisation.lockout_window_minutes) == (10, 15)
     assert organisation.lockout_duration_minutes == 15
-    assert sorted(organisation.allowed_methods) == sorted(MethodKind.values)
+    known = sorted(kind.value for kind in base.policy_kinds())
+    assert sorted(organisation.allowed_methods) == known
     assert not organisation.allow_app_passwords
     assert organisation.fraud_report_enabled
     assert organisation.fraud_report_blocks_user

@@ -7,10 +7,11 @@ import pytest
 from django.test import Client
 
 from twofold.accounts.models import MfaState
+from twofold.methods.authenticator import kinds as app_kinds
 from twofold.methods.authenticator import push
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
-from twofold.organisations.models import MethodKind
+from twofold.methods.phone import kinds as phone_kinds
 
 from .conftest import password_step
 
@@ -62,7 +63,7 @@ def test_another_sessions_activation_does_not_count(client, carol) -> None:
 
 
 def test_not_offered_where_notifications_are_not_allowed(client, carol) -> None:
-    carol.organisation.allowed_methods = [MethodKind.APP_CODE, MethodKind.TEXT]
+    carol.organisation.allowed_methods = [app_kinds.APP_CODE, phone_kinds.TEXT]
     carol.organisation.save()
     password_step(client, username="carol@contoso.example")
     assert 'data-testid="register-push"' not in client.get("/signin/register").content.decode()

@@ -13,11 +13,10 @@ from django.utils import timezone
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import context
 from twofold.methods import base, verification
-from twofold.methods.authenticator import activation, push, services
+from twofold.methods.authenticator import activation, kinds, push, services
 from twofold.methods.authenticator.models import ActivationCode, AuthenticatorDevice
 from twofold.methods.authenticator.tests.phone_app import DECISIONS, PENDING, PhoneApp
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
-from twofold.organisations.models import MethodKind
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +106,7 @@ class TestActivation:
 
     def test_an_organisation_without_notifications_cannot_activate(self, user) -> None:
         organisation = user.organisation
-        organisation.allowed_methods = [MethodKind.APP_CODE]
+        organisation.allowed_methods = [kinds.APP_CODE]
         organisation.save()
         with pytest.raises(services.NotAllowed):
             activation.issue(user)

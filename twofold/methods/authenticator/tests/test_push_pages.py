@@ -11,11 +11,10 @@ from django.test import Client
 from twofold.accounts.models import MfaState
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.methods import verification
-from twofold.methods.authenticator import activation, push
+from twofold.methods.authenticator import activation, kinds, push
 from twofold.methods.authenticator.models import PushNotice
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
 from twofold.methods.models import ChallengePurpose
-from twofold.organisations.models import MethodKind
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ class TestActivationPage:
         assert 'data-testid="activate-push"' in verified.get(SETUP).content.decode()
 
     def test_no_offer_where_the_organisation_allows_codes_only(self, verified, user) -> None:
-        user.organisation.allowed_methods = [MethodKind.APP_CODE]
+        user.organisation.allowed_methods = [kinds.APP_CODE]
         user.organisation.save()
         assert 'data-testid="activate-push"' not in verified.get(SETUP).content.decode()
         assert verified.post(ACTIVATE).status_code == 302

@@ -13,8 +13,8 @@ from twofold.core.errors import InvalidInput, NotAllowed, NotFound
 from twofold.methods.authenticator import services
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.models import ChallengePurpose
+from twofold.methods.phone import kinds
 from twofold.methods.verification import WrongCode, start_challenge, verify_code
-from twofold.organisations.models import MethodKind
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +138,7 @@ def test_a_user_keeps_at_most_five_apps(user, enrol, clock) -> None:
 
 
 def test_no_app_can_be_added_where_the_organisation_allows_no_app_method(user, clock) -> None:
-    user.organisation.allowed_methods = [MethodKind.TEXT, MethodKind.CALL]
+    user.organisation.allowed_methods = [kinds.TEXT, kinds.CALL]
     user.organisation.save()
     secret = services.new_secret()
     with pytest.raises(NotAllowed):

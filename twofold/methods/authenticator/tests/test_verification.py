@@ -3,9 +3,10 @@
 import pytest
 
 from twofold.methods import base
+from twofold.methods.authenticator import kinds as app_kinds
 from twofold.methods.models import ChallengePurpose, ChallengeState
+from twofold.methods.phone import kinds as phone_kinds
 from twofold.methods.verification import WrongCode, start_challenge, verify_code
-from twofold.organisations.models import MethodKind
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def test_a_user_with_an_app_is_offered_the_app_code_option(enrolled) -> None:
     option = base.find_option(enrolled.user, "app_code")
     assert option is not None
     assert option.method == "authenticator"
-    assert option.policy_kind == MethodKind.APP_CODE
+    assert option.policy_kind == app_kinds.APP_CODE
     assert option.interaction == base.Interaction.CODE
 
 
@@ -29,7 +30,7 @@ def test_a_user_without_an_app_is_not_offered_the_app_code_option(user) -> None:
 
 def test_the_option_is_withdrawn_when_the_organisation_disallows_app_codes(enrolled) -> None:
     organisation = enrolled.user.organisation
-    organisation.allowed_methods = [MethodKind.TEXT, MethodKind.CALL]
+    organisation.allowed_methods = [phone_kinds.TEXT, phone_kinds.CALL]
     organisation.save()
     assert base.find_option(enrolled.user, "app_code") is None
 

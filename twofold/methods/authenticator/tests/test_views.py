@@ -11,7 +11,7 @@ from twofold.core import crypto
 from twofold.methods import base, stepup
 from twofold.methods.authenticator import services
 from twofold.methods.authenticator.models import AuthenticatorDevice
-from twofold.organisations.models import MethodKind
+from twofold.methods.phone import kinds
 
 pytestmark = pytest.mark.django_db
 
@@ -188,7 +188,7 @@ def test_the_panel_offers_setup_when_the_user_has_no_app(user) -> None:
 
 
 def test_the_panel_offers_no_setup_where_the_organisation_allows_no_app(user) -> None:
-    user.organisation.allowed_methods = [MethodKind.TEXT, MethodKind.CALL]
+    user.organisation.allowed_methods = [kinds.TEXT, kinds.CALL]
     user.organisation.save()
     html = panel_for(user)
     assert SETUP not in html
@@ -196,7 +196,7 @@ def test_the_panel_offers_no_setup_where_the_organisation_allows_no_app(user) ->
 
 
 def test_the_setup_page_sends_back_where_the_organisation_allows_no_app(user, verified) -> None:
-    user.organisation.allowed_methods = [MethodKind.TEXT, MethodKind.CALL]
+    user.organisation.allowed_methods = [kinds.TEXT, kinds.CALL]
     user.organisation.save()
     assert verified.get(SETUP)["Location"] == SETTINGS_PAGE
 

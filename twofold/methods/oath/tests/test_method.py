@@ -7,11 +7,12 @@ from django.contrib.auth import get_user_model
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core.errors import NotFound
 from twofold.methods import base, resets
+from twofold.methods.authenticator import kinds as app_kinds
 from twofold.methods.models import ChallengePurpose, ChallengeState
 from twofold.methods.oath import services
 from twofold.methods.oath.models import HardwareToken
+from twofold.methods.phone import kinds as phone_kinds
 from twofold.methods.verification import WrongCode, start_challenge, verify_code
-from twofold.organisations.models import MethodKind
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +105,7 @@ def test_an_activated_token_offers_a_silent_code_option_under_the_app_code_polic
     option = base.find_option(activated.token.user, "hardware_token")
     assert (option.method, option.policy_kind, option.interaction, option.silent) == (
         "hardware_token",
-        MethodKind.APP_CODE,
+        app_kinds.APP_CODE,
         base.Interaction.CODE,
         True,
     )
@@ -122,7 +123,7 @@ def test_the_prompt_shows_only_the_last_four_characters_of_the_serial(
 
 def test_the_option_is_withdrawn_when_the_organisation_disallows_app_codes(activated) -> None:
     organisation = activated.token.user.organisation
-    organisation.allowed_methods = [MethodKind.TEXT, MethodKind.CALL]
+    organisation.allowed_methods = [phone_kinds.TEXT, phone_kinds.CALL]
     organisation.save()
     assert base.find_option(activated.token.user, "hardware_token") is None
 
