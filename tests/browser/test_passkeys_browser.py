@@ -39,9 +39,6 @@ def alice(db) -> tuple[User, pyotp.TOTP]:
     from twofold.organisations.services import create_organisation
 
     contoso = create_organisation("Contoso", ["contoso.example"], slug="contoso")
-    if not contoso.allows("passkey"):  # until the policy's kinds come from the methods
-        contoso.allowed_methods = [*contoso.allowed_methods, "passkey"]
-        contoso.save(update_fields=["allowed_methods"])
     user = create_user(
         contoso, ALICE, PASSWORD, display_name="Alice Example", mfa_state=MfaState.ENABLED
     )

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from twofold.methods.base import Method
+from twofold.methods.base import Method, OptionSpec, PolicyKind
 from twofold.methods.passkeys import services
 from twofold.methods.passkeys.aaguids import model_name
 from twofold.methods.passkeys.models import Passkey
@@ -23,6 +23,25 @@ _LABEL = gettext_lazy("Use a passkey (fingerprint, face, screen lock or security
 
 class PasskeyMethod(Method):
     key = "passkey"
+    policy_kinds = (PolicyKind(services.POLICY_KIND, gettext_lazy("Passkeys")),)
+    catalogue = (
+        OptionSpec(
+            key=services.OPTION,
+            policy_kind=services.POLICY_KIND,
+            label=_LABEL,
+            # What most passkeys prove; the sign-in records what the one used proved.
+            amr=("hwk", "user"),
+            phishing_resistant=True,
+            admin_label=_LABEL_SHORT,
+        ),
+    )
+    audit_actions = (
+        (services.ADDED, gettext_lazy("Passkey added")),
+        (services.RENAMED, gettext_lazy("Passkey renamed")),
+        (services.DELETED, gettext_lazy("Passkey deleted")),
+        (services.REFUSED, gettext_lazy("Passkey refused")),
+        (services.CLONED, gettext_lazy("Passkey refused: its counter went backwards (a copy)")),
+    )
     settings_template = "passkeys/panel.html"
     signin_template = "passkeys/signin.html"
 
