@@ -167,6 +167,12 @@ class Method(ABC):
         """What each of these users registered, by kind ("Office phone"), never numbers."""
         return {}
 
+    def policy_panel(self, request, organisation) -> str | None:
+        """The method's own rules for ``organisation`` on the admin policy page, rendered
+        (a form posting to the method's own view), or None. Passkeys: user verification
+        and attestation."""
+        return None
+
     def settings_context(self, user: User) -> dict[str, object]:
         """What ``settings_template`` needs to draw this method's panel for ``user``."""
         return {}
@@ -289,3 +295,9 @@ def preferred_option(user: User, options: list[Option] | None = None) -> Option 
 def signin_templates() -> list[str]:
     """What the first sign-in page includes from the methods (``Method.signin_template``)."""
     return [method.signin_template for method in registry().values() if method.signin_template]
+
+
+def policy_panels(request, organisation) -> list[str]:
+    """The methods' own panels on the admin policy page (``Method.policy_panel``), rendered."""
+    panels = (method.policy_panel(request, organisation) for method in registry().values())
+    return [panel for panel in panels if panel]

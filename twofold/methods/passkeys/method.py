@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -40,6 +41,7 @@ class PasskeyMethod(Method):
         (services.RENAMED, gettext_lazy("Passkey renamed")),
         (services.DELETED, gettext_lazy("Passkey deleted")),
         (services.REFUSED, gettext_lazy("Passkey refused")),
+        (services.POLICY_CHANGED, gettext_lazy("Passkey policy changed")),
         (services.CLONED, gettext_lazy("Passkey refused: its counter went backwards (a copy)")),
     )
     settings_template = "passkeys/panel.html"
@@ -60,6 +62,20 @@ class PasskeyMethod(Method):
             Passkey.objects.filter(user_id__in=user_ids).delete()[1].get(Passkey._meta.label, 0)
         )
         return deleted
+
+    def policy_panel(self, request, organisation) -> str | None:
+        from twofold.methods.passkeys.forms import PolicyForm
+
+        policy = services.policy_for(organisation)
+        form = PolicyForm(
+            initial={
+                "user_verification": policy.user_verification,
+                "attestation": policy.attestation,
+                "allowed_aaguids": "\n".join(policy.allowed_aaguids),
+            }
+        )
+        context = {"form": form, "allowed": organisation.allows(services.POLICY_KIND)}
+        return render_to_string("passkeys/policy.html", context, request=request)
 
     def settings_context(self, user: User) -> dict[str, object]:
         allowed = services.allowed(user)

@@ -49,6 +49,7 @@ RENAMED = "passkey.renamed"
 DELETED = "passkey.deleted"
 CLONED = "passkey.cloned"
 REFUSED = "passkey.refused"
+POLICY_CHANGED = "passkey.policy"
 
 _REGISTERING = "twofold.passkeys.registering"
 
@@ -61,6 +62,41 @@ def policy_for(organisation: Organisation) -> PasskeyPolicy:
     """The organisation's passkey policy; the defaults (unsaved) where it set none."""
     found = PasskeyPolicy.objects.filter(organisation=organisation).first()
     return found or PasskeyPolicy(organisation=organisation)
+
+
+@transaction.atomic
+def set_policy(
+    organisation: Organisation,
+    *,
+    actor: User,
+    user_verification: str,
+    attestation: str,
+    allowed_aaguids: list[str],
+) -> bool:
+    """Save the organisation's passkey rules; audited with what changed. Returns whether
+    anything did."""
+    policy, _created = PasskeyPolicy.objects.select_for_update().get_or_create(
+        organisation=organisation
+    )
+    after = {
+        "user_verification": user_verification,
+        "attestation": attestation,
+        "allowed_aaguids": allowed_aaguids,
+    }
+    changes = {name: value for name, value in after.items() if getattr(policy, name) != value}
+    if not changes:
+        return False
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    policy.save()
+    record(
+        POLICY_CHANGED,
+        AuditResult.SUCCESS,
+        actor=actor,
+        organisation=organisation,
+        fields=sorted(changes),
+    )
+    return True
 
 
 def allowed(user: User) -> bool:
@@ -184,6 +220,14 @@ def own_passkey(user: User, passkey_id: int) -> Passkey:
     found = Passkey.objects.filter(user=user, pk=passkey_id).first()
     if found is None:
         raise NotFound(_("This passkey no longer exists."))
+    return found
+
+
+def user_of_organisation(organisation: Organisation, user_id: int) -> User:
+    """A user of ``organisation`` (an administrator's reach); NotFound for anyone else."""
+    found = User.objects.filter(organisation=organisation, pk=user_id).first()
+    if found is None:
+        raise NotFound(_("This user no longer exists."))
     return found
 
 

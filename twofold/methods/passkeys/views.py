@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound, RateLimited
 from twofold.methods import base, stepup
 from twofold.methods.passkeys import passwordless, services
-from twofold.methods.passkeys.forms import AddForm, AssertionForm, NameForm
+from twofold.methods.passkeys.forms import AddForm, AssertionForm, NameForm, PolicyForm
 
 _SETTINGS = "security-verification"
 
@@ -107,6 +107,52 @@ def _own(request: HttpRequest, passkey_id: int):
         return services.own_passkey(request.user, passkey_id)
     except NotFound:
         raise Http404 from None
+
+
+# --- Administrators: remove a user's passkey from the user's page -------------------------
+
+
+@never_cache
+@require_POST
+def admin_remove(request: HttpRequest, user_id: int, passkey_id: int) -> HttpResponse:
+    """An administrator removes one of a user of their organisation's passkeys."""
+    from twofold.adminportal.access import admin_required  # the portal's own gate
+
+    return admin_required(_admin_remove)(request, user_id, passkey_id)
+
+
+def _admin_remove(request: HttpRequest, user_id: int, passkey_id: int) -> HttpResponse:
+    try:
+        subject = services.user_of_organisation(request.user.organisation, user_id)
+        passkey = services.own_passkey(subject, passkey_id)
+        services.delete(subject, passkey.pk, actor=request.user)
+    except NotFound:
+        raise Http404 from None
+    messages.success(request, _("The passkey “%(name)s” is removed.") % {"name": passkey.name})
+    return redirect("admin-user", user_id=subject.pk)
+
+
+@never_cache
+@require_POST
+def admin_policy(request: HttpRequest) -> HttpResponse:
+    """The passkey rules of the administrator's organisation (from the policy page)."""
+    from twofold.adminportal.access import admin_required  # the portal's own gate
+
+    return admin_required(_admin_policy)(request)
+
+
+def _admin_policy(request: HttpRequest) -> HttpResponse:
+    form = PolicyForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("admin-policy")
+    changed = services.set_policy(
+        request.user.organisation, actor=request.user, **form.cleaned_data
+    )
+    messages.success(request, _("Passkey rules saved.") if changed else _("Nothing changed."))
+    return redirect("admin-policy")
 
 
 # --- Passwordless sign-in -------------------------------------------------------------------

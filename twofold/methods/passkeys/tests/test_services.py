@@ -182,3 +182,30 @@ def test_forgetting_removes_the_users_passkeys(session, user) -> None:
     method = base.get("passkey")
     assert method.forget(type(user).objects.filter(pk=user.pk).values("pk")) == 1
     assert not Passkey.objects.exists()
+
+
+def test_the_policy_is_saved_audited_and_applies(session, user, organisation, make_user) -> None:
+    admin = make_user("admin@contoso.example", is_admin=True)
+    changed = services.set_policy(
+        organisation,
+        actor=admin,
+        user_verification="preferred",
+        attestation="none",
+        allowed_aaguids=[],
+    )
+    assert changed
+    assert services.policy_for(organisation).user_verification == "preferred"
+    assert not services.set_policy(
+        organisation,
+        actor=admin,
+        user_verification="preferred",
+        attestation="none",
+        allowed_aaguids=[],
+    )
+    event = AuditEvent.objects.get(action=services.POLICY_CHANGED)
+    assert event.details["fields"] == ["user_verification"]
+    # Preferred: a passkey that did not verify its user is accepted as a second factor.
+    key = SoftKey(user_verified=False)
+    register(session, user, key)
+    options, challenge = services.assertion_options(user)
+    assert services.use(key.get(options), challenge=challenge, user=user).amr == ["hwk"]

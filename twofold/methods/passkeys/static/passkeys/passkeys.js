@@ -90,8 +90,8 @@ async function fetchOptions(form, url) {
 }
 
 // Post the answer with the form, as an ordinary submission: the server redirects.
-function submitWith(form, credential) {
-  form.querySelector("[name=response]").value = JSON.stringify(credentialJSON(credential));
+function submitWith(form, credential, field = "response") {
+  form.querySelector(`[name=${field}]`).value = JSON.stringify(credentialJSON(credential));
   HTMLFormElement.prototype.submit.call(form);
 }
 
@@ -153,22 +153,26 @@ async function setUpSignIn(form) {
 }
 
 // --- Second step: answer the challenge with one of the person's passkeys -----------------
-function setUpChallenge(form) {
-  const options = JSON.parse(document.getElementById(form.dataset.passkeyChallenge).textContent);
+// The button sits inside the sign-in (or step-up) page's form, whose "code" field carries
+// the answer; the request options come in a JSON script element the button names.
+function setUpChallenge(button) {
+  const form = button.closest("form");
+  const options = JSON.parse(document.getElementById(button.dataset.passkeyChallenge).textContent);
   const run = async () => {
     try {
       const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
-      submitWith(form, credential);
+      submitWith(form, credential, "code");
     } catch (error) {
       showError(form, failure(error));
     }
   };
-  form.addEventListener("submit", (event) => {
+  button.addEventListener("click", (event) => {
     event.preventDefault();
     run();
   });
+  if (supported()) run(); // asked at once: the person chose (or prefers) their passkey
 }
 
 for (const form of document.querySelectorAll("form[data-passkey-create]")) setUpCreate(form);
 for (const form of document.querySelectorAll("form[data-passkey-signin]")) setUpSignIn(form);
-for (const form of document.querySelectorAll("form[data-passkey-challenge]")) setUpChallenge(form);
+for (const button of document.querySelectorAll("[data-passkey-challenge]")) setUpChallenge(button);
