@@ -2,7 +2,7 @@
 
 Nothing here touches the database: the services hand in what is stored and keep what
 comes out. The relying party is twofold itself: its ID is the base URL's host and the
-only origin accepted is the base URL's. Browsers refuse an IP
+only origin accepted is the base URL's (docs/security.md 36). Browsers refuse an IP
 address as a relying party ID, which is why the demo serves on ``localhost``.
 """
 
