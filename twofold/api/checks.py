@@ -96,7 +96,7 @@ def check(
         return _accept(user, SHORTCUTS[step.via], step.via)
     if step.next is signin.Next.REGISTER:
         return _reject(user, Reason.REGISTRATION_REQUIRED)
-    options = step.options
+    options = _answerable(step.options)
     if challenge_id is not None:
         return _answer_challenge(user, challenge_id, code)
     if code is not None:
@@ -190,7 +190,7 @@ def _verified(
     user: User, challenge_id: UUID, code: str, purpose: ChallengePurpose | None = None
 ) -> Decision:
     try:
-        challenge = verification.verify_code(user, challenge_id, code, purpose=purpose)
+        challenge = verification.verify(user, challenge_id, code, purpose=purpose)
     except InvalidInput as refused:  # wrong, expired, finished: decided, and audited
         if refused.code not in REFUSED:
             raise
@@ -226,7 +226,7 @@ def start(
 ) -> Decision:
     """Start ``method``, or else the preferred option (that sends something, if asked).
     ``options``: the user's, if the caller has just looked them up."""
-    options = base.options_for(user) if options is None else options
+    options = _answerable(base.options_for(user) if options is None else options)
     if method:
         option = _chosen(options, method)
     elif prefer_sending:
@@ -237,6 +237,12 @@ def start(
         return _reject(user, Reason.CODE_REQUIRED)
     challenge = verification.open_challenge(user, option, ChallengePurpose.API)
     return Decision(CHALLENGE, user, challenge=challenge, option=option)
+
+
+def _answerable(options: list[base.Option]) -> list[base.Option]:
+    """The options an application can relay: a BROWSER option (a passkey) is answered by
+    the person's own browser on twofold's pages, never through the API."""
+    return [option for option in options if option.interaction != base.Interaction.BROWSER]
 
 
 def _chosen(options: list[base.Option], method: str) -> base.Option:

@@ -20,6 +20,7 @@ no migration since the column has no database choices.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
@@ -41,6 +44,8 @@ METHODS = (
     "twofold.methods.app_passwords.method.AppPasswordMethod",
     "twofold.methods.passkeys.method.PasskeyMethod",
 )
+
+_SIX_DIGITS = re.compile(r"^\d{6}$")
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,11 @@ class OptionSpec:
 
 
 class Interaction(models.TextChoices):
-    CODE = "code"  # the person types a code they received or read from an app
+    CODE = "code"  # the person types something: six digits, a recovery code
     WAIT = "wait"  # the person answers a call or a push; the page waits for it
+    # The browser answers by itself: the method's prompt_template holds a script that
+    # posts the answer (a WebAuthn assertion) as the form's ``code`` field.
+    BROWSER = "browser"
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,35 @@ class Option:
     prompt: str  # for "sign in another way", masked: "Text +1 XXX XXX XX34"
     silent: bool = False  # starting it sends nothing (the code is already in an app)
     target: str = ""  # where a code or call goes, masked ("+1 XXX XXX XX34"), if anywhere
+    # The code box of a CODE option: "numeric" (six digits) or "text" (a recovery code);
+    # and the longest answer the pages take (a BROWSER option's answer is its JSON).
+    code_inputmode: str = "numeric"
+    code_max_length: int = 12
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """Something a user may add now, through the method's own view (methods/enrolment.py
+    hosts it on the settings page and in first-time registration alike)."""
+
+    key: str  # "phone", "app", "passkey", "recovery_codes"
+    label: str  # the choice's title: "Authenticator app"
+    description: str  # a sentence under it
+    url_name: str  # the method's view; it takes ?next=
+    # Where it is offered: the settings page ("settings") and first-time registration
+    # ("registration"), methods/enrolment.py. A view that serves one host only (today's
+    # phone and app registration at sign-in) names that one.
+    hosts: tuple[str, ...] = ("settings", "registration")
+    primary: bool = False  # the recommended choice, drawn first and stronger
+
+
+@dataclass(frozen=True)
+class AdminItem:
+    """One line of a method on the admin's page of a user: never a number or a secret."""
+
+    label: str  # "Passkey: YubiKey 5"
+    detail: str = ""  # "added 2026-01-02, last used 2026-02-03"
+    remove_url: str | None = None  # a POST the administrator may send to remove it
 
 
 class Method(ABC):
@@ -102,6 +139,12 @@ class Method(ABC):
     #: The first sign-in page (user name) includes this template, if any: a way to sign in
     #: that needs no user name (a passkey).
     signin_template: str | None = None
+    #: The sign-in and step-up pages include this template, with ``prompt_context`` as
+    #: ``prompt``, to ask for the answer to an open challenge: for a CODE option, in place
+    #: of the page's "enter the 6-digit code" sentence, above the code box; for a BROWSER
+    #: option, inside the page's form (CSRF token, a hidden ``code`` field, "remember this
+    #: device"), for its script to fill ``code`` and submit. None: the plain code box.
+    prompt_template: str | None = None
 
     @abstractmethod
     def options(self, user: User) -> list[Option]:
@@ -130,13 +173,29 @@ class Method(ABC):
         approved with the wrong number): a key the pages have a message for, or ""."""
         return ""
 
-    def check(self, challenge: Challenge, code: str) -> bool:
-        """Compare ``code`` for ``challenge`` in constant time and mark it used.
+    def parse(self, challenge: Challenge, response: str) -> object | None:
+        """The method's reading of what the person (or their browser) sent for
+        ``challenge``; None when it is malformed, which counts as a wrong code.
 
-        Called inside a transaction that holds the challenge's row lock; ``code`` is
-        already known to be six digits. Returns whether it matched.
+        The default: six digits, once spaces are removed. Runs inside the check's
+        transaction, after the lockout, state and expiry were checked (verification.py).
+        """
+        code = (response or "").strip().replace(" ", "")
+        return code if _SIX_DIGITS.match(code) else None
+
+    def check(self, challenge: Challenge, parsed: object) -> bool:
+        """Compare ``parsed`` (what ``parse`` returned) for ``challenge`` in constant time
+        and mark it used.
+
+        Called inside a transaction that holds the challenge's row lock. Returns whether
+        it matched; the caller approves the challenge, counts a failure and audits.
         """
         return False
+
+    def prompt_context(self, challenge: Challenge) -> dict[str, object]:
+        """What ``prompt_template`` needs to ask for the answer to ``challenge`` (a
+        WebAuthn assertion's request options), only while it is open."""
+        return {}
 
     def disown(self, challenge: Challenge) -> None:
         """Whoever a challenge proving something new reached said it is not theirs (fraud
@@ -176,6 +235,30 @@ class Method(ABC):
     def settings_context(self, user: User) -> dict[str, object]:
         """What ``settings_template`` needs to draw this method's panel for ``user``."""
         return {}
+
+    def settings_panel(self, request: HttpRequest, user: User) -> str | None:
+        """The rendered HTML of this method's panel on the settings page, or None.
+
+        The default renders ``settings_template`` with ``settings_context`` as ``panel``.
+        """
+        if not self.settings_template:
+            return None
+        context = {"panel": self.settings_context(user)}
+        return render_to_string(self.settings_template, context, request=request)
+
+    def admin_summary(self, user: User) -> list[AdminItem]:
+        """What the admin's page of ``user`` lists of this method (the phones are already
+        among the options; an app, a passkey, recovery codes left)."""
+        return []
+
+    def enrolments(self, user: User) -> list[Enrolment]:
+        """What ``user`` may add of this method now (what the policy allows and the
+        method's own caps leave): the settings page and registration list these."""
+        return []
+
+    def after_first_method(self, user: User) -> Enrolment | None:
+        """Offered right after a user's first method was registered (recovery codes)."""
+        return None
 
 
 @cache
@@ -301,3 +384,30 @@ def policy_panels(request, organisation) -> list[str]:
     """The methods' own panels on the admin policy page (``Method.policy_panel``), rendered."""
     panels = (method.policy_panel(request, organisation) for method in registry().values())
     return [panel for panel in panels if panel]
+
+
+def enrolments_for(user: User, host: str) -> list[Enrolment]:
+    """Everything ``user`` may add now from ``host``, in registry order."""
+    return [
+        item
+        for method in registry().values()
+        for item in method.enrolments(user)
+        if host in item.hosts
+    ]
+
+
+def after_first_method(user: User) -> Enrolment | None:
+    """The first enrolment a method offers once a first method is registered, if any."""
+    offers = (method.after_first_method(user) for method in registry().values())
+    return next((offer for offer in offers if offer is not None), None)
+
+
+def settings_panels(request: HttpRequest, user: User) -> list[str]:
+    """Every method's panel for the settings page, rendered, in registry order."""
+    panels = (method.settings_panel(request, user) for method in registry().values())
+    return [panel for panel in panels if panel]
+
+
+def admin_summary(user: User) -> list[AdminItem]:
+    """What every method shows of ``user`` on the admin's user page."""
+    return [item for method in registry().values() for item in method.admin_summary(user)]

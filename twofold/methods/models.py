@@ -41,6 +41,9 @@ class Challenge(models.Model):
     # What the challenge is about when it is not the option's own target: for
     # VERIFY_NUMBER, the role of the phone whose pending number is being proven.
     subject = models.CharField(max_length=40, blank=True)
+    # What the challenge's method keeps to check the response (a WebAuthn challenge),
+    # never a secret in clear (methods/base.py).
+    payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)

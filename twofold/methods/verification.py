@@ -1,8 +1,9 @@
 """Starting and checking challenges: the one verification path for pages and API alike.
 
 Order inside a check, as the house rules want it: lock the rows (below), refuse while
-the user's second factor is locked, compare in constant time, then mark the code used
-and record the result. Wrong, malformed and empty codes all count towards the lockout.
+the user's second factor is locked, check the challenge's state and expiry, let its
+method parse the response and compare in constant time, then mark the code used and
+record the result. Wrong, malformed and empty responses all count towards the lockout.
 
 Lock order: the user's row first (``lock_user``), always; then the user's challenges and
 the method's own rows (phones, devices, tokens) in whatever order a path needs. The
@@ -19,7 +20,6 @@ push start, which must, locks the user first itself.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -42,7 +42,6 @@ from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 
 CODE_LIFETIME = timedelta(minutes=5)
 WAIT_LIFETIME = timedelta(minutes=2)
-_SIX_DIGITS = re.compile(r"^\d{6}$")
 
 
 class SecondFactorLocked(RateLimited):
@@ -227,22 +226,34 @@ class _Outcome:
     option: str = ""  # the checked challenge's option (for the latency's method label)
 
 
-def verify_code(
-    user: User, challenge_id: str | UUID, code: str, *, purpose: ChallengePurpose | None = None
+def verify(
+    user: User,
+    challenge_id: str | UUID,
+    response: str,
+    *,
+    purpose: ChallengePurpose | None = None,
 ) -> Challenge:
-    """Check ``code`` against the user's open challenge (for ``purpose``, if given: any
-    other is "not found"); approve it or raise why not."""
+    """Check ``response`` (six digits, a recovery code, a WebAuthn assertion: its method
+    parses it) against the user's open challenge (for ``purpose``, if given: any other is
+    "not found"); approve it or raise why not. Pages and the API alike come here."""
     with metrics.timed_check() as timing:
-        outcome = _check(user, challenge_id, (code or "").strip().replace(" ", ""), purpose)
+        outcome = _check(user, challenge_id, response or "", purpose)
         timing.option = outcome.option
     if outcome.error is not None:
         raise outcome.error
     return outcome.challenge
 
 
+def verify_code(
+    user: User, challenge_id: str | UUID, code: str, *, purpose: ChallengePurpose | None = None
+) -> Challenge:
+    """``verify`` under its older name: a typed code is one kind of response."""
+    return verify(user, challenge_id, code, purpose=purpose)
+
+
 @transaction.atomic
 def _check(
-    user: User, challenge_id: str | UUID, code: str, purpose: ChallengePurpose | None
+    user: User, challenge_id: str | UUID, response: str, purpose: ChallengePurpose | None
 ) -> _Outcome:
     # Failures are recorded and committed; the error is raised after the transaction.
     # The user's row is locked and read afresh (their lockout may have begun since), then
@@ -272,7 +283,9 @@ def _check(
         challenge.save(update_fields=["state", "completed_at"])
         expired = ChallengeExpired(_("This code has expired. Send a new one."))
         return _Outcome(None, expired, challenge.option)
-    if not (_SIX_DIGITS.match(code) and base.get(challenge.method).check(challenge, code)):
+    method = base.get(challenge.method)
+    parsed = method.parse(challenge, response)  # None: malformed, a wrong code like any
+    if parsed is None or not method.check(challenge, parsed):
         failure = count_failure(user, challenge.option, challenge.purpose)
         return _Outcome(None, failure, challenge.option)
     challenge.state = ChallengeState.APPROVED

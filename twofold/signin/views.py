@@ -35,6 +35,7 @@ NEXT = "twofold.step_up.next"
 #: Set when an application (OpenID Connect) demands the step-up, not a settings change.
 FOR_APPLICATION = "twofold.step_up.for_application"
 SIGNIN_NEXT = "twofold.signin.next"
+ONLY_PHISHING_RESISTANT = "twofold.stepup.phishing_resistant"  # acr_values=phr (oidc)
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,14 @@ def _page(
 ) -> HttpResponse:
     """The shared verification page: show the state, or check a submitted code."""
     options = base.options_for(user)  # once: each look costs a query per method
+    if how.purpose == ChallengePurpose.STEP_UP and request.session.get(ONLY_PHISHING_RESISTANT):
+        # An application demanded a phishing-resistant sign-in (acr phr): a passkey only.
+        options = [o for o in options if services.phishing_resistant(o.key)] or options
     challenge = flow.current(request, user, how.purpose)
     try:  # locked: said at once, not after a way that can only be refused is chosen
         verification.refuse_if_locked(user)
     except verification.SecondFactorLocked as locked:
-        return _show(request, user, how, options, challenge, CodeForm(), locked)
+        return _show(request, user, how, options, challenge, None, locked)
     preferred = base.preferred_option(user, options)
     refused: RateLimited | None = None
     if challenge is None and request.method == "GET" and preferred and preferred.silent:
@@ -99,10 +103,11 @@ def _page(
             refused = limited
         else:
             flow.remember(request, challenge)
-    form = CodeForm(request.POST if request.method == "POST" else None)
+    option = next((o for o in options if challenge and o.key == challenge.option), None)
+    form = CodeForm(request.POST if request.method == "POST" else None, option=option)
     if form.is_bound and challenge is not None and form.is_valid():
         try:
-            approved = verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
+            approved = verification.verify(user, challenge.pk, form.cleaned_data["code"])
         except RateLimited as limited:
             refused = limited
         except InvalidInput as wrong:
@@ -118,22 +123,28 @@ def _show(
     how: Flow,
     options: list[base.Option],
     challenge: Challenge | None,
-    form: CodeForm,
+    form: CodeForm | None,
     refused: RateLimited | None,
 ) -> HttpResponse:
     """Render the page; ``refused``: a limit met on the way here (a cooldown, a cap, the
-    lockout), said on it with the ways still open, never as a dead-end error page."""
+    lockout), said on it with the ways still open, never as a dead-end error page.
+    ``form``: the one just checked, else an empty one for the open challenge's option."""
     preferred = base.preferred_option(user, options)
     option = next((o for o in options if challenge and o.key == challenge.option), None)
+    form = form if form is not None else CodeForm(option=option)
     method = base.get(challenge.method) if challenge else None
     # Locked: every way is refused until the time said, so none is offered meanwhile.
     locked = isinstance(refused, verification.SecondFactorLocked)
     # Offered first: the way just used (to try it again once it ended), else the preferred.
     first = None if locked else option or preferred
+    asking = challenge is not None and challenge.is_open and option is not None
     context = {
         # A WAIT option's own prompt (a push shows its number), if its method has one.
         "wait_template": method.wait_template if method else None,
         "wait": method.wait_context(challenge) if method else {},
+        # A CODE or BROWSER option's own prompt (a WebAuthn request), if its method has one.
+        "prompt_template": method.prompt_template if asking else None,
+        "prompt": method.prompt_context(challenge) if asking else {},
         # Why a finished challenge ended, in the method's words (a push: "wrong_number").
         "ended": waits.end_reason(challenge) if challenge else "",
         "flow": how,
@@ -172,7 +183,7 @@ def _start(request: HttpRequest, user: User, how: Flow) -> HttpResponse:
             challenge = verification.start_challenge(user, option, how.purpose)
     except RateLimited as limited:  # the page the person is on, saying how long to wait
         current = flow.current(request, user, how.purpose)
-        return _show(request, user, how, base.options_for(user), current, CodeForm(), limited)
+        return _show(request, user, how, base.options_for(user), current, None, limited)
     except TwofoldError as failed:
         messages.error(request, failed.message)
         return redirect(how.page)
@@ -200,6 +211,7 @@ def _stepped_up(request: HttpRequest) -> HttpResponse:
     stepup.mark_verified(request)
     flow.forget(request)
     request.session.pop(FOR_APPLICATION, None)
+    request.session.pop(ONLY_PHISHING_RESISTANT, None)
     return redirect(_safe(request, request.session.get(NEXT), "security-verification"))
 
 
@@ -210,6 +222,8 @@ def step_up(request: HttpRequest) -> HttpResponse:
     if request.GET.get("next"):
         request.session[NEXT] = request.GET["next"]
         request.session[FOR_APPLICATION] = request.GET.get("for") == "application"
+        only = request.GET.get("only") == "phishing_resistant"
+        request.session[ONLY_PHISHING_RESISTANT] = only
     if request.user.must_reregister:
         messages.error(
             request,

@@ -9,38 +9,9 @@ from twofold.audit import models as audit_models
 from twofold.audit.models import AuditEvent, AuditResult
 from twofold.audit.services import record
 from twofold.methods import base
-from twofold.methods.base import Method, OptionSpec, PolicyKind
 from twofold.organisations import services as organisations
 
 pytestmark = pytest.mark.django_db
-
-
-class ExampleMethod(Method):
-    """A method that exists only in these tests: what a new package would declare."""
-
-    key = "example"
-    policy_kinds = (PolicyKind("example", "Example kind", default=False),)
-    catalogue = (
-        OptionSpec("example", "example", "Use the example", amr=("hwk", "user"), admin_label="Ex"),
-    )
-    audit_actions = (("example.made", "Example made"),)
-
-    def options(self, user):
-        return []
-
-
-@pytest.fixture
-def with_example(monkeypatch):
-    """The registry with ExampleMethod added, as a registration line would add it."""
-    monkeypatch.setattr(base, "METHODS", (*base.METHODS, f"{__name__}.ExampleMethod"))
-    base.registry.cache_clear()
-    base._specs.cache_clear()
-    audit_models.add_method_actions(base.audit_actions())
-    yield
-    audit_models._METHOD_ACTIONS.pop("example.made", None)
-    monkeypatch.undo()
-    base.registry.cache_clear()
-    base._specs.cache_clear()
 
 
 def test_every_option_names_a_policy_kind_some_method_declares():

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
+from twofold.methods.models import Challenge, ChallengePurpose
 from twofold.methods.passkeys import services as passkeys
 from twofold.methods.passkeys.models import PasskeyAccount
 from twofold.methods.passkeys.tests.softkey import SoftKey
@@ -58,6 +60,27 @@ def test_a_passwordless_sign_in_says_hwk_and_user_and_earns_phr(client, web_flow
 def test_a_passkey_sign_in_also_meets_a_demand_for_mfa(client, web_flow, key) -> None:
     sign_in_with_passkey(client, key)
     assert follow_to_code(client, web_flow, acr_values=ACR_MFA)
+
+
+def test_a_text_is_not_phishing_resistant_so_phr_steps_up_to_a_passkey(
+    client, web_flow, outbox, key
+) -> None:
+    sign_in_with_text(client, outbox)
+    response = client.get(web_flow.url(acr_values=ACR_PHR))
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert location.path == "/account/verify"
+    assert parse_qs(location.query)["only"] == ["phishing_resistant"]
+    page = client.get(response["Location"])
+    assert b"data-passkey-challenge" in page.content  # the passkey is asked for, not a text
+    challenge = Challenge.objects.filter(purpose=ChallengePurpose.STEP_UP).latest("created_at")
+    assert challenge.option == "passkey"
+    answer = key.get(json.dumps(challenge.payload["options"]))
+    assert client.post("/account/verify", {"code": answer}).status_code == 302
+    tokens = tokens_for(client, web_flow, acr_values=ACR_PHR)
+    claims = verified_claims(client, tokens["id_token"], web_flow)
+    assert claims["acr"] == ACR_PHR
+    assert {"pwd", "sms", "hwk"} <= set(claims["amr"])
 
 
 def test_phr_without_a_passkey_is_an_error_for_the_application(
