@@ -11,13 +11,16 @@ import logging
 
 import pyotp
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import CDPSession, Page, expect
 
 from twofold.accounts.models import MfaState, User
 from twofold.audit.models import AuditEvent
 from twofold.core import crypto
 from twofold.methods.authenticator import services as authenticator
+from twofold.methods.passkeys import services
 from twofold.methods.passkeys.models import Passkey
+from twofold.methods.passkeys.tests.softkey import SoftKey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -253,3 +256,48 @@ def test_user_verification_required_but_not_done_is_refused(
     expect(page.get_by_text("Your passkey's answer could not be checked.")).to_be_visible()
     event = AuditEvent.objects.get(action="passkey.refused")
     assert "verif" in event.details["reason"]
+
+
+def test_a_passkey_is_the_second_factor_after_the_password(
+    page: Page, base_url: str, alice, registered, screenshot
+) -> None:
+    User.objects.filter(pk=alice[0].pk).update(preferred_option="passkey")
+    page.goto(f"{base_url}/signin")
+    page.get_by_label("User name").fill(ALICE)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # The page asks the browser at once; the virtual authenticator answers.
+    expect_signed_in(page)
+    event = AuditEvent.objects.filter(action="signin.completed").latest("at")
+    assert event.details["method"] == "passkey"
+    assert Passkey.objects.get(user=alice[0]).sign_count > 0
+
+
+def test_a_deleted_passkey_is_refused_as_a_second_factor(
+    page: Page, base_url: str, alice, registered
+) -> None:
+    User.objects.filter(pk=alice[0].pk).update(preferred_option="passkey")
+    # Alice keeps a second passkey (a security key in a drawer), so the option stays; the
+    # one in this browser is deleted from twofold between the page's request and its answer.
+    in_browser = Passkey.objects.get(user=alice[0]).pk
+    session = SessionStore()
+    options = services.begin_registration(session, alice[0])
+    drawer = SoftKey(rp_id="localhost", origin=base_url).create(options)
+    services.finish_registration(session, alice[0], drawer, "Key in a drawer")
+
+    def delete_then_continue(route) -> None:
+        if route.request.method == "POST":
+            Passkey.objects.filter(pk=in_browser).delete()
+        route.continue_()
+
+    page.route("**/signin/verify", delete_then_continue)
+    page.goto(f"{base_url}/signin")
+    page.get_by_label("User name").fill(ALICE)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("browser-error")).to_be_visible()
+    expect(page.get_by_role("heading", name="My account")).to_have_count(0)
+    refused = AuditEvent.objects.filter(action="challenge.verified", result="failure")
+    assert refused.get().details["method"] == "passkey"

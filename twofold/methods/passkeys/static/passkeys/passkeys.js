@@ -170,7 +170,10 @@ function setUpChallenge(button) {
     event.preventDefault();
     run();
   });
-  if (supported()) run(); // asked at once: the person chose (or prefers) their passkey
+  // Asked at once (the person chose, or prefers, their passkey), unless the page is back
+  // with a refusal: then only the button asks again, or each load would fail once more.
+  const refused = form.querySelector('[role="alert"]:not([hidden])');
+  if (supported() && !refused) run();
 }
 
 for (const form of document.querySelectorAll("form[data-passkey-create]")) setUpCreate(form);
