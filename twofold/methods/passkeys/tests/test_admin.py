@@ -88,3 +88,12 @@ def test_direct_attestation_needs_well_formed_aaguids(admin_client, organisation
     )
     assert response.status_code == 200
     assert not PasskeyPolicy.objects.filter(organisation=organisation).exists()
+
+
+def test_the_admins_user_page_summary_lists_each_passkey_removable(user, passkey) -> None:
+    from twofold.methods import base
+
+    items = base.get("passkey").admin_summary(user)
+    assert [item.label for item in items] == ["Passkey: Laptop"]
+    assert "not used yet" in items[0].detail
+    assert items[0].remove_url == f"/passkeys/admin/users/{user.pk}/{passkey.pk}/remove"
