@@ -32,6 +32,7 @@ urlpatterns = [
         name="security-verification",
     ),
     path("account/security-verification/", include("twofold.selfservice.urls")),
+    path("account/security-verification/", include("twofold.methods.phone.urls")),
     path(
         "account/security-verification/authenticator/",
         include("twofold.methods.authenticator.urls"),

@@ -424,7 +424,7 @@ def test_a_wrong_access_code_is_refused_with_a_clear_message(
         ).to_be_visible()
         screenshot(ravi_page, "3-wrong-access-code")
         # Without the code, the registration pages send him back to ask for it.
-        ravi_page.goto(f"{live_server.url}/signin/register/phone")
+        ravi_page.goto(f"{live_server.url}/account/security-verification/phone/add")
         expect(
             ravi_page.get_by_role("heading", name="Set up your verification again")
         ).to_be_visible()

@@ -214,6 +214,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     context = {
         "subject": subject,
         "options": base.options_for(subject) if not subject.must_reregister else [],
+        "summary": base.admin_summary(subject),  # what each method shows of the user
         "devices": AuthenticatorDevice.objects.filter(user=subject).order_by("created_at"),
         "app_passwords": AppPassword.objects.filter(user=subject).order_by("created_at"),
         "trusted_devices": TrustedDevice.objects.filter(

@@ -10,26 +10,15 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from twofold.accounts import services as accounts
 from twofold.core.errors import InvalidInput, RateLimited, TwofoldError
-from twofold.methods import base, stepup, verification
-from twofold.methods.forms import CodeForm
-from twofold.methods.models import ChallengePurpose, ChallengeState
-from twofold.methods.phone import services as phone_services
+from twofold.methods import base, enrolment, stepup
 from twofold.methods.phone.models import Phone
 from twofold.selfservice import services
 from twofold.selfservice.forms import SecurityVerificationForm
 from twofold.signin import flow
-
-
-def _panels(user) -> list[dict[str, object]]:
-    return [
-        {"template": method.settings_template, "panel": method.settings_context(user)}
-        for method in base.registry().values()
-        if method.settings_template
-    ]
 
 
 def _step_up(request: HttpRequest) -> HttpResponse:
@@ -75,7 +64,9 @@ def security_verification(request: HttpRequest) -> HttpResponse:
         "form": form,
         "phones": {phone.role: phone for phone in Phone.objects.filter(user=user)},
         "options": base.options_for(user),
-        "panels": _panels(user),
+        # Each method draws its own panel, and offers what may be added now (methods/base.py).
+        "panels": base.settings_panels(request, user),
+        "enrolments": base.enrolments_for(user, enrolment.SETTINGS),
         "can_change": stepup.may_change_methods(request),
         "organisation": user.organisation,
     }
@@ -89,89 +80,6 @@ def _limited(response: HttpResponse, limit_met: RateLimited | None) -> HttpRespo
         response.status_code = 429
         response["Retry-After"] = str(limit_met.retry_after)
     return response
-
-
-@never_cache
-@login_required
-@require_http_methods(["GET", "POST"])
-def verify_phone(request: HttpRequest) -> HttpResponse:
-    """Prove a new number: type the texted code, or answer the call with #."""
-    user = request.user
-    challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
-    if challenge is None:
-        return redirect("security-verification")
-    role = phone_services.proven_role(challenge)
-    phone = Phone.objects.filter(user=user, role=role).first()
-    form = CodeForm(request.POST or None)
-    limit_met: RateLimited | None = None
-    if request.method == "POST" and challenge.state == ChallengeState.PENDING and form.is_valid():
-        try:
-            verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
-        except RateLimited as limited:  # too many wrong codes: said beside the code
-            form.add_error("code", limited.message)
-            limit_met = limited
-        except InvalidInput as refused:
-            form.add_error("code", refused.message)
-        else:
-            return _confirmed(request, challenge)
-    context = {
-        "challenge": challenge,
-        "phone": phone,
-        "form": form,
-        "mode": challenge.option.partition(":")[0],
-    }
-    return _limited(render(request, "selfservice/verify_phone.html", context), limit_met)
-
-
-def _confirmed(request: HttpRequest, challenge) -> HttpResponse:
-    try:
-        phone_services.confirm_change(request.user, challenge)
-    except InvalidInput as refused:  # the change went meanwhile: nothing was changed
-        flow.forget(request)
-        messages.error(request, refused.message)
-        return redirect("security-verification")
-    flow.forget(request)
-    stepup.mark_verified(request)  # proving a number is a second factor just passed
-    messages.success(request, _("Your new number is verified and in use."))
-    return redirect("security-verification")
-
-
-@never_cache
-@login_required
-@require_POST
-def verify_phone_complete(request: HttpRequest) -> HttpResponse:
-    challenge = flow.current(request, request.user, ChallengePurpose.VERIFY_NUMBER)
-    if challenge is not None and challenge.state == ChallengeState.APPROVED:
-        return _confirmed(request, challenge)
-    return redirect("verify-phone")
-
-
-@never_cache
-@login_required
-@require_POST
-def verify_phone_resend(request: HttpRequest) -> HttpResponse:
-    held = flow.current(request, request.user, ChallengePurpose.VERIFY_NUMBER)
-    role = phone_services.proven_role(held) if held else request.POST.get("role", "")
-    try:
-        challenge = phone_services.start_verification(request.user, role)
-    except RateLimited as limited:  # the cooldown or a cap: said on the proof page
-        messages.error(request, limited.message)
-        return redirect("verify-phone")
-    except TwofoldError as failed:
-        messages.error(request, failed.message)
-        return redirect("security-verification")
-    flow.remember(request, challenge)
-    return redirect("verify-phone")
-
-
-@never_cache
-@login_required
-@require_POST
-def cancel_phone_change(request: HttpRequest) -> HttpResponse:
-    phone_services.cancel_change(request.user, request.POST.get("role", ""))
-    flow.forget(request)
-    messages.info(request, _("The new number was discarded. Your previous settings still apply."))
-    return redirect("security-verification")
 
 
 @never_cache

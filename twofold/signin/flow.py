@@ -1,33 +1,6 @@
-"""The challenge a browser session is working through, kept in its (server-side) session."""
+"""The session's challenge: kept with the methods (methods/flow.py), whose own pages
+(proving a new phone number) need it too; the sign-in pages use it from here."""
 
-from __future__ import annotations
+from twofold.methods.flow import current, forget, remember
 
-from django.http import HttpRequest
-
-from twofold.accounts.models import User
-from twofold.core.errors import NotFound
-from twofold.methods import verification, waits
-from twofold.methods.models import Challenge
-
-_KEY = "twofold.challenge"
-
-
-def remember(request: HttpRequest, challenge: Challenge) -> None:
-    request.session[_KEY] = {"id": str(challenge.pk), "purpose": challenge.purpose}
-
-
-def forget(request: HttpRequest) -> None:
-    request.session.pop(_KEY, None)
-
-
-def current(request: HttpRequest, user: User, purpose: str) -> Challenge | None:
-    """The session's challenge for ``purpose``, refreshed (expired if its time ran out)."""
-    held = request.session.get(_KEY)
-    if not held or held.get("purpose") != purpose:
-        return None
-    try:
-        challenge = verification.get_challenge(user, held["id"])
-    except NotFound:
-        forget(request)
-        return None
-    return waits.expire_if_due(challenge)
+__all__ = ["current", "forget", "remember"]

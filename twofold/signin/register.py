@@ -10,7 +10,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -19,60 +21,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
-from twofold.core import languages, phones
-from twofold.core.errors import InvalidInput, NotAllowed, RateLimited, TwofoldError
+from twofold.core.errors import InvalidInput, NotAllowed, RateLimited
 from twofold.core.ratelimit import Limit, resume_time
-from twofold.methods import base, resets, verification
+from twofold.methods import base, enrolment, resets, verification
 from twofold.methods.authenticator import activation
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.forms import DeviceForm
-from twofold.methods.forms import CodeForm
-from twofold.methods.models import ChallengePurpose, ChallengeState
-from twofold.methods.phone import kinds
-from twofold.methods.phone import services as phone_services
-from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
 from twofold.methods.verification import SecondFactorLocked
-from twofold.signin import flow, services
+from twofold.signin import services
 from twofold.signin.views import SIGNIN_NEXT, _pending_or_restart, _safe
-
-
-class PhoneForm(forms.Form):
-    country = forms.ChoiceField(label=gettext_lazy("Country or region"), choices=())
-    number = forms.CharField(
-        label=gettext_lazy("Phone number"),
-        max_length=30,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel-national"}),
-    )
-    mode = forms.ChoiceField(
-        label=gettext_lazy("How should we contact you?"),
-        choices=(),
-        widget=forms.RadioSelect,
-    )
-
-    def __init__(self, user: User, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("initial", {"country": user.organisation.default_country})
-        super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [
-            (c.code, c.label) for c in phones.countries(languages.geocoder_language())
-        ]
-        organisation = user.organisation
-        self.fields["mode"].choices = [
-            (mode, label)
-            for mode, label in ContactMode.choices
-            if organisation.allows(kinds.TEXT if mode == ContactMode.TEXT else kinds.CALL)
-        ]
-        self.fields["mode"].initial = (
-            self.fields["mode"].choices[0][0] if self.fields["mode"].choices else ""
-        )
-
-    def clean(self) -> dict[str, object]:
-        cleaned = super().clean()
-        if "number" in cleaned and "country" in cleaned:
-            try:
-                cleaned["e164"] = phones.parse(cleaned["number"], cleaned["country"])
-            except InvalidInput as invalid:
-                self.add_error("number", invalid.message)
-        return cleaned
 
 
 def _render(
@@ -98,18 +55,18 @@ def _locked(request: HttpRequest, user: User) -> HttpResponse | None:
     try:
         verification.refuse_if_locked(user)
     except SecondFactorLocked as locked:
-        context = {"choices": {}, "refusal": locked.message, "locked": True}
+        context = {"choices": [], "refusal": locked.message, "locked": True}
         return _render(request, user, "signin/register.html", context, refused=locked)
     return None
 
 
-def _choices(user: User) -> dict[str, bool]:
-    organisation = user.organisation
-    return {
-        "app": authenticator.allowed(user),
-        "push": activation.may_activate(user),
-        "phone": organisation.allows(kinds.TEXT) or organisation.allows(kinds.CALL),
-    }
+def _choices(user: User) -> list[base.Enrolment]:
+    """What the person may register here: every method's enrolments (methods/base.py)."""
+    return base.enrolments_for(user, enrolment.REGISTRATION)
+
+
+def _offers(user: User, key: str) -> bool:
+    return any(item.key == key for item in _choices(user))
 
 
 ACCESS_OK = "twofold.signin.access_code_ok"
@@ -154,13 +111,50 @@ def _gate(view):
 
 
 def _registered(request: HttpRequest, user: User, preferred: str) -> HttpResponse:
+    """The first method is proven: it is this sign-in's second factor. Then whatever a
+    method offers right after a first one (recovery codes), else where the sign-in went."""
     resets.complete(user)
     request.session.pop(ACCESS_OK, None)
     User.objects.filter(pk=user.pk).update(preferred_option=preferred)
     amr = ["pwd", *services.amr_for(preferred)]
     services.finish(request, user, amr=amr, via="registration", option=preferred)
     messages.success(request, _("You're all set. We'll ask for this each time you sign in."))
-    return redirect(_safe(request, request.session.pop(SIGNIN_NEXT, None), "my-account"))
+    target = resolve_url(_safe(request, request.session.pop(SIGNIN_NEXT, None), "my-account"))
+    offer = base.after_first_method(user)
+    if offer is not None:
+        return redirect(f"{reverse(offer.url_name)}?{urlencode({'next': target})}")
+    return redirect(target)
+
+
+@_pending_or_restart
+def _refuse(request: HttpRequest, user: User) -> HttpResponse:
+    """Why this person may not register here: they have a method (verify with it), their
+    verification is locked (said, with until when), or the access code is still owed."""
+    if not needs_registration(user):
+        return redirect("signin-verify")
+    return _locked(request, user) or redirect("signin-register")
+
+
+class RegistrationHost:
+    """First-time registration as a host of methods' enrolments (methods/enrolment.py):
+    the person whose password was just right, who needs a method and may register one."""
+
+    name = enrolment.REGISTRATION
+
+    def user(self, request: HttpRequest) -> User | None:
+        user = services.pending_user(request)
+        if user is None or not needs_registration(user) or not _may_register(request, user):
+            return None
+        return None if verification.locked_until(user) else user
+
+    def refusal(self, request: HttpRequest) -> HttpResponse:
+        return _refuse(request)
+
+    def finish(self, request: HttpRequest, user: User, option: str, next_url: str) -> HttpResponse:
+        return _registered(request, user, option)
+
+    def default_next(self) -> str:
+        return reverse("signin-register")
 
 
 @never_cache
@@ -212,7 +206,7 @@ def _check_access_code(request: HttpRequest, user: User, code: str) -> None:
 @_pending_or_restart
 @_gate
 def register_app(request: HttpRequest, user: User) -> HttpResponse:
-    if not _choices(user)["app"]:
+    if not _offers(user, "app"):
         return redirect("signin-register")
     secret = authenticator.enrolment_secret(request.session)
     form = DeviceForm(request.POST or None)
@@ -296,83 +290,3 @@ def register_push_status(request: HttpRequest, user: User) -> JsonResponse:
     """What the registration page polls: has the phone used its link yet?"""
     issued = request.session.get(_PUSH_ACTIVATION)
     return JsonResponse({"activated": bool(issued) and activation.activated(user, issued)})
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-@_pending_or_restart
-@_gate
-def register_phone(request: HttpRequest, user: User) -> HttpResponse:
-    if not _choices(user)["phone"]:
-        return redirect("signin-register")
-    form = PhoneForm(user, request.POST or None)
-    refused = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            challenge = phone_services.request_change(
-                user,
-                PhoneRole.AUTHENTICATION,
-                form.cleaned_data["e164"],
-                mode=form.cleaned_data["mode"],
-            )
-        except RateLimited as limited:  # a cap on texts and calls: said here, with when
-            form.add_error(None, limited.message)
-            refused = limited
-        except TwofoldError as failed:
-            form.add_error(None, failed.message)
-        else:
-            flow.remember(request, challenge)
-            return redirect("signin-register-phone-verify")
-    return _render(request, user, "signin/register_phone.html", {"form": form}, refused)
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-@_pending_or_restart
-@_gate
-def register_phone_verify(request: HttpRequest, user: User) -> HttpResponse:
-    challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
-    if challenge is None:
-        return redirect("signin-register-phone")
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            verification.verify_code(user, challenge.pk, form.cleaned_data["code"])
-        except SecondFactorLocked:
-            return _locked(request, user) or redirect("signin-register")
-        except RateLimited as limited:  # too many wrong codes from this address
-            form.add_error("code", limited.message)
-        except InvalidInput as refused:
-            form.add_error("code", refused.message)
-        else:
-            return _phone_registered(request, user, challenge)
-    phone = Phone.objects.filter(user=user, role=PhoneRole.AUTHENTICATION).first()
-    context = {
-        "challenge": challenge,
-        "phone": phone,
-        "form": form,
-        "mode": challenge.option.partition(":")[0],
-    }
-    return _render(request, user, "signin/register_phone_verify.html", context)
-
-
-def _phone_registered(request: HttpRequest, user: User, challenge) -> HttpResponse:
-    try:
-        phone_services.confirm_change(user, challenge)
-    except InvalidInput as refused:  # the number went meanwhile: nothing was registered
-        flow.forget(request)
-        messages.error(request, refused.message)
-        return redirect("signin-register-phone")
-    mode = challenge.option.partition(":")[0]
-    return _registered(request, user, f"{mode}:authentication")
-
-
-@never_cache
-@require_POST
-@_pending_or_restart
-@_gate
-def register_phone_complete(request: HttpRequest, user: User) -> HttpResponse:
-    challenge = flow.current(request, user, ChallengePurpose.VERIFY_NUMBER)
-    if challenge is not None and challenge.state == ChallengeState.APPROVED:
-        return _phone_registered(request, user, challenge)
-    return redirect("signin-register-phone-verify")

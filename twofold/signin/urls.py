@@ -18,15 +18,4 @@ urlpatterns = [
         name="signin-register-push-complete",
     ),
     path("register/push/status", register.register_push_status, name="signin-register-push-status"),
-    path("register/phone", register.register_phone, name="signin-register-phone"),
-    path(
-        "register/phone/verify",
-        register.register_phone_verify,
-        name="signin-register-phone-verify",
-    ),
-    path(
-        "register/phone/complete",
-        register.register_phone_complete,
-        name="signin-register-phone-complete",
-    ),
 ]

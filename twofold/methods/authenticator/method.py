@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from twofold.methods.authenticator import activation, kinds, push, services
 from twofold.methods.authenticator.models import AuthenticatorDevice
-from twofold.methods.base import Interaction, Method, Option, OptionSpec
+from twofold.methods.base import Enrolment, Interaction, Method, Option, OptionSpec
 
 if TYPE_CHECKING:
     from twofold.accounts.models import User
@@ -22,6 +22,12 @@ APP_NOTIFICATION = push.APP_NOTIFICATION
 _LABEL_SHORT = gettext_lazy("Authenticator app")
 _LABEL = gettext_lazy("Use a verification code from the app or a hardware token")
 _NOTIFY_LABEL = gettext_lazy("Notify me through the app")
+_APP_AFTER_PUSH = gettext_lazy(
+    "Codes from any authenticator app on your phone, even without signal."
+)
+_APP_RECOMMENDED = gettext_lazy(
+    "Recommended: codes from an app on your phone, even without signal."
+)
 
 
 class AuthenticatorMethod(Method):
@@ -74,6 +80,37 @@ class AuthenticatorMethod(Method):
                 silent=True,  # the code is already in the app: starting sends nothing
             ),
         ]
+
+    def enrolments(self, user: User) -> list[Enrolment]:
+        # Registration at sign-in only: the settings page has this method's own panel.
+        push = activation.may_activate(user)
+        found = []
+        if push:
+            found.append(
+                Enrolment(
+                    "push",
+                    gettext_lazy("twofold Authenticator"),
+                    gettext_lazy(
+                        "Recommended: approve sign-ins from your phone, and get codes even "
+                        "without signal."
+                    ),
+                    "signin-register-push",
+                    hosts=("registration",),
+                    primary=True,
+                )
+            )
+        if services.allowed(user):
+            found.append(
+                Enrolment(
+                    "app",
+                    _LABEL_SHORT,
+                    _APP_AFTER_PUSH if push else _APP_RECOMMENDED,
+                    "signin-register-app",
+                    hosts=("registration",),
+                    primary=not push,
+                )
+            )
+        return found
 
     def refuse_start(self, user: User, option: Option) -> None:
         if option.key == APP_NOTIFICATION:

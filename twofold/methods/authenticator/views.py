@@ -48,7 +48,9 @@ def setup(request: HttpRequest) -> HttpResponse:
         "form": form,
         "qr_code": services.qr_code_svg(uri),
         "grouped_secret": services.grouped(secret),
-        "issuer": user.organisation.name,  # as the key URI names it
+        # As people know it, as registration at sign-in shows it (the key URI keeps the
+        # organisation's name: services.provisioning_uri).
+        "issuer": user.organisation.shown_name,
         "may_activate": activation.may_activate(user),
     }
     return render(request, "authenticator/setup.html", context)

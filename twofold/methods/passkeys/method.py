@@ -115,9 +115,6 @@ class PasskeyMethod(Method):
                     _("Your fingerprint, face, screen lock or a security key. Cannot be phished.")
                 ),
                 url_name="passkeys-add",
-                # Registration too, once its enrolment host is wired (methods/enrolment.py):
-                # the add view then takes enrolment.hosted instead of login_required.
-                hosts=("settings",),
             )
         ]
 

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound, RateLimited
-from twofold.methods import base, stepup
+from twofold.methods import enrolment, stepup
 from twofold.methods.passkeys import passwordless, services
 from twofold.methods.passkeys.forms import AddForm, AssertionForm, NameForm, PolicyForm
 
@@ -26,16 +26,16 @@ _SETTINGS = "security-verification"
 
 
 @never_cache
-@login_required
-@stepup.step_up_required
 @require_http_methods(["GET", "POST"])
-def add(request: HttpRequest) -> HttpResponse:
-    """Name the new passkey; the script fills in the authenticator's answer and posts."""
-    user = request.user
+@enrolment.hosted
+def add(request: HttpRequest, enrolling: enrolment.Enrolling) -> HttpResponse:
+    """Name the new passkey; the script fills in the authenticator's answer and posts.
+    Hosted by the settings page and by first-time registration (methods/enrolment.py): in
+    registration, the new passkey (made with user verification) is the second factor."""
+    user = enrolling.user
     form = AddForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        first_method = not base.options_for(user)
         try:
             services.finish_registration(
                 request.session, user, form.cleaned_data["response"], form.cleaned_data["name"]
@@ -44,24 +44,21 @@ def add(request: HttpRequest) -> HttpResponse:
             form.add_error("name" if refused.field == "name" else None, refused.message)
             status = 400
         else:
-            if first_method:  # proving the new passkey is the user's first second factor
-                stepup.mark_verified(request)
             messages.success(request, _("Your passkey is added."))
-            return redirect(_SETTINGS)
+            return enrolment.finish(request, enrolling, proof=services.OPTION)
     elif request.method == "POST":
         status = 400
-    context = {"form": form, "allowed": services.allowed(user)}
+    context = {"form": form, "allowed": services.allowed(user), "enrolling": enrolling}
     return render(request, "passkeys/add.html", context, status=status)
 
 
 @never_cache
-@login_required
-@stepup.step_up_required
 @require_POST
-def add_options(request: HttpRequest) -> HttpResponse:
+@enrolment.hosted
+def add_options(request: HttpRequest, enrolling: enrolment.Enrolling) -> HttpResponse:
     """The options for ``navigator.credentials.create()``, as JSON."""
     try:
-        options = services.begin_registration(request.session, request.user)
+        options = services.begin_registration(request.session, enrolling.user)
     except NotAllowed as refused:
         return JsonResponse({"error": refused.message}, status=403)
     return HttpResponse(options, content_type="application/json")

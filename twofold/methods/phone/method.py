@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from twofold.core import languages
 from twofold.delivery import services as delivery
 from twofold.methods import verification
-from twofold.methods.base import Interaction, Method, Option, OptionSpec
+from twofold.methods.base import Enrolment, Interaction, Method, Option, OptionSpec
 from twofold.methods.models import Challenge, ChallengePurpose
 from twofold.methods.phone import kinds
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
@@ -87,6 +87,22 @@ class PhoneMethod(Method):
             else:
                 found.append(option_for(phone, ContactMode.CALL))
         return found
+
+    def enrolments(self, user: User) -> list[Enrolment]:
+        # Listed at registration only: the settings page has the phones' own fields. The
+        # view serves both hosts (a person with no phone may add one from the settings).
+        organisation = user.organisation
+        if not (organisation.allows(kinds.TEXT) or organisation.allows(kinds.CALL)):
+            return []
+        return [
+            Enrolment(
+                "phone",
+                gettext_lazy("Authentication phone"),
+                gettext_lazy("A code by text message, or a call."),
+                "phone-enrol",
+                hosts=("registration",),
+            )
+        ]
 
     def start(self, challenge: Challenge) -> None:
         mode, _sep, role = challenge.option.partition(":")

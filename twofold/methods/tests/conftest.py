@@ -26,7 +26,7 @@ def with_example(monkeypatch, settings):
                 "loaders": [
                     (
                         "django.template.loaders.locmem.Loader",
-                        {example.PROMPT: example.HTML},
+                        {example.PROMPT: example.HTML, example.PANEL: example.PANEL_HTML},
                     ),
                     "django.template.loaders.filesystem.Loader",
                     "django.template.loaders.app_directories.Loader",

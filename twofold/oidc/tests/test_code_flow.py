@@ -68,9 +68,12 @@ class TestSigningIn:
         client.get(client.get(web_flow.url())["Location"])  # the sign-in page, with next
         password_step(client, "carol@contoso.example")
         client.post(
-            "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+            "/account/security-verification/phone/add",
+            {"country": "US", "number": "425 555 0134", "mode": "text"},
         )
-        back = client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+        back = client.post(
+            "/account/security-verification/phone/add/verify", {"code": outbox.last_code()}
+        )
         assert back["Location"].startswith("/oauth2/authorize/continue?")
         assert web_flow.code_from(client.get(web_flow.url()))
 

@@ -89,7 +89,8 @@ class TestLimitsAreSaidInline:
         make_user("carol@contoso.example", mfa_state=MfaState.ENABLED)
         password_step(client, "carol@contoso.example")
         response = client.post(
-            "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+            "/account/security-verification/phone/add",
+            {"country": "US", "number": "425 555 0134", "mode": "text"},
         )
         page = response.content.decode()
         assert response.status_code == 429
@@ -137,7 +138,7 @@ class TestLockout:
         carol = make_user("carol@contoso.example", mfa_state=MfaState.ENABLED)
         self.lock(carol)
         password_step(client, "carol@contoso.example")
-        response = client.get("/signin/register/phone")
+        response = client.get("/account/security-verification/phone/add")
         page = response.content.decode()
         assert response.status_code == 429
         assert "More information required" in page
@@ -182,7 +183,10 @@ def test_first_time_registration_lands_on_the_page_asked_for(client, make_user, 
     client.get(asked)
     password_step(client, "carol@contoso.example")
     client.post(
-        "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+        "/account/security-verification/phone/add",
+        {"country": "US", "number": "425 555 0134", "mode": "text"},
     )
-    response = client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+    response = client.post(
+        "/account/security-verification/phone/add/verify", {"code": outbox.last_code()}
+    )
     assert response["Location"] == "/account/security-verification"

@@ -41,12 +41,18 @@ def test_mfa_on_and_no_method_asks_for_more_information(client, carol) -> None:
 def test_registering_a_phone_proves_it_and_signs_in(client, carol, outbox) -> None:
     start(client)
     response = client.post(
-        "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+        "/account/security-verification/phone/add",
+        {"country": "US", "number": "425 555 0134", "mode": "text"},
     )
-    assert response["Location"] == "/signin/register/phone/verify"
-    client.post("/signin/register/phone/verify", {"code": outbox.wrong_code()})
+    assert (
+        response["Location"]
+        == "/account/security-verification/phone/add/verify?next=%2Fsignin%2Fregister"
+    )
+    client.post("/account/security-verification/phone/add/verify", {"code": outbox.wrong_code()})
     assert "_auth_user_id" not in client.session
-    response = client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+    response = client.post(
+        "/account/security-verification/phone/add/verify", {"code": outbox.last_code()}
+    )
     assert response["Location"] == "/account"
     carol.refresh_from_db()
     assert carol.preferred_option == "text:authentication"
@@ -57,7 +63,8 @@ def test_registering_a_phone_proves_it_and_signs_in(client, carol, outbox) -> No
 def test_a_bad_number_is_refused_on_the_wizard(client, carol) -> None:
     start(client)
     response = client.post(
-        "/signin/register/phone", {"country": "US", "number": "12", "mode": "text"}
+        "/account/security-verification/phone/add",
+        {"country": "US", "number": "12", "mode": "text"},
     )
     assert "not a valid phone number" in response.content.decode()
     assert not Phone.objects.exists()
@@ -80,7 +87,7 @@ def test_registering_the_app_signs_in(client, carol) -> None:
 def test_the_wizard_is_not_reachable_without_a_right_password(client, carol) -> None:
     assert client.get("/signin/register")["Location"] == "/signin"
     data = {"country": "US", "number": "4255550134", "mode": "text"}
-    assert client.post("/signin/register/phone", data)["Location"] == "/signin"
+    assert client.post("/account/security-verification/phone/add", data)["Location"] == "/signin"
     assert not Phone.objects.exists()
 
 
@@ -97,9 +104,15 @@ class TestReregistration:
         require_reregistration(User.objects.filter(pk=alice.pk))
         start(client, "alice@contoso.example")
         data = {"country": "US", "number": "425 555 0177", "mode": "text"}
-        assert client.post("/signin/register/phone", data)["Location"] == "/signin/register"
+        assert (
+            client.post("/account/security-verification/phone/add", data)["Location"]
+            == "/signin/register"
+        )
         client.post("/signin/register", {"code": "AAAA-BBBB-CCCC"})
-        assert client.post("/signin/register/phone", data)["Location"] == "/signin/register"
+        assert (
+            client.post("/account/security-verification/phone/add", data)["Location"]
+            == "/signin/register"
+        )
         assert not Phone.objects.exists()
 
     def test_an_expired_access_code_is_refused(self, client, alice) -> None:
@@ -131,8 +144,8 @@ class TestReregistration:
         response = client.post("/signin/register", {"code": access_code(alice.pk, nonce).lower()})
         assert response["Location"] == "/signin/register"
         data = {"country": "US", "number": "425 555 0177", "mode": "text"}
-        client.post("/signin/register/phone", data)
-        client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+        client.post("/account/security-verification/phone/add", data)
+        client.post("/account/security-verification/phone/add/verify", {"code": outbox.last_code()})
         alice.refresh_from_db()
         assert not alice.must_reregister
         assert alice.reregister_nonce == ""
@@ -165,7 +178,10 @@ class TestTheWizardIsOnlyForThoseWhoNeedIt:
     def test_a_user_with_a_method_cannot_replace_their_phone_at_sign_in(self, client, alice):
         password_step(client, username="alice@contoso.example")
         data = {"country": "US", "number": "425 555 0177", "mode": "text"}
-        assert client.post("/signin/register/phone", data)["Location"] == "/signin/verify"
+        assert (
+            client.post("/account/security-verification/phone/add", data)["Location"]
+            == "/signin/verify"
+        )
         assert Phone.objects.get(user=alice).number == AUTH_NUMBER
         assert client.get("/signin/register")["Location"] == "/signin/verify"
 
@@ -176,7 +192,7 @@ class TestTheWizardIsOnlyForThoseWhoNeedIt:
         )
         assert client.get("/signin/register").status_code == 429
         data = {"country": "US", "number": "425 555 0177", "mode": "text"}
-        assert client.post("/signin/register/phone", data).status_code == 429
+        assert client.post("/account/security-verification/phone/add", data).status_code == 429
         assert not Phone.objects.exists()
 
     def test_reregistration_comes_before_a_trusted_address(self, client, alice) -> None:
@@ -213,7 +229,7 @@ class TestTheWizardIsOnlyForThoseWhoNeedIt:
 
 def test_the_phone_step_lists_countries_in_the_readers_language(carol) -> None:
     client = start(Client(HTTP_ACCEPT_LANGUAGE="zh-Hans"))
-    page = client.get("/signin/register/phone").content.decode()
+    page = client.get("/account/security-verification/phone/add").content.decode()
     assert "美国 (+1)" in page
     assert "United States (+1)" not in page
 
@@ -223,12 +239,17 @@ def test_a_proof_whose_number_went_meanwhile_asks_for_the_number_again(
 ) -> None:
     start(client)
     client.post(
-        "/signin/register/phone", {"country": "US", "number": "425 555 0134", "mode": "text"}
+        "/account/security-verification/phone/add",
+        {"country": "US", "number": "425 555 0134", "mode": "text"},
     )
     Phone.objects.filter(user=carol).delete()  # an administrator's reset, say
-    response = client.post("/signin/register/phone/verify", {"code": outbox.last_code()})
+    response = client.post(
+        "/account/security-verification/phone/add/verify", {"code": outbox.last_code()}
+    )
     assert response.status_code == 302
-    assert response["Location"] == "/signin/register/phone"
+    assert (
+        response["Location"] == "/account/security-verification/phone/add?next=%2Fsignin%2Fregister"
+    )
     assert "_auth_user_id" not in client.session
     assert not Phone.objects.filter(user=carol).exists()
 
@@ -236,6 +257,7 @@ def test_a_proof_whose_number_went_meanwhile_asks_for_the_number_again(
 def test_a_number_of_another_country_names_that_country(client, carol) -> None:
     start(client)
     page = client.post(
-        "/signin/register/phone", {"country": "US", "number": "+44 20 7946 0958", "mode": "text"}
+        "/account/security-verification/phone/add",
+        {"country": "US", "number": "+44 20 7946 0958", "mode": "text"},
     ).content.decode()
     assert "This number belongs to United Kingdom, not to United States" in page
