@@ -301,3 +301,27 @@ def test_a_deleted_passkey_is_refused_as_a_second_factor(
     expect(page.get_by_role("heading", name="My account")).to_have_count(0)
     refused = AuditEvent.objects.filter(action="challenge.verified", result="failure")
     assert refused.get().details["method"] == "passkey"
+
+
+def test_a_passkey_is_registered_in_first_time_registration_and_signs_in(
+    page: Page, base_url: str, screenshot
+) -> None:
+    from twofold.accounts.services import create_user
+    from twofold.organisations.services import create_organisation
+
+    contoso = create_organisation("Contoso", ["contoso.example"], slug="contoso")
+    newcomer = create_user(contoso, ALICE, PASSWORD, mfa_state=MfaState.ENABLED)
+    virtual_authenticator(page)
+    page.goto(f"{base_url}/signin")
+    page.get_by_label("User name").fill(ALICE)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    screenshot(page, "registration-choices")
+    page.get_by_test_id("register-passkey").click()
+    page.get_by_label("Name").fill("My laptop")
+    page.get_by_role("button", name="Create passkey").click()
+    expect_signed_in(page)
+    assert Passkey.objects.get(user=newcomer).name == "My laptop"
+    event = AuditEvent.objects.filter(action="signin.completed").latest("at")
+    assert event.details["method"] == "passkey"
