@@ -68,7 +68,8 @@ _HOSTS: dict[str, Host] = {}
 
 
 def add_host(host: Host) -> None:
-    """Called once by each entry point when it starts, registration first in precedence."""
+    """Called once by each entry point when it starts; a signed-in person is the settings
+    page's, anyone else the registration's (``current``)."""
     _HOSTS[host.name] = host
 
 
@@ -135,9 +136,17 @@ def finish(
 
 
 def _proven_option(user: User, proof: Challenge | str | None) -> str:
+    """The option the proof stands for, if the user's organisation allows it (a proof for
+    another's challenge, or for an option the policy refuses, proves nothing)."""
+    from twofold.methods import base
     from twofold.methods.models import Challenge, ChallengeState
 
     if isinstance(proof, Challenge):
         approved = proof.user_id == user.pk and proof.state == ChallengeState.APPROVED
-        return proof.option if approved else ""
-    return proof or ""
+        option = proof.option if approved else ""
+    else:
+        option = proof or ""
+    spec = base.option_spec(option) if option else None
+    if spec is None or not user.organisation.allows(spec.policy_kind):
+        return ""
+    return option

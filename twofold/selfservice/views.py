@@ -1,4 +1,5 @@
-"""The security verification settings page: one form, one Save, and the verify-a-number step."""
+"""The security verification settings page: one form, one Save; each method adds its own panel
+and pages (the phone's, to prove a new number the page saved, are in methods/phone/views.py)."""
 
 from __future__ import annotations
 

@@ -133,3 +133,13 @@ def test_the_admin_summary_comes_from_the_methods(signed_in):
     assert base.admin_summary(user) == []
     example.REGISTERED.add(user.pk)
     assert [item.label for item in base.admin_summary(user)] == ["Example"]
+
+
+def test_a_proof_for_an_option_the_organisation_does_not_allow_signs_nobody_in(carol):
+    carol.organisation.allowed_methods = ["text", "call"]  # the example is no longer allowed
+    carol.organisation.save(update_fields=["allowed_methods"])
+    client = Client()
+    _password(client, carol)
+    response = client.post("/example/enrol", {"answer": "right"})
+    assert response["Location"] == "/signin/register"
+    assert "_auth_user_id" not in client.session
