@@ -31,10 +31,13 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 messages: $(VENV)/.installed gettext
 	@cd twofold && ../$(BIN)/twofold manage compilemessages --verbosity 0
 
-# The base URL is the OpenID Connect issuer: it follows HOST and PORT unless set. The demo
-# prints the credentials and where to go; its request log goes to $(TWOFOLD_DATA_DIR)/twofold.log.
+# The base URL is the OpenID Connect issuer and the passkeys' relying party: it follows HOST
+# and PORT unless set, with 127.0.0.1 named localhost (browsers refuse an IP address as a
+# passkey's relying party ID; twofold still listens on 127.0.0.1 only). The demo prints the
+# credentials and where to go; its request log goes to $(TWOFOLD_DATA_DIR)/twofold.log.
+BASE_HOST = $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 run: $(VENV)/.installed messages
-	@TWOFOLD_DEV_OUTBOX=1 TWOFOLD_BASE_URL=$${TWOFOLD_BASE_URL:-http://$(HOST):$(PORT)} \
+	@TWOFOLD_DEV_OUTBOX=1 TWOFOLD_BASE_URL=$${TWOFOLD_BASE_URL:-http://$(BASE_HOST):$(PORT)} \
 	  $(BIN)/twofold demo --host $(HOST) --port $(PORT)
 
 chromium:

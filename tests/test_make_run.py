@@ -99,7 +99,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         )
     try:
         _wait_for(f"http://127.0.0.1:{port}/readyz", process)
-        yield Demo(f"http://127.0.0.1:{port}", tmp / "data", log)
+        # Its address names localhost (passkeys refuse an IP address); it listens on 127.0.0.1.
+        yield Demo(f"http://localhost:{port}", tmp / "data", log)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from urllib.parse import urlsplit
 
 USAGE = """usage: twofold COMMAND [options]
 
@@ -90,9 +91,14 @@ def _demo(rest: list[str]) -> None:
     from twofold import demo  # its models need the apps that migrate has just set up
 
     call_command("seed_demo")
+    # The base URL where it names this port (make run's http://localhost:8000: passkeys
+    # need a host name, browsers refuse an IP address as their relying party ID).
+    address = settings.TWOFOLD_BASE_URL
+    if urlsplit(address).port != known.port:
+        address = f"http://{host}:{known.port}"
     print(
         demo.where_to_go(
-            f"http://{host}:{known.port}",
+            address,
             outbox=settings.TWOFOLD["dev_outbox"],
             log_file=settings.TWOFOLD["log_file"],
         ),

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "twofold.methods.authenticator",
     "twofold.methods.app_passwords",
     "twofold.methods.oath",
+    "twofold.methods.passkeys",
     "twofold.methods.recovery",
     "twofold.signin",
     "twofold.selfservice",

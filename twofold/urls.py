@@ -45,6 +45,7 @@ urlpatterns = [
         "account/security-verification/app-passwords/",
         include("twofold.methods.app_passwords.urls"),
     ),
+    path("passkeys/", include("twofold.methods.passkeys.urls")),
     path("account/security-verification/recovery-codes/", include("twofold.methods.recovery.urls")),
     # The twofold Authenticator: the phone app for notifications and codes, and its API.
     path("authenticator/", include("twofold.methods.authenticator.app_urls")),

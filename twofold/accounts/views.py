@@ -21,6 +21,7 @@ from twofold.accounts.names import seal, unseal
 from twofold.core import context as request_context
 from twofold.core import languages
 from twofold.core.errors import InvalidInput, RateLimited
+from twofold.methods import base
 from twofold.oidc import services as oidc
 from twofold.organisations import services as organisations
 from twofold.organisations.services import find_by_username
@@ -54,7 +55,8 @@ def signin_username(request: HttpRequest) -> HttpResponse:
         # Sealed: a password typed into the user-name box must not sit in the session store.
         request.session[PENDING_USERNAME] = seal(form.cleaned_data["username"].strip())
         return redirect("signin-password")
-    return render(request, "accounts/signin_username.html", {"form": form})
+    context = {"form": form, "method_templates": base.signin_templates()}
+    return render(request, "accounts/signin_username.html", context)
 
 
 @never_cache

@@ -224,4 +224,9 @@ def policy(request: HttpRequest) -> HttpResponse:
             _("Policy saved.") if changes else _("Nothing changed."),
         )
         return redirect("admin-policy")
-    return render(request, "adminportal/policy.html", {"form": form, "organisation": organisation})
+    context = {
+        "form": form,
+        "organisation": organisation,
+        "method_panels": base.policy_panels(request, organisation),  # methods' own rules
+    }
+    return render(request, "adminportal/policy.html", context)

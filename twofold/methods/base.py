@@ -42,6 +42,7 @@ METHODS = (
     "twofold.methods.phone.method.PhoneMethod",
     "twofold.methods.oath.method.HardwareTokenMethod",
     "twofold.methods.app_passwords.method.AppPasswordMethod",
+    "twofold.methods.passkeys.method.PasskeyMethod",
     "twofold.methods.recovery.method.RecoveryCodeMethod",
 )
 
@@ -136,6 +137,9 @@ class Method(ABC):
     audit_actions: tuple[tuple[str, str], ...] = ()
     #: The waiting page includes this template for a WAIT option's prompt (None: a call's).
     wait_template: str | None = None
+    #: The first sign-in page (user name) includes this template, if any: a way to sign in
+    #: that needs no user name (a passkey).
+    signin_template: str | None = None
     #: The sign-in and step-up pages include this template, with ``prompt_context`` as
     #: ``prompt``, to ask for the answer to an open challenge: for a CODE option, in place
     #: of the page's "enter the 6-digit code" sentence, above the code box; for a BROWSER
@@ -222,6 +226,12 @@ class Method(ABC):
     def kinds_for(self, user_ids: list[int]) -> dict[int, list[str]]:
         """What each of these users registered, by kind ("Office phone"), never numbers."""
         return {}
+
+    def policy_panel(self, request, organisation) -> str | None:
+        """The method's own rules for ``organisation`` on the admin policy page, rendered
+        (a form posting to the method's own view), or None. Passkeys: user verification
+        and attestation."""
+        return None
 
     def settings_context(self, user: User) -> dict[str, object]:
         """What ``settings_template`` needs to draw this method's panel for ``user``."""
@@ -364,6 +374,17 @@ def preferred_option(user: User, options: list[Option] | None = None) -> Option 
     options = options_for(user) if options is None else options
     chosen = next((option for option in options if option.key == user.preferred_option), None)
     return chosen or (options[0] if options else None)
+
+
+def signin_templates() -> list[str]:
+    """What the first sign-in page includes from the methods (``Method.signin_template``)."""
+    return [method.signin_template for method in registry().values() if method.signin_template]
+
+
+def policy_panels(request, organisation) -> list[str]:
+    """The methods' own panels on the admin policy page (``Method.policy_panel``), rendered."""
+    panels = (method.policy_panel(request, organisation) for method in registry().values())
+    return [panel for panel in panels if panel]
 
 
 def enrolments_for(user: User, host: str) -> list[Enrolment]:

@@ -37,10 +37,11 @@ class SessionAuthentication:
     amr: tuple[str, ...]
     signed_in_at: int
     second_factor_at: int | None  # the last second factor verified in this session
+    phishing_resistant: bool = False  # a passkey was used (base.OptionSpec)
 
     @property
     def acr(self) -> str:
-        return claims.acr_for(self.amr)
+        return claims.acr_for(self.amr, phishing_resistant=self.phishing_resistant)
 
     @property
     def auth_time(self) -> int:
@@ -60,6 +61,7 @@ class SessionAuthentication:
 class Demand:
     mfa: bool = False
     max_age: int | None = None
+    phishing_resistant: bool = False  # acr_values=phr
 
 
 def of_session(request: HttpRequest) -> SessionAuthentication:
@@ -68,8 +70,10 @@ def of_session(request: HttpRequest) -> SessionAuthentication:
     lifetime = session.get(session_lifetime.LIFETIME)
     signed_in_at = int(lifetime[0]) if lifetime else _last_login(request)
     second_factor_at = signed_in_at if claims.SECOND_FACTORS.intersection(amr) else None
+    phishing_resistant = bool(session.get(signin.PHISHING_RESISTANT))
     stepped_up = session.get(STEPPED_UP)
     if stepped_up:
+        phishing_resistant = phishing_resistant or bool(stepped_up.get("phr"))
         # A factor verified later in the session: "mfa" (a trusted device) gives way to it.
         amr = [value for value in amr if value != "mfa"]
         proved = stepped_up["amr"]  # a list; a single value in sessions from before
@@ -79,7 +83,7 @@ def of_session(request: HttpRequest) -> SessionAuthentication:
         second_factor_at = max(second_factor_at or 0, stepped_up["at"])
     if claims.SECOND_FACTORS.intersection(amr) and "mfa" not in amr:
         amr.insert(1, "mfa")  # RFC 8176: a password and a second factor are several factors
-    return SessionAuthentication(tuple(amr), signed_in_at, second_factor_at)
+    return SessionAuthentication(tuple(amr), signed_in_at, second_factor_at, phishing_resistant)
 
 
 def _last_login(request: HttpRequest) -> int:
@@ -94,8 +98,10 @@ def request_digest(request: HttpRequest) -> str:
 def unmet(
     request: HttpRequest, state: SessionAuthentication, demand: Demand, now: float | None = None
 ) -> str | None:
-    """What the session lacks for ``demand``: "mfa", "max_age" or nothing."""
-    if demand.mfa and state.acr != claims.ACR_MFA:
+    """What the session lacks for ``demand``: "phr", "mfa", "max_age" or nothing."""
+    if demand.phishing_resistant and state.acr != claims.ACR_PHR:
+        return "phr"
+    if demand.mfa and state.acr not in (claims.ACR_MFA, claims.ACR_PHR):
         return "mfa"
     if demand.max_age is not None:
         now = time.time() if now is None else now
@@ -139,4 +145,5 @@ def take_step_up(request: HttpRequest) -> None:
     request.session[STEPPED_UP] = {
         "amr": signin.amr_for(challenge.option),
         "at": int(challenge.completed_at.timestamp()),
+        "phr": signin.phishing_resistant(challenge.option),
     }

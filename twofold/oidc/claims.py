@@ -2,6 +2,10 @@
 
 acr (Authentication Context Class Reference), published in discovery:
 
+- ``phr`` (OpenID Connect EAP ACR Values 1.0: phishing-resistant): a passkey was used in
+  this browser session, at sign-in (with or without a password) or on the "confirm it's
+  you" page. An application demands it with ``acr_values=phr``; twofold then steps the
+  user up to a passkey. It is also a second factor, so it satisfies ``urn:twofold:mfa``.
 - ``urn:twofold:mfa``: a second factor was verified in this browser session, at sign-in
   or on the "confirm it's you" page an application sent the user to.
 - ``urn:twofold:pwd``: the session rests on the password alone: two-step verification
@@ -11,7 +15,9 @@ acr (Authentication Context Class Reference), published in discovery:
 
 amr (RFC 8176): ``pwd``; with a second factor also ``mfa`` and the factor used: ``otp``
 (a code from the app), ``sms`` (a texted code), ``tel`` (a call), ``swk`` (the app's
-notification), ``hwk`` (a hardware token).
+notification), ``hwk`` (a hardware token, or a passkey bound to its device), ``swk`` (a
+synced passkey), and ``user`` when the passkey's authenticator verified the person (a PIN,
+a fingerprint). A passkey used without a password has no ``pwd``.
 
 sub is the user's primary key as a string: stable for the user's lifetime, never reused,
 and the same for every application (public subject type).
@@ -21,11 +27,12 @@ from __future__ import annotations
 
 from twofold.accounts.models import User
 
+ACR_PHR = "phr"
 ACR_MFA = "urn:twofold:mfa"
 ACR_PWD = "urn:twofold:pwd"  # noqa: S105 - an acr value, not a password
-ACR_VALUES = (ACR_MFA, ACR_PWD)
+ACR_VALUES = (ACR_PHR, ACR_MFA, ACR_PWD)
 SECOND_FACTORS = frozenset({"otp", "sms", "tel", "swk", "hwk"})
-AMR_VALUES = ("pwd", "mfa", *sorted(SECOND_FACTORS))
+AMR_VALUES = ("pwd", "mfa", *sorted(SECOND_FACTORS), "user")
 
 # Which scope releases which claim (merged into django-oauth-toolkit's standard table).
 CLAIM_SCOPES = {
@@ -39,8 +46,12 @@ CLAIM_SCOPES = {
 SIGN_IN_CLAIMS = ("acr", "amr", "auth_time")
 
 
-def acr_for(amr: list[str] | tuple[str, ...]) -> str:
-    """``urn:twofold:mfa`` when the methods used include a second factor."""
+def acr_for(amr: list[str] | tuple[str, ...], *, phishing_resistant: bool = False) -> str:
+    """``phr`` when a phishing-resistant option was used (amr alone cannot say: a hardware
+    OTP token is ``hwk`` too); else ``urn:twofold:mfa`` when the methods used include a
+    second factor."""
+    if phishing_resistant:
+        return ACR_PHR
     return ACR_MFA if SECOND_FACTORS.intersection(amr) else ACR_PWD
 
 

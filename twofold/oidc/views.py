@@ -48,6 +48,7 @@ from twofold.core.middleware import CONTENT_SECURITY_POLICY
 from twofold.methods import base
 from twofold.oidc import authn, claims, explanations, services
 from twofold.oidc.models import REDIRECT_SCHEMES, Application
+from twofold.signin import services as signin
 
 
 def continue_url(request: HttpRequest) -> str:
@@ -127,12 +128,23 @@ class AuthorizeView(TemplateResponseMixin, BaseAuthorizationView):
     def _prove(self, request: HttpRequest, credentials: dict, lacking: str) -> HttpResponse:
         """Send the user to prove who they are again, or tell the client why not."""
         if "none" in request.GET.get("prompt", "").split():
-            error = "interaction_required" if lacking == "mfa" else "login_required"
+            error = "interaction_required" if lacking in ("mfa", "phr") else "login_required"
             return self._to_client(credentials, error, "The user must confirm it's them.")
-        if base.options_for(request.user):
+        options = base.options_for(request.user)
+        if lacking == "phr":  # only a phishing-resistant option (a passkey) will do
+            options = [option for option in options if signin.phishing_resistant(option.key)]
+            if not options:
+                return self._to_client(
+                    credentials,
+                    "unmet_authentication_requirements",
+                    "The user has no phishing-resistant method (a passkey) to confirm it's them.",
+                )
+        if options:
             authn.note_sent(request)
-            query = urlencode({"next": continue_url(request), "for": "application"})
-            return redirect(f"{reverse('step-up')}?{query}")
+            query = {"next": continue_url(request), "for": "application"}
+            if lacking == "phr":
+                query["only"] = "phishing_resistant"
+            return redirect(f"{reverse('step-up')}?{urlencode(query)}")
         if lacking == "max_age" or request.user.must_reregister:
             # Nothing to verify with: the password again. One whom an administrator asked
             # to register again does so at sign-in (with the access code), and that proof
@@ -207,7 +219,11 @@ def _demand(request: HttpRequest, credentials: dict) -> authn.Demand | None:
         max_age = int(raw_max_age)
     if "login" in request.GET.get("prompt", "").split():
         max_age = 0
-    return authn.Demand(mfa=claims.ACR_MFA in wanted, max_age=max_age)
+    # acr_values lists what the client accepts: phr is demanded when nothing weaker is.
+    phishing_resistant = claims.ACR_PHR in wanted and claims.ACR_MFA not in wanted
+    return authn.Demand(
+        mfa=claims.ACR_MFA in wanted, max_age=max_age, phishing_resistant=phishing_resistant
+    )
 
 
 @never_cache

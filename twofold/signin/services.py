@@ -35,6 +35,7 @@ from twofold.organisations import services as organisations
 from twofold.signin import flow, trusted, why
 
 AMR = "twofold.amr"  # how the session's user proved who they are (for OpenID Connect)
+PHISHING_RESISTANT = "twofold.phishing_resistant"  # the sign-in used such an option (a passkey)
 BYPASS = "one-time bypass"  # why a sign-in skipped the second factor (audit "via")
 
 
@@ -42,6 +43,12 @@ class Next(Enum):
     SIGNED_IN = "signed_in"
     CHALLENGE = "challenge"
     REGISTER = "register"
+
+
+def phishing_resistant(option_key: str) -> bool:
+    """Whether the option is phishing-resistant (a passkey), as its catalogue entry says."""
+    spec = base.option_spec(option_key) if option_key else None
+    return bool(spec and spec.phishing_resistant)
 
 
 def amr_for(option_key: str) -> list[str]:
@@ -178,6 +185,7 @@ def finish(
     auth.login(request, user, backend="twofold.accounts.backends.PasswordBackend")
     session_lifetime.start(request)
     request.session[AMR] = amr
+    request.session[PHISHING_RESISTANT] = phishing_resistant(option)
     # A trusted device skips the second factor at sign-in only, never a later step-up.
     if (len(amr) > 1) if mfa is None else mfa:
         stepup.mark_verified(request)

@@ -38,6 +38,7 @@ NEXT = "twofold.step_up.next"
 #: Set when an application (OpenID Connect) demands the step-up, not a settings change.
 FOR_APPLICATION = "twofold.step_up.for_application"
 SIGNIN_NEXT = "twofold.signin.next"
+ONLY_PHISHING_RESISTANT = "twofold.stepup.phishing_resistant"  # acr_values=phr (oidc)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ def _page(
 ) -> HttpResponse:
     """The shared verification page: show the state, or check a submitted code."""
     options = base.options_for(user)  # once: each look costs a query per method
+    if how.purpose == ChallengePurpose.STEP_UP and request.session.get(ONLY_PHISHING_RESISTANT):
+        # An application demanded a phishing-resistant sign-in (acr phr): a passkey only.
+        options = [o for o in options if services.phishing_resistant(o.key)] or options
     challenge = flow.current(request, user, how.purpose)
     try:  # locked: said at once, not after a way that can only be refused is chosen
         verification.refuse_if_locked(user)
@@ -210,6 +214,7 @@ def _stepped_up(request: HttpRequest) -> HttpResponse:
     stepup.mark_verified(request)
     flow.forget(request)
     request.session.pop(FOR_APPLICATION, None)
+    request.session.pop(ONLY_PHISHING_RESISTANT, None)
     return redirect(_safe(request, request.session.get(NEXT), "security-verification"))
 
 
@@ -220,6 +225,8 @@ def step_up(request: HttpRequest) -> HttpResponse:
     if request.GET.get("next"):
         request.session[NEXT] = request.GET["next"]
         request.session[FOR_APPLICATION] = request.GET.get("for") == "application"
+        only = request.GET.get("only") == "phishing_resistant"
+        request.session[ONLY_PHISHING_RESISTANT] = only
     if request.user.must_reregister:
         # Registering again happens at sign-in, with the administrator's access code: sign
         # out and come back here afterwards, not to a page that can only say "sign out".

@@ -28,6 +28,7 @@ def test_the_policy_kinds_of_today_s_methods_come_from_their_packages():
         "text",
         "app_notification",
         "app_code",
+        "passkey",
     }
 
 

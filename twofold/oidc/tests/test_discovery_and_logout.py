@@ -14,7 +14,7 @@ from oauth2_provider.models import RefreshToken
 
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.config import _new_oidc_key
-from twofold.oidc.claims import ACR_MFA, ACR_PWD
+from twofold.oidc.claims import ACR_MFA, ACR_PHR, ACR_PWD
 
 from .conftest import WEB_SIGNED_OUT, password_step, tokens_for
 
@@ -32,7 +32,7 @@ def jwks(client: Client) -> dict:
 class TestDiscovery:
     def test_it_publishes_the_acr_values_and_the_sign_in_claims(self, client) -> None:
         document = discovery(client)
-        assert document["acr_values_supported"] == [ACR_MFA, ACR_PWD]
+        assert document["acr_values_supported"] == [ACR_PHR, ACR_MFA, ACR_PWD]
         assert {"acr", "amr", "auth_time", "organisation"} <= set(document["claims_supported"])
 
     def test_it_offers_the_code_flow_with_s256_pkce_and_rs256_only(self, client) -> None:
