@@ -7,6 +7,7 @@ import datetime as dt
 import ipaddress
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -122,12 +123,20 @@ class Rsyslog:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                for port in (self.tls, self.tcp):
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                socket.create_connection(("127.0.0.1", self.tcp), timeout=1).close()
+                self._handshake()
                 return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("rsyslogd did not start")
+
+    def _handshake(self) -> None:
+        """A TLS handshake with the test CA: rsyslog's TLS listener is up, and the port is
+        rsyslog's (not another process's that took it while rsyslog was stopped)."""
+        context = ssl.create_default_context(cafile=str(self.folder / "ca.pem"))
+        raw = socket.create_connection(("127.0.0.1", self.tls), timeout=5)
+        with context.wrap_socket(raw, server_hostname="127.0.0.1"):
+            pass
 
     def stop(self) -> None:
         assert self.process is not None
