@@ -49,10 +49,14 @@ def syslog_message(event: dict[str, Any], hostname: str) -> bytes:
 
 
 def _address(url: str, schemes: Sequence[str]) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    if parts.scheme not in schemes or not parts.hostname or not parts.port:
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port that is not a number, or out of range: ValueError
+    except ValueError:
+        port = None
+    if port is None or parts.scheme not in schemes or not parts.hostname:
         raise DeliveryError(f"not a {' or '.join(schemes)} address with host and port")
-    return parts.scheme, parts.hostname, parts.port
+    return parts.scheme, parts.hostname, port
 
 
 class NotPublic(DeliveryError):
@@ -158,11 +162,15 @@ def _family(address: str) -> socket.AddressFamily:
 def check_webhook_url(url: str, *, public_only: bool = False) -> None:
     """Refuse an address the webhook sender could not use (``DeliveryError``), or one that
     is not public when ``public_only`` (``NotPublic``, see ``resolve``)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = _port(parts)  # a port that is not a number, or out of range: ValueError
+    except ValueError:
+        raise DeliveryError("not an http or https address") from None
     if parts.scheme not in WEBHOOK_SCHEMES or not parts.hostname:
         raise DeliveryError("not an http or https address")
     if public_only:
-        resolve(parts.hostname, _port(parts), public_only=True)
+        resolve(parts.hostname, port, public_only=True)
 
 
 def _port(parts: SplitResult) -> int:

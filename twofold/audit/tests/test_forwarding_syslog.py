@@ -357,6 +357,8 @@ def test_an_organisations_syslog_from_the_beginning_gets_the_retained_log_first(
         "udp://siem.contoso.example:514",  # lost unseen: no acknowledgement
         "tcp://siem.contoso.example:514",  # names and addresses in clear
         "tcp+tls://siem.contoso.example",  # no port
+        "tcp+tls://siem.contoso.example:99999",  # no such port
+        "tcp+tls://siem.contoso.example:port",
         "https://siem.contoso.example/",
     ],
 )

@@ -196,9 +196,12 @@ def test_an_organisations_webhook_that_became_private_is_not_sent_to(user, recei
     assert ForwardDestination.objects.get().failures == 1
 
 
-def test_an_organisations_webhook_must_be_an_http_address(user) -> None:
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "https://8.8.8.8:99999/", "https://8.8.8.8:port/"]
+)
+def test_an_organisations_webhook_must_be_an_http_address(user, url) -> None:
     with pytest.raises(InvalidInput):
-        forwarding.add_webhook(user.organisation, "file:///etc/passwd")
+        forwarding.add_webhook(user.organisation, url)
     assert not ForwardDestination.objects.exists()
 
 
