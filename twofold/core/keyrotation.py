@@ -116,9 +116,10 @@ def left_under_old_keys() -> dict[str, int]:
 
 
 def record_run(reports: list[ColumnReport], left: int) -> None:
-    """Audit one run: how many secrets it re-encrypted, how many no key opens and how many
-    were written under an old key meanwhile, and the configured keys' IDs (the first is the
-    one everything is under now), never a key. A run that left anything behind is a
+    """Audit one run: how many secrets it re-encrypted, how many no key opens, and how many
+    are still not under the first key when it ends (``left``: those, and any written under
+    an old key meanwhile), and the configured keys' IDs (the first is the one everything is
+    under now), never a key. A run that left anything behind is a
     failure. Recorded with no organisation: the installation's own chain."""
     # Imported here: this module is imported before Django's apps are ready (a script
     # that sets up Django after importing it), and the audit models need them.
