@@ -247,26 +247,29 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     processes: list[subprocess.Popen] = []
     redis.start()
     try:
-        # The first migrates and seeds the demo; the second serves the same data.
-        for number, (command, upstream) in enumerate(
-            zip(("demo", "serve"), upstreams, strict=True)
-        ):
-            log = tmp / f"twofold-{number}.log"
-            options = [command, "--port", str(upstream), "--workers", "1"]
-            processes.append(_start([*twofold, *options], env, log))
-            _wait_for(f"http://127.0.0.1:{upstream}/readyz", processes[-1], log)
+        # The first migrates and seeds the demo; the second serves the same data. While the
+        # second starts, nginx starts and Alice's code app is added (one wait, not three).
+        logs = [tmp / "twofold-0.log", tmp / "twofold-1.log"]
+        demo, serve = (
+            [*twofold, command, "--port", str(upstream), "--workers", "1"]
+            for command, upstream in zip(("demo", "serve"), upstreams, strict=True)
+        )
+        processes.append(_start(demo, env, logs[0]))
+        _wait_for(f"http://127.0.0.1:{upstreams[0]}/readyz", processes[-1], logs[0])
+        processes.append(_start(serve, env, logs[1]))
         test = [NGINX, "-p", str(tmp), "-c", str(config), "-t"]
         checked = subprocess.run(test, capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
         daemon = f"daemon off; pid {tmp}/nginx.pid;"
         nginx = [NGINX, "-p", str(tmp), "-c", str(config), "-g", daemon]
         processes.append(_start(nginx, env, tmp / "nginx.out"))
-        _wait_for(f"{url}/healthz", processes[-1], tmp / "error.log", verify=str(ca))
         saved = json.loads((tmp / "data" / "demo-credentials.json").read_text())
         stack = Proxied(
             url, ca, env, tmp / "twofold-access.log", upstreams, saved["users"][ALICE], None
         )
         stack.code_app = pyotp.TOTP(stack.manage_shell(ADD_CODE_APP))
+        _wait_for(f"http://127.0.0.1:{upstreams[1]}/readyz", processes[1], logs[1])
+        _wait_for(f"{url}/healthz", processes[-1], tmp / "error.log", verify=str(ca))
         yield stack
     finally:
         for process in reversed(processes):

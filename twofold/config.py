@@ -277,8 +277,9 @@ class Config:
     syslog_ca_file: str = ""  # the CA that signed the syslog server's certificate
     webhook_url: str = ""
     webhook_secret: str = ""
-    # Organisations' webhooks may point at loopback and private addresses (off: SSRF).
-    webhooks_to_private_addresses: bool = False
+    # Organisations' webhooks and syslog destinations may point at loopback and private
+    # addresses (off: SSRF).
+    siem_to_private_addresses: bool = False
 
     @property
     def https(self) -> bool:
@@ -377,7 +378,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         syslog_ca_file=env.get("TWOFOLD_SYSLOG_CA_FILE", ""),
         webhook_url=env.get("TWOFOLD_WEBHOOK_URL", ""),
         webhook_secret=env.get("TWOFOLD_WEBHOOK_SECRET", ""),
-        webhooks_to_private_addresses=_flag(env, "TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES"),
+        # TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES: its name from before syslog joined, still read.
+        siem_to_private_addresses=_flag(env, "TWOFOLD_SIEM_TO_PRIVATE_ADDRESSES")
+        or _flag(env, "TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES"),
     )
 
 

@@ -20,7 +20,7 @@ TWOFOLD_SYSLOG_URL = CONFIG.syslog_url
 TWOFOLD_SYSLOG_CA_FILE = CONFIG.syslog_ca_file
 TWOFOLD_WEBHOOK_URL = CONFIG.webhook_url
 TWOFOLD_WEBHOOK_SECRET = CONFIG.webhook_secret
-TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES = CONFIG.webhooks_to_private_addresses
+TWOFOLD_SIEM_TO_PRIVATE_ADDRESSES = CONFIG.siem_to_private_addresses
 
 INSTALLED_APPS = [
     "django.contrib.auth",

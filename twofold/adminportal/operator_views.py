@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from twofold.adminportal import operations
 from twofold.adminportal.access import operator_required
+from twofold.audit import forwarding
 from twofold.core.errors import InvalidInput
 from twofold.organisations import services as organisations
 from twofold.organisations.models import Organisation
@@ -46,7 +47,11 @@ FIELDS = {"domain": "domain", "admin_username": "admin_username", "name": "name"
 @operator_required
 @require_GET
 def organisation_list(request: HttpRequest) -> HttpResponse:
-    context = {"organisations": list(operations.overview())}
+    context = {
+        "organisations": list(operations.overview()),
+        # The installation's own SIEM destinations (from the environment) and their state.
+        "siem_states": forwarding.states_of(None),
+    }
     return render(request, "adminportal/operator_organisations.html", context)
 
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("audit.csv", auditlog.audit_csv, name="admin-audit-csv"),
     path("siem", siem.siem, name="admin-siem"),
     path("siem/new", siem.add, name="admin-siem-add"),
+    path("siem/syslog/new", siem.add_syslog, name="admin-siem-add-syslog"),
     path("siem/<int:webhook_id>/remove", siem.remove, name="admin-siem-remove"),
     path("directory", directory.directory_page, name="admin-directory"),
     path("directory/save", directory.save, name="admin-directory-save"),

@@ -88,6 +88,10 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
     SIEM_WEBHOOK_ADDED = "siem.webhook_added", _("SIEM webhook added")
     SIEM_WEBHOOK_REMOVED = "siem.webhook_removed", _("SIEM webhook removed")
+    SIEM_SYSLOG_ADDED = "siem.syslog_added", _("SIEM syslog destination added")
+    SIEM_SYSLOG_REMOVED = "siem.syslog_removed", _("SIEM syslog destination removed")
+    # The installation's (no organisation: the installation's own chain).
+    KEYS_ROTATED = "keys.rotated", _("Stored secrets re-encrypted under the first key")
     # An organisation's LDAP or Active Directory directory (twofold/directory/).
     DIRECTORY_CONFIGURED = "directory.configured", _("Directory configured")
     DIRECTORY_SYNCED = "directory.synced", _("Directory synchronised")
@@ -288,6 +292,14 @@ class ForwardDestination(models.Model):
     failures = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True)
     last_error = models.CharField(max_length=200, blank=True)
+    # Since when it has been failing (the first failure of the current run of them).
+    failing_since = models.DateTimeField(null=True)
+    # The last event of its own it received, and when: what its state says.
+    delivered_event_id = models.BigIntegerField(null=True)
+    delivered_at = models.DateTimeField(null=True)
+    # The CA bundle (PEM) an organisation's administrator gave for a TLS destination whose
+    # certificate is not signed by a public CA; empty: the system's CAs. Not a secret.
+    ca_pem = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

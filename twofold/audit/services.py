@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 
 # Details describe what happened, never the secret itself.
 _FORBIDDEN_KEY = re.compile(r"pass(word)?|secret|code|token|seed|key|otp|pin", re.IGNORECASE)
-_ALLOWED_KEYS = {"reason", "fields", "method", "count", "changes", "via", "kind", "masked_number"}
+# key_ids: encryption keys' IDs (core.crypto.key_id, a digest's first digits), never keys.
+_ALLOWED_KEYS = {
+    "reason", "fields", "method", "count", "changes", "via", "kind", "masked_number", "key_ids",
+}  # fmt: skip
 _LONG_NUMBER = re.compile(r"\d{6,}")  # codes have 6 digits, phone numbers more
 _BATCH = 2000
 

@@ -4,15 +4,14 @@ receiver can drop the duplicates an at-least-once sender may produce."""
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import socket
 import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from twofold.core import crypto
 
@@ -50,106 +49,170 @@ def syslog_message(event: dict[str, Any], hostname: str) -> bytes:
 
 
 def _address(url: str, schemes: Sequence[str]) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    if parts.scheme not in schemes or not parts.hostname or not parts.port:
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port that is not a number, or out of range: ValueError
+    except ValueError:
+        port = None
+    if port is None or parts.scheme not in schemes or not parts.hostname:
         raise DeliveryError(f"not a {' or '.join(schemes)} address with host and port")
-    return parts.scheme, parts.hostname, parts.port
+    return parts.scheme, parts.hostname, port
 
 
-def check_syslog_url(url: str) -> None:
-    """Refuse an address the syslog sender could not use (``DeliveryError``)."""
-    _address(url, SYSLOG_SCHEMES)
+class NotPublic(DeliveryError):
+    """The host is (or resolves to) a loopback, private or reserved address."""
 
 
-def send_syslog(url: str, ca_file: str, messages: Sequence[bytes]) -> None:
+def resolve(host: str, port: int, *, public_only: bool = False) -> list[str]:
+    """The addresses ``host`` resolves to, in the resolver's order: the ones the sender then
+    connects to, and only those (pinned, docs/security.md 22).
+
+    ``public_only`` (an organisation's destination): every address must be a public one,
+    so that an organisation's administrator cannot make twofold connect to its own
+    loopback, private or link-local network (server-side request forgery); a name that
+    does not resolve is refused too. Pinning closes DNS rebinding: a name that answers a
+    public address to the check and a private one a moment later is connected to at the
+    public one it was checked at."""
+    try:
+        found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as error:
+        if public_only:
+            raise NotPublic(f"{host} does not resolve") from error
+        raise DeliveryError(f"{host} does not resolve") from error
+    addresses = list(dict.fromkeys(str(entry[4][0]) for entry in found))
+    if public_only and not (addresses and all(_is_public(address) for address in addresses)):
+        raise NotPublic("not a public address")
+    return addresses
+
+
+def _is_public(address: str) -> bool:
+    return ipaddress.ip_address(address.split("%", 1)[0]).is_global
+
+
+def _connect(addresses: Sequence[str], port: int, timeout: float, *_: object) -> socket.socket:
+    """A TCP connection to the first of ``addresses`` that answers, never to a name."""
+    error: OSError = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout=timeout)
+        except OSError as refused:
+            error = refused
+    raise error
+
+
+def tls_context(ca_file: str = "", ca_pem: str = "") -> ssl.SSLContext:
+    """Certificates checked against the system's CAs, or only against the CA bundle given
+    (a file the operator named, or the PEM an organisation's administrator pasted); the
+    host name is checked either way."""
+    if ca_pem:
+        return ssl.create_default_context(cadata=ca_pem)
+    return ssl.create_default_context(cafile=ca_file or None)
+
+
+def check_syslog_url(url: str, *, public_only: bool = False, schemes: Sequence[str] = ()) -> None:
+    """Refuse an address the syslog sender could not use (``DeliveryError``), or one that is
+    not public when ``public_only`` (``NotPublic``)."""
+    _, host, port = _address(url, schemes or SYSLOG_SCHEMES)
+    if public_only:
+        resolve(host, port, public_only=True)
+
+
+def send_syslog(
+    url: str,
+    messages: Sequence[bytes],
+    *,
+    ca_file: str = "",
+    ca_pem: str = "",
+    public_only: bool = False,
+) -> None:
     """Send messages over UDP (one datagram each, unacknowledged), TCP or TCP with TLS
-    (octet-counted framing, RFC 6587); a connection refused or broken is a DeliveryError."""
+    (octet-counted framing, RFC 6587) to the address the host name was checked at; a
+    connection refused or broken is a DeliveryError."""
     scheme, host, port = _address(url, SYSLOG_SCHEMES)
+    addresses = resolve(host, port, public_only=public_only)
     try:
         if scheme == "udp":
-            with socket.socket(_family(host), socket.SOCK_DGRAM) as sock:
+            with socket.socket(_family(addresses[0]), socket.SOCK_DGRAM) as sock:
                 for message in messages:
-                    sock.sendto(message, (host, port))
+                    sock.sendto(message, (addresses[0], port))
             return
         framed = b"".join(b"%d %s" % (len(message), message) for message in messages)
-        with socket.create_connection((host, port), timeout=TIMEOUT_SECONDS) as raw:
+        with _connect(addresses, port, TIMEOUT_SECONDS) as raw:
             if scheme == "tcp":
                 raw.sendall(framed)
                 return
-            context = ssl.create_default_context(cafile=ca_file or None)
+            context = tls_context(ca_file, ca_pem)
             # Closed without waiting for the server's close_notify (rsyslog sends none):
             # once sendall returned, the batch is the server's.
             with context.wrap_socket(raw, server_hostname=host) as stream:
                 stream.sendall(framed)
-    except (OSError, ssl.SSLError) as error:
-        raise DeliveryError(f"syslog {scheme}://{host}:{port}: {error}") from error
+    except (OSError, ssl.SSLError, ValueError) as error:
+        raise DeliveryError(f"syslog {scheme}://{host}:{port}: {_short(error)}") from error
 
 
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
+def _short(error: BaseException) -> str:
+    """An error said in one line and a bounded length: what the state pages show."""
+    return " ".join(str(error).split())[:150] or type(error).__name__
+
+
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
 def check_webhook_url(url: str, *, public_only: bool = False) -> None:
-    """Refuse an address the webhook sender could not use (``DeliveryError``).
-
-    ``public_only`` (an organisation's webhook): every address the host name resolves to
-    must be a public one, so that an organisation's administrator cannot make twofold send
-    requests to its own loopback, private or link-local network (server-side request
-    forgery). A name that does not resolve is refused too."""
-    parts = urlsplit(url)
+    """Refuse an address the webhook sender could not use (``DeliveryError``), or one that
+    is not public when ``public_only`` (``NotPublic``, see ``resolve``)."""
+    try:
+        parts = urlsplit(url)
+        port = _port(parts)  # a port that is not a number, or out of range: ValueError
+    except ValueError:
+        raise DeliveryError("not an http or https address") from None
     if parts.scheme not in WEBHOOK_SCHEMES or not parts.hostname:
         raise DeliveryError("not an http or https address")
-    if public_only and not _resolves_to_public_addresses(parts.hostname, parts.port):
-        raise NotPublic("not a public address")
+    if public_only:
+        resolve(parts.hostname, port, public_only=True)
 
 
-class NotPublic(DeliveryError):
-    """The webhook's host is (or resolves to) a loopback, private or reserved address."""
-
-
-def _resolves_to_public_addresses(host: str, port: int | None) -> bool:
-    try:
-        found = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return False
-    addresses = {ipaddress.ip_address(entry[4][0].split("%", 1)[0]) for entry in found}
-    return bool(addresses) and all(address.is_global for address in addresses)
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect is an answer but 2xx: urllib would follow a 302 with a GET and no body,
-    # and the event would count as delivered without anyone receiving it.
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
+def _port(parts: SplitResult) -> int:
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def send_webhook(
-    url: str, secret: str, event: dict[str, Any], *, public_only: bool = False
+    url: str, secret: str, event: dict[str, Any], *, public_only: bool = False, ca_pem: str = ""
 ) -> None:
     """POST one event as JSON, signed over the raw body: ``X-Twofold-Signature:
-    sha256=<hex>``. Anything but a 2xx answer is a DeliveryError. ``public_only``: as in
-    ``check_webhook_url``, checked again at each send (a name may resolve elsewhere now)."""
-    check_webhook_url(url, public_only=public_only)
+    sha256=<hex>``. Anything but a 2xx answer is a DeliveryError (a redirect too: nobody
+    received the event). The host name is resolved and checked once, and the connection
+    made to the address checked (``resolve``), while TLS still checks the certificate
+    against the host name."""
+    check_webhook_url(url, public_only=False)
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", _port(parts)
+    addresses = resolve(host, port, public_only=public_only)
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
-    request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Twofold-Event-Id": str(event["id"]),
-            "X-Twofold-Signature": f"sha256={crypto.signature(secret, body)}",
-        },
+    headers = {
+        "Content-Type": "application/json",
+        "X-Twofold-Event-Id": str(event["id"]),
+        "X-Twofold-Signature": f"sha256={crypto.signature(secret, body)}",
+    }
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            host, port, timeout=TIMEOUT_SECONDS, context=tls_context(ca_pem=ca_pem)
+        )
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS)
+    # http.client's own hook for making the socket: to the checked address, not the name
+    # (the Host header and TLS's server name and certificate check still use the name).
+    connection._create_connection = lambda _address, timeout, *rest: _connect(
+        addresses, port, timeout
     )
+    path = parts.path or "/"
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        raise DeliveryError(f"webhook answered {error.code}") from error
-    except (OSError, ValueError) as error:
-        raise DeliveryError(f"webhook: {error}") from error
+        connection.request("POST", f"{path}?{parts.query}" if parts.query else path, body, headers)
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        raise DeliveryError(f"webhook {parts.scheme}://{host}:{port}: {_short(error)}") from error
+    finally:
+        connection.close()
     if not 200 <= status < 300:
         raise DeliveryError(f"webhook answered {status}")

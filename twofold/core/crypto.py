@@ -108,6 +108,19 @@ def reencrypt(ciphertext: str) -> str:
         raise DecryptionError("no configured encryption key opens this secret") from None
 
 
+def key_id(key: str) -> str:
+    """A short name for an encryption key that says which one it is but nothing of it: the
+    first 12 hex digits of the SHA-256 of the key as configured (``sha256sum`` of the key
+    without its newline gives the same). For the audit trail and the operator's output,
+    where a key itself never goes."""
+    return "k-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def key_ids() -> list[str]:
+    """The configured encryption keys' IDs, the first (the one new secrets use) first."""
+    return [key_id(key) for key in settings.TWOFOLD["encryption_keys"]]
+
+
 def under_first_key(ciphertext: str) -> bool:
     """Whether ``ciphertext`` was encrypted with the first configured key (nothing to rotate)."""
     first = Fernet(settings.TWOFOLD["encryption_keys"][0])

@@ -238,3 +238,16 @@ def test_the_command_line_makes_an_operator(organisation, monkeypatch) -> None:
     call_command("createuser", "op9@contoso.example", "--operator", "--password-stdin")
     made = User.objects.get(username="op9@contoso.example")
     assert (made.is_operator, made.is_admin, made.mfa_state) == (True, True, MfaState.ENFORCED)
+
+
+def test_the_operator_page_shows_the_installations_siem_destinations_and_their_state(
+    operator_client, settings
+) -> None:
+    from twofold.audit import forwarding
+
+    settings.TWOFOLD_SYSLOG_URL = "tcp+tls://siem.internal:6514"
+    forwarding.sync_installation_destinations()
+    page = operator_client.get("/operator/").content.decode()
+    assert "tcp+tls://siem.internal:6514" in page
+    assert "Nothing yet" in page
+    assert "Receiving" in page

@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import io
 import json
+import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,8 +17,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from twofold.audit import forwarding
-from twofold.audit.models import AuditAction, AuditResult, ForwardDestination
+from twofold.audit import forwarding, transports
+from twofold.audit.models import AuditAction, AuditEvent, AuditResult, ForwardDestination
 from twofold.audit.services import record
 from twofold.core.errors import InvalidInput
 
@@ -47,7 +49,7 @@ class Receiver:
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
 
-    def start(self) -> None:
+    def start(self, context: ssl.SSLContext | None = None, address: str = "127.0.0.1") -> None:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,7 +63,9 @@ class Receiver:
                 pass
 
         ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = ThreadingHTTPServer((address, self.port), Handler)
+        if context is not None:
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -140,7 +144,7 @@ def test_a_failing_receiver_is_tried_again_only_after_a_growing_wait(user, recei
 
 # The receiver listens on loopback: organisations' webhooks may go there only if the
 # operator allows private addresses (by default they may not: see the tests below).
-local_receiver_allowed = override_settings(TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES=True)
+local_receiver_allowed = override_settings(TWOFOLD_SIEM_TO_PRIVATE_ADDRESSES=True)
 
 
 @local_receiver_allowed
@@ -184,7 +188,7 @@ def test_an_organisations_webhook_to_a_private_address_is_refused(user, url) -> 
 
 
 def test_an_organisations_webhook_that_became_private_is_not_sent_to(user, receiver) -> None:
-    with override_settings(TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES=True):
+    with override_settings(TWOFOLD_SIEM_TO_PRIVATE_ADDRESSES=True):
         forwarding.add_webhook(user.organisation, f"http://127.0.0.1:{receiver.port}/siem")
     _events(user, 1)
     forwarding.forward_due()
@@ -192,9 +196,12 @@ def test_an_organisations_webhook_that_became_private_is_not_sent_to(user, recei
     assert ForwardDestination.objects.get().failures == 1
 
 
-def test_an_organisations_webhook_must_be_an_http_address(user) -> None:
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "https://8.8.8.8:99999/", "https://8.8.8.8:port/"]
+)
+def test_an_organisations_webhook_must_be_an_http_address(user, url) -> None:
     with pytest.raises(InvalidInput):
-        forwarding.add_webhook(user.organisation, "file:///etc/passwd")
+        forwarding.add_webhook(user.organisation, url)
     assert not ForwardDestination.objects.exists()
 
 
@@ -284,3 +291,197 @@ def test_a_changed_installation_webhook_address_keeps_what_was_not_sent(user, re
     with _installation_webhook(receiver):
         forwarding.forward_due(timezone.now() + timedelta(hours=1))
     assert receiver.ids == written
+
+
+# --- Each destination's state (the SIEM and operator pages) ---------------------------------
+
+
+def test_a_destination_behind_says_how_many_events_wait_and_since_when(user, receiver) -> None:
+    with _installation_webhook(receiver):
+        forwarding.sync_installation_destinations()
+        written = _events(user, 3)
+        (state,) = forwarding.states_of(None)
+    assert (state.behind, state.behind_more) == (3, False)
+    assert state.waiting_since == AuditEvent.objects.get(pk=written[0]).at
+    assert state.destination.delivered_at is None
+
+
+def test_a_failing_destination_says_its_last_error_and_since_when(user, receiver) -> None:
+    with _installation_webhook(receiver):
+        forwarding.sync_installation_destinations()
+        _events(user, 1)
+        receiver.stop()
+        first_failure = timezone.now()
+        forwarding.forward_due(first_failure)
+        forwarding.forward_due(first_failure + timedelta(hours=1))
+        (state,) = forwarding.states_of(None)
+    destination = state.destination
+    assert destination.failures == 2
+    assert destination.failing_since == first_failure  # the first of the run, not the last
+    assert destination.last_error.startswith(f"webhook http://127.0.0.1:{receiver.port}: ")
+    assert "signout" not in destination.last_error  # nothing of the event itself
+    assert state.behind == 1
+
+
+def test_a_destination_that_caught_up_says_its_last_event_and_nothing_waits(user, receiver) -> None:
+    with _installation_webhook(receiver):
+        forwarding.sync_installation_destinations()
+        receiver.stop()
+        _events(user, 1)
+        forwarding.forward_due()
+        receiver.start()
+        written = _events(user, 2)
+        delivered = timezone.now() + timedelta(hours=1)
+        forwarding.forward_due(delivered)
+        (state,) = forwarding.states_of(None)
+    destination = state.destination
+    assert (destination.delivered_event_id, destination.delivered_at) == (written[-1], delivered)
+    assert (destination.failures, destination.last_error, destination.failing_since) == (
+        0,
+        "",
+        None,
+    )
+    assert (state.behind, state.waiting_since) == (0, None)
+
+
+def test_an_organisations_destination_counts_only_its_own_events_as_waiting(
+    user, make_user, other_organisation
+) -> None:
+    forwarding.add_webhook(user.organisation, "https://8.8.8.8/siem")
+    _events(make_user("bob@fabrikam.example", organisation=other_organisation), 2)
+    _events(user, 1)
+    (state,) = forwarding.states_of(user.organisation)
+    assert state.behind == 2  # the webhook's own "added" event, and Alice's
+
+
+# --- From the next event, or from the beginning of the retained log -------------------------
+
+
+@local_receiver_allowed
+def test_a_new_organisations_webhook_starts_from_the_next_event_by_default(user, receiver) -> None:
+    _events(user, 2)
+    forwarding.add_webhook(user.organisation, f"http://127.0.0.1:{receiver.port}/siem")
+    later = _events(user, 1)
+    forwarding.forward_due()
+    assert receiver.ids[-1:] == later
+    assert set(receiver.ids) <= {later[0]} | set(
+        AuditEvent.objects.filter(action=AuditAction.SIEM_WEBHOOK_ADDED).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+@local_receiver_allowed
+def test_a_new_organisations_webhook_from_the_beginning_gets_every_retained_event(
+    user, make_user, other_organisation, receiver
+) -> None:
+    theirs = _events(make_user("bob@fabrikam.example", organisation=other_organisation), 1)
+    before = _events(user, 2)
+    forwarding.add_webhook(
+        user.organisation,
+        f"http://127.0.0.1:{receiver.port}/siem",
+        start=forwarding.Start.BEGINNING,
+    )
+    after = _events(user, 1)
+    while forwarding.forward_due():
+        pass
+    ours = list(
+        AuditEvent.objects.filter(organisation=user.organisation)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    assert receiver.ids == ours
+    assert set(before + after) <= set(ours)
+    assert not set(theirs) & set(receiver.ids)
+
+
+def test_a_start_that_is_neither_is_refused(user) -> None:
+    with pytest.raises(InvalidInput):
+        forwarding.add_webhook(user.organisation, "https://8.8.8.8/siem", start="yesterday")
+    assert not ForwardDestination.objects.exists()
+
+
+# --- DNS rebinding: the address checked is the address connected to -------------------------
+
+
+class Resolver:
+    """A resolver this test controls, as a rebinding attacker's DNS server would be: the
+    name answers each address in ``answers`` in turn (the last one from then on). Address
+    literals resolve as usual. Installed in place of the system's (socket.getaddrinfo)."""
+
+    def __init__(self, name: str, *answers: str) -> None:
+        self.name, self.answers, self.asked = name, list(answers), 0
+        self.system = socket.getaddrinfo
+
+    def __call__(self, host, port, *args, **kwargs):
+        if host != self.name:
+            return self.system(host, port, *args, **kwargs)
+        answer = self.answers[min(self.asked, len(self.answers) - 1)]
+        self.asked += 1
+        return self.system(answer, port, *args, **kwargs)
+
+
+def test_a_webhook_is_sent_to_the_address_its_name_was_checked_at(
+    user, receiver, monkeypatch
+) -> None:
+    """The name answers 127.0.0.1 (the receiver) when checked, 127.0.0.2 (another service,
+    listening on the same port) on any later lookup: the event goes to the first."""
+    other = Receiver()
+    other.port = receiver.port
+    other.start(address="127.0.0.2")
+    # The test talks to loopback only: 127.0.0.1 stands for a public address here, and
+    # 127.0.0.2 for a private one (the operator's network).
+    monkeypatch.setattr(transports, "_is_public", lambda address: address == "127.0.0.1")
+    # Checked when added, checked again when sent; any later lookup answers 127.0.0.2.
+    resolver = Resolver("siem.contoso.example", "127.0.0.1", "127.0.0.1", "127.0.0.2")
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    try:
+        forwarding.add_webhook(user.organisation, f"http://siem.contoso.example:{receiver.port}/")
+        written = _events(user, 1)
+        ForwardDestination.objects.update(cursor=written[0] - 1)  # this one event, one send
+        forwarding.forward_due()
+    finally:
+        other.stop()
+    assert receiver.ids == written
+    assert other.ids == []
+    assert resolver.asked == 2
+
+
+def test_a_pinned_https_webhook_still_checks_the_certificate_against_the_name(
+    user, monkeypatch, tmp_path
+) -> None:
+    """Connected to the checked address, TLS still verifies the name: a server whose
+    certificate is for that name is received by; one for another name is not."""
+    ca_pem, server = _tls_receiver(tmp_path, "siem.contoso.example")
+    try:
+        monkeypatch.setattr(socket, "getaddrinfo", Resolver("siem.contoso.example", "127.0.0.1"))
+        with override_settings(TWOFOLD_SIEM_TO_PRIVATE_ADDRESSES=True):
+            good = f"https://siem.contoso.example:{server.port}/"
+            forwarding.add_webhook(user.organisation, good)
+            ForwardDestination.objects.update(ca_pem=ca_pem)
+            written = _events(user, 1)
+            forwarding.forward_due()
+            assert server.ids[-1:] == written
+            monkeypatch.setattr(
+                socket, "getaddrinfo", Resolver("other.contoso.example", "127.0.0.1")
+            )
+            ForwardDestination.objects.update(url=f"https://other.contoso.example:{server.port}/")
+            before = len(server.received)
+            _events(user, 1)
+            forwarding.forward_due()
+    finally:
+        server.stop()
+    assert len(server.received) == before
+    assert "CERTIFICATE_VERIFY_FAILED" in ForwardDestination.objects.get().last_error
+
+
+def _tls_receiver(folder, name: str) -> tuple[str, Receiver]:
+    """A receiver over https with a certificate for ``name`` from a new test CA (PEM)."""
+    from twofold.audit.tests.test_forwarding_syslog import _write_certificates
+
+    _write_certificates(folder, name)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "server.pem", folder / "server.key")
+    server = Receiver()
+    server.start(context)
+    return (folder / "ca.pem").read_text(), server

@@ -120,3 +120,17 @@ def test_no_generated_key_is_committed() -> None:
     ).stdout.split()
     generated = {"secret.key", "encryption.keys", "oidc-signing-key.pem"}
     assert [path for path in tracked if Path(path).name in generated] == []
+
+
+@pytest.mark.parametrize(
+    ("environment", "allowed"),
+    [
+        ({}, False),
+        ({"TWOFOLD_SIEM_TO_PRIVATE_ADDRESSES": "1"}, True),
+        ({"TWOFOLD_WEBHOOKS_TO_PRIVATE_ADDRESSES": "1"}, True),  # its earlier name
+        ({"TWOFOLD_SIEM_TO_PRIVATE_ADDRESSES": "0"}, False),
+    ],
+)
+def test_private_siem_addresses_are_allowed_by_either_name(tmp_path, environment, allowed):
+    config = load({"TWOFOLD_DATA_DIR": str(tmp_path), **environment})
+    assert config.siem_to_private_addresses is allowed

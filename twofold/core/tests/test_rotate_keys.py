@@ -3,6 +3,7 @@ each committed, resumable after an exception or a SIGKILL, found from one regist
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,7 +20,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection, models, transaction
 
 from conftest import side_by_side
-from twofold.audit import forwarding
+from twofold.audit import chain, forwarding
+from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core import context, crypto, keyrotation
 from twofold.core.fields import EncryptedTextField, encrypted_fields
 from twofold.directory import services as directory_services
@@ -245,6 +247,35 @@ def test_the_command_says_what_it_did_and_that_old_keys_may_go(stored, capsys) -
     out = capsys.readouterr().out
     assert "oath.HardwareToken.secret: 2 re-encrypted, 0 already under the first key" in out
     assert "the keys after it can be removed from TWOFOLD_ENCRYPTION_KEYS" in out
+
+
+def test_a_run_is_audited_in_the_installations_chain_with_key_ids_never_keys(stored) -> None:
+    call_command("rotate_keys")
+    event = AuditEvent.objects.get(action=AuditAction.KEYS_ROTATED)
+    assert event.organisation_id is None  # the installation's own chain
+    assert (event.result, event.actor_label) == ("success", "twofold rotate-keys")
+    assert event.details == {
+        "count": len(stored),
+        "unreadable": 0,
+        "left": 0,
+        "key_ids": [crypto.key_id(NEW), crypto.key_id(OLD)],
+    }
+    assert crypto.key_id(NEW) != crypto.key_id(OLD)
+    written = json.dumps(event.details) + event.digest
+    assert NEW not in written
+    assert OLD not in written
+    assert chain.verify(chain.INSTALLATION).ok
+
+
+def test_a_run_that_left_a_secret_behind_is_audited_as_a_failure(stored) -> None:
+    stranger = Fernet(Fernet.generate_key()).encrypt(b"seed").decode()
+    label, pk = next(iter(stored))
+    column_of(label).model.objects.filter(pk=pk).update(**{column_of(label).name: stranger})
+    with pytest.raises(CommandError):
+        call_command("rotate_keys")
+    event = AuditEvent.objects.get(action=AuditAction.KEYS_ROTATED)
+    assert event.result == "failure"
+    assert (event.details["count"], event.details["unreadable"]) == (len(stored) - 1, 1)
 
 
 def test_a_batch_size_below_one_is_refused(db) -> None:

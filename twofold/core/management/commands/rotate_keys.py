@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from twofold.core import keyrotation
+from twofold.core import crypto, keyrotation
 
 
 class Command(BaseCommand):
@@ -26,6 +26,9 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         reports = keyrotation.rotate_all(batch_size)
+        left = {label: count for label, count in keyrotation.left_under_old_keys().items() if count}
+        keyrotation.record_run(reports, sum(left.values()))
+        self.stdout.write("Keys (first is current): " + ", ".join(crypto.key_ids()))
         for report in reports:
             self.stdout.write(
                 f"{report.label}: {report.rotated} re-encrypted, "
@@ -38,7 +41,6 @@ class Command(BaseCommand):
                 f"no configured key opens these stored secrets: {where}. Put back the key "
                 "that encrypted them (after the first) and run rotate-keys again."
             )
-        left = {label: count for label, count in keyrotation.left_under_old_keys().items() if count}
         if left:
             raise CommandError(
                 f"secrets written under an old key while this ran: {left}; run it again."
