@@ -225,3 +225,13 @@ def outbox():
             return "000000" if self.last_code() != "000000" else "111111"
 
     return Outbox()
+
+
+def after_first_method(location: str) -> str:
+    """Where a first-time registration goes once the recovery codes it offers next
+    (methods/recovery: ``after_first_method``) are made or passed: asserts the offer."""
+    from urllib.parse import parse_qs, urlsplit
+
+    offer = urlsplit(location)
+    assert offer.path == "/account/security-verification/recovery-codes/new", location
+    return parse_qs(offer.query)["next"][0]

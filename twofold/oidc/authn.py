@@ -69,7 +69,7 @@ def of_session(request: HttpRequest) -> SessionAuthentication:
     amr = list(session.get(signin.AMR) or ["pwd"])
     lifetime = session.get(session_lifetime.LIFETIME)
     signed_in_at = int(lifetime[0]) if lifetime else _last_login(request)
-    second_factor_at = signed_in_at if claims.SECOND_FACTORS.intersection(amr) else None
+    second_factor_at = signed_in_at if claims.second_factors().intersection(amr) else None
     phishing_resistant = bool(session.get(signin.PHISHING_RESISTANT))
     stepped_up = session.get(STEPPED_UP)
     if stepped_up:
@@ -81,7 +81,7 @@ def of_session(request: HttpRequest) -> SessionAuthentication:
             if value not in amr:
                 amr.append(value)
         second_factor_at = max(second_factor_at or 0, stepped_up["at"])
-    if claims.SECOND_FACTORS.intersection(amr) and "mfa" not in amr:
+    if claims.second_factors().intersection(amr) and "mfa" not in amr:
         amr.insert(1, "mfa")  # RFC 8176: a password and a second factor are several factors
     return SessionAuthentication(tuple(amr), signed_in_at, second_factor_at, phishing_resistant)
 

@@ -25,14 +25,32 @@ and the same for every application (public subject type).
 
 from __future__ import annotations
 
+from functools import cache
+
 from twofold.accounts.models import User
+from twofold.methods import base
 
 ACR_PHR = "phr"
 ACR_MFA = "urn:twofold:mfa"
 ACR_PWD = "urn:twofold:pwd"  # noqa: S105 - an acr value, not a password
 ACR_VALUES = (ACR_PHR, ACR_MFA, ACR_PWD)
-SECOND_FACTORS = frozenset({"otp", "sms", "tel", "swk", "hwk"})
-AMR_VALUES = ("pwd", "mfa", *sorted(SECOND_FACTORS), "user")
+# amr values that say how, not which factor: never a second factor by themselves.
+_NOT_FACTORS = frozenset({"pwd", "mfa", "user"})
+
+
+@cache
+def second_factors() -> frozenset[str]:
+    """Every amr value an option of a method proves (the methods' catalogue,
+    docs/design.md "Methods"): "otp", "sms", "tel", "swk", "hwk", "recovery_code"... A
+    method added later counts as a second factor without an edit here."""
+    return frozenset(
+        value
+        for method in base.registry().values()
+        for spec in method.catalogue
+        for value in spec.amr
+        if value not in _NOT_FACTORS
+    )
+
 
 # Which scope releases which claim (merged into django-oauth-toolkit's standard table).
 CLAIM_SCOPES = {
@@ -52,7 +70,7 @@ def acr_for(amr: list[str] | tuple[str, ...], *, phishing_resistant: bool = Fals
     second factor."""
     if phishing_resistant:
         return ACR_PHR
-    return ACR_MFA if SECOND_FACTORS.intersection(amr) else ACR_PWD
+    return ACR_MFA if second_factors().intersection(amr) else ACR_PWD
 
 
 def user_claims(user: User) -> dict[str, str]:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from twofold.accounts import pending
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
@@ -142,13 +143,13 @@ class RegistrationHost:
     name = enrolment.REGISTRATION
 
     def user(self, request: HttpRequest) -> User | None:
-        user = services.pending_user(request)
+        user = pending.pending_user(request)
         if user is None or not needs_registration(user) or not _may_register(request, user):
             return None
         return None if verification.locked_until(user) else user
 
     def refusal(self, request: HttpRequest) -> HttpResponse:
-        return _refuse(request)
+        return _refuse(request)  # _pending_or_restart finds the person, or restarts
 
     def finish(self, request: HttpRequest, user: User, option: str, next_url: str) -> HttpResponse:
         return _registered(request, user, option)

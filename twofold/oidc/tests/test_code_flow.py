@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from conftest import after_first_method
 from twofold.accounts.models import MfaState
 from twofold.oidc.claims import ACR_MFA, ACR_PWD
 
@@ -74,7 +75,7 @@ class TestSigningIn:
         back = client.post(
             "/account/security-verification/phone/add/verify", {"code": outbox.last_code()}
         )
-        assert back["Location"].startswith("/oauth2/authorize/continue?")
+        assert after_first_method(back["Location"]).startswith("/oauth2/authorize/continue?")
         assert web_flow.code_from(client.get(web_flow.url()))
 
 
@@ -99,6 +100,19 @@ class TestIdToken:
         sign_in_with_hardware_token(client, add_hardware_token(alice, admin))
         claims = verified_claims(client, tokens_for(client, web_flow)["id_token"], web_flow)
         assert claims["amr"] == ["pwd", "mfa", "hwk"]
+        assert claims["acr"] == ACR_MFA
+
+    def test_a_recovery_code_counts_as_a_second_factor(self, client, alice, web_flow) -> None:
+        # The second factors are the methods' catalogue's amr values: a method added later
+        # (recovery codes) earns acr mfa without an edit in oidc/.
+        from twofold.methods.recovery import services as recovery_codes
+
+        code = recovery_codes.make_set(alice)[0]
+        password_step(client, "alice@contoso.example")
+        client.post("/signin/verify/start", {"option": "recovery_code"})
+        assert client.post("/signin/verify", {"code": code})["Location"] == "/account"
+        claims = verified_claims(client, tokens_for(client, web_flow)["id_token"], web_flow)
+        assert claims["amr"] == ["pwd", "mfa", "recovery_code"]
         assert claims["acr"] == ACR_MFA
 
     def test_the_password_alone_gives_acr_pwd(self, client, bob, web_flow) -> None:

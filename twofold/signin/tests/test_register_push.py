@@ -6,6 +6,7 @@ import re
 import pytest
 from django.test import Client
 
+from conftest import after_first_method
 from twofold.accounts.models import MfaState
 from twofold.methods.authenticator import kinds as app_kinds
 from twofold.methods.authenticator import push
@@ -39,7 +40,7 @@ def test_activating_the_app_registers_it_and_signs_in(client, carol) -> None:
     PhoneApp().activate(Client(), code)
     assert client.get("/signin/register/push/status").json() == {"activated": True}
     response = client.post("/signin/register/push/complete")
-    assert response["Location"] == "/account"
+    assert after_first_method(response["Location"]) == "/account"
     assert "_auth_user_id" in client.session
     carol.refresh_from_db()
     assert carol.preferred_option == push.APP_NOTIFICATION
