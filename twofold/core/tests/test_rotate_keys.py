@@ -146,6 +146,8 @@ def test_every_encrypt_call_stores_into_a_registered_column_or_the_session() -> 
         "return crypto.encrypt(typed.encode())",
         '"password": crypto.encrypt(password.encode()),',
         "session[_PENDING_ENROLMENT] = crypto.encrypt(secret)",
+        # A new set of recovery codes, until the page that shows them once is drawn.
+        'just_made = {"codes": crypto.encrypt(json.dumps(made).encode()), "next": after}',
         # Returned to activate(), which stores it in AuthenticatorDevice.public_key.
         "return crypto.encrypt(point)",
     }
