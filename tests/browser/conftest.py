@@ -13,7 +13,7 @@ import pytest
 # the test itself (fixtures, assertions) are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
@@ -49,3 +49,12 @@ def screenshot(request: pytest.FixtureRequest):
         return path
 
     return take
+
+
+def pass_the_recovery_codes_offer(page: Page) -> None:
+    """Right after a first method, recovery codes are offered (methods/recovery): the
+    registration's "You're all set." is said there; "Not now" goes on where the person
+    was going."""
+    expect(page.get_by_role("heading", name="Recovery codes", exact=True)).to_be_visible()
+    expect(page.get_by_text("You're all set.")).to_be_visible()
+    page.get_by_role("link", name="Not now").click()

@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, pass_the_recovery_codes_offer
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
 from twofold.methods import totp
@@ -276,6 +276,7 @@ def test_a_newcomer_registers_the_app_at_sign_in(
     phone.get_by_test_id("activate").click()
     expect(phone.get_by_test_id("account")).to_have_count(1)
     # The registration page notices the activation and finishes by itself.
+    pass_the_recovery_codes_offer(page)
     expect_signed_in(page)
     assert User.objects.get(username=ALICE).preferred_option == "app_notification"
 

@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import pass_the_recovery_codes_offer
 from tests.browser.test_second_step_browser import (
     POLLED,
     add_app,
@@ -177,6 +178,7 @@ def test_a_newcomer_lands_on_the_page_they_asked_for_after_registering(
     page.get_by_label("Code from the app").fill(pyotp.TOTP(key).now())
     page.get_by_role("button", name="Save").click()
 
+    pass_the_recovery_codes_offer(page)
     expect(page.get_by_role("heading", name="Security verification", exact=True)).to_be_visible()
     screenshot(page, "landed-where-asked")
 
