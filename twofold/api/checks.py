@@ -179,7 +179,11 @@ def _held_code(user: User, code: str, method: str | None, options: list[base.Opt
                 field="method",
             )  # fmt: skip
     else:
-        option = _first(user, options, silent=True)
+        # Not named: the first held-code option whose method reads a code of this shape
+        # (a recovery code is not checked as an app code); if none does, the first of all,
+        # where it counts as a wrong code.
+        readers = [each for each in options if base.get(each.method).reads(code)]
+        option = _first(user, readers, silent=True) or _first(user, options, silent=True)
     if option is None:
         return _reject(user, Reason.NO_CODE_METHOD)
     challenge = verification.open_challenge(user, option, ChallengePurpose.API)

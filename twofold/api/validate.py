@@ -78,8 +78,10 @@ class CheckIn(Schema):
     method: str | None = Field(
         None,
         max_length=40,
-        description="An option key (app_code, hardware_token, text:authentication, …) "
-        "instead of the user's preferred one.",
+        description="An option key (app_code, hardware_token, recovery_code, "
+        "text:authentication, …) instead of the user's preferred one. A code sent without "
+        "it goes to an option whose method reads a code of its shape (six digits: the app or "
+        "a hardware token; a recovery code: recovery codes).",
     )
     user_address: str | None = _user_address()
 

@@ -184,6 +184,13 @@ class Method(ABC):
         code = (response or "").strip().replace(" ", "")
         return code if _SIX_DIGITS.match(code) else None
 
+    def reads(self, response: str) -> bool:
+        """Whether ``response`` has this method's shape, before any challenge is open: for a
+        code sent without naming its method (the API, a VPN), the code's own shape picks
+        the method (six digits: an app or a token; a recovery code: recovery codes).
+        The default asks ``parse``, which must not need the challenge to tell the shape."""
+        return self.parse(None, response) is not None  # type: ignore[arg-type]
+
     def check(self, challenge: Challenge, parsed: object) -> bool:
         """Compare ``parsed`` (what ``parse`` returned) for ``challenge`` in constant time
         and mark it used.

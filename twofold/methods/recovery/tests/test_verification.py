@@ -136,6 +136,26 @@ def test_the_api_accepts_a_recovery_code_once(client, token, made) -> None:
     assert services.left(User.objects.get(username="alice@contoso.example")) == 9
 
 
+def test_the_api_tells_a_recovery_code_from_an_app_code_by_its_shape(
+    client, token, made, with_phone
+) -> None:
+    # A VPN or RADIUS client cannot name the method: the code's shape picks it, whatever
+    # the person's preferred held-code option (here the authenticator app).
+    from twofold.core import crypto
+    from twofold.methods import totp
+    from twofold.methods.authenticator import services as authenticator
+
+    secret = authenticator.new_secret()
+    step = crypto.totp_step(totp.clock())
+    authenticator.add_device(with_phone, "Phone", secret, crypto.hotp(secret, step - 1))
+    User.objects.filter(pk=with_phone.pk).update(preferred_option="app_code")
+    by_shape = _check(client, token, code=made[0].upper().replace("-", " "))
+    assert (by_shape["result"], by_shape["reason"]) == ("accept", "second_factor")
+    assert services.left(with_phone) == 9
+    app_code = crypto.hotp(secret, step)  # the next step: the previous one proved the app
+    assert _check(client, token, code=app_code)["result"] == "accept"
+
+
 def test_wrong_recovery_codes_through_the_api_count_towards_the_lockout(
     client, token, made, with_phone
 ) -> None:
