@@ -14,9 +14,11 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import CDPSession, Page, expect
 
+from tests.browser.conftest import pass_the_recovery_codes_offer
 from twofold.accounts.models import MfaState, User
 from twofold.audit.models import AuditEvent
 from twofold.core import crypto
+from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.passkeys import services
 from twofold.methods.passkeys.models import Passkey
@@ -46,7 +48,7 @@ def alice(db) -> tuple[User, pyotp.TOTP]:
         contoso, ALICE, PASSWORD, display_name="Alice Example", mfa_state=MfaState.ENABLED
     )
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(authenticator.clock()) - 1)
+    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
     authenticator.add_device(user, "Old phone", secret, previous)
     return user, pyotp.TOTP(authenticator.base32(secret))
 
@@ -321,6 +323,7 @@ def test_a_passkey_is_registered_in_first_time_registration_and_signs_in(
     page.get_by_test_id("register-passkey").click()
     page.get_by_label("Name").fill("My laptop")
     page.get_by_role("button", name="Create passkey").click()
+    pass_the_recovery_codes_offer(page)
     expect_signed_in(page)
     assert Passkey.objects.get(user=newcomer).name == "My laptop"
     event = AuditEvent.objects.filter(action="signin.completed").latest("at")

@@ -9,8 +9,9 @@ other row readable; a rerun skips what is done and finishes. Safe while serving:
 being verified waits for its batch (or the batch for it), and the ciphertext written is
 always one that every server with the same keys can read.
 
-Each run is audited (``record_run``) in the installation's own chain: a rotation belongs
-to no organisation, and the installation's chain is there for such events (audit.chain).
+Each run is audited (``record_run``, beside the command in the audit app) in the
+installation's own chain: a rotation belongs to no organisation, and the installation's
+chain is there for such events (audit.chain).
 """
 
 from __future__ import annotations
@@ -113,26 +114,3 @@ def left_under_old_keys() -> dict[str, int]:
             1 for value in values.iterator() if not crypto.under_first_key(value)
         )
     return left
-
-
-def record_run(reports: list[ColumnReport], left: int) -> None:
-    """Audit one run: how many secrets it re-encrypted, how many no key opens, and how many
-    are still not under the first key when it ends (``left``: those, and any written under
-    an old key meanwhile), and the configured keys' IDs (the first is the one everything is
-    under now), never a key. A run that left anything behind is a
-    failure. Recorded with no organisation: the installation's own chain."""
-    # Imported here: this module is imported before Django's apps are ready (a script
-    # that sets up Django after importing it), and the audit models need them.
-    from twofold.audit.models import AuditAction, AuditResult
-    from twofold.audit.services import record
-
-    unreadable = sum(len(report.unreadable) for report in reports)
-    record(
-        AuditAction.KEYS_ROTATED,
-        AuditResult.FAILURE if unreadable or left else AuditResult.SUCCESS,
-        actor_label="twofold rotate-keys",
-        count=sum(report.rotated for report in reports),
-        unreadable=unreadable,
-        left=left,
-        key_ids=crypto.key_ids(),
-    )
