@@ -144,9 +144,21 @@ def _compile_catalogues() -> None:
         )
 
 
+#: Argon2id at the lowest cost the configuration accepts (time 1, 8 MiB, one lane). The tests
+#: count hashes where cost matters (docs/security.md 21), never time them; the production
+#: default (time 2, 19 MiB) is pinned by core/tests/test_config.py. At that default, hashing
+#: was a quarter of the suite's CPU.
+TEST_ARGON2 = (1, 8192, 1)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # once, in the controller, before any worker
         _compile_catalogues()
+    settings.TWOFOLD["argon2"] = TEST_ARGON2
+    # The same for the twofold processes tests start (those that pass their environment on).
+    os.environ.setdefault("TWOFOLD_ARGON2_TIME_COST", str(TEST_ARGON2[0]))
+    os.environ.setdefault("TWOFOLD_ARGON2_MEMORY_KIB", str(TEST_ARGON2[1]))
+    os.environ.setdefault("TWOFOLD_ARGON2_PARALLELISM", str(TEST_ARGON2[2]))
     # Each xdist worker gets its own Redis database, so clearing it between tests never
     # wipes another worker's counters.
     cache_settings = settings.CACHES["default"]
@@ -155,6 +167,14 @@ def pytest_configure(config: pytest.Config) -> None:
         index = 1 + int(worker.removeprefix("gw") or 0)
         base = cache_settings["LOCATION"].rsplit("/", 1)[0]
         cache_settings["LOCATION"] = f"{base}/{index}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives Chromium is a browser test (scripts/test.sh runs those once, on
+    PostgreSQL + Redis), whether or not its module says so."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(autouse=True)

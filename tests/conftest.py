@@ -16,9 +16,15 @@ import pytest
 # the test itself (fixtures, assertions) are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
+
+#: How long a page action or an expectation waits before it fails. Generous on purpose: a
+#: loaded CI machine answers slowly, and waiting longer never slows a passing test (an
+#: expectation returns as soon as it holds). Speed is measured in bench/, never here.
+PATIENCE_MS = 20_000
+expect.set_options(timeout=PATIENCE_MS)
 
 
 @pytest.fixture(scope="session")

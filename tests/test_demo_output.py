@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.own_servers  # the suite's database plays no part: once
+
 ROOT = Path(__file__).resolve().parents[1]
 TWOFOLD = str(ROOT / ".venv" / "bin" / "twofold")
 LISTENING = "twofold is listening on"

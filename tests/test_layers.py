@@ -9,6 +9,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.own_servers  # the suite's database plays no part: once
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "twofold"
 

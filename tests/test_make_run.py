@@ -21,6 +21,8 @@ import pyotp
 import pytest
 import requests
 
+pytestmark = pytest.mark.own_servers  # the suite's database plays no part: once
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Run inside the served demo's data folder (through `twofold manage shell`): what a person

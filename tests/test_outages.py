@@ -22,15 +22,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 
 from tests.dependencies import PostgresCluster, RedisServer, free_port, postgres_bin
 
 pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3",
-        reason="brings its own PostgreSQL and Redis: run once, in the SQLite run",
-    ),
+    pytest.mark.own_servers,  # brings its own PostgreSQL and Redis: once, in the SQLite run
     pytest.mark.xdist_group("outages"),  # one worker starts the servers, not each
 ]
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 
 from tests.dependencies import RedisServer, free_port
 
@@ -26,10 +25,7 @@ TOKEN = "prometheus-scrape-token-0123456789"
 WRONG_PASSWORDS = 4  # enough that both workers are likely to have answered some
 
 pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3",
-        reason="serves twofold on its own SQLite file and Redis: run once, in the SQLite run",
-    ),
+    pytest.mark.own_servers,  # twofold on its own SQLite file and Redis: once, in the SQLite run
     pytest.mark.xdist_group("prometheus"),
 ]
 

@@ -23,6 +23,8 @@ from cryptography.fernet import Fernet
 from twofold.cli import _MANAGEMENT
 from twofold.config import SECRET_VARIABLES
 
+pytestmark = pytest.mark.own_servers  # the suite's database plays no part: once
+
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "deploy" / "systemd"
 SHIPPED_BINARY = "/opt/twofold/.venv/bin/twofold"

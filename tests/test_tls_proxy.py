@@ -40,6 +40,7 @@ from django.conf import settings
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PHONE
+from tests.conftest import PATIENCE_MS
 from tests.dependencies import RedisServer, free_port
 
 # One worker starts the stack for all of this module's tests, not each.
@@ -365,7 +366,7 @@ def two_browsers(browser: Browser) -> Iterator[tuple[Page, Page]]:
     )
     pages = desktop.new_page(), phone.new_page()
     for page in pages:
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(PATIENCE_MS)
     yield pages
     desktop.close()
     phone.close()

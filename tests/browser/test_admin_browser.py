@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
+from tests.conftest import PATIENCE_MS
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
 from twofold.methods.phone import services as phones
@@ -99,7 +100,7 @@ def admin(contoso) -> User:
 def in_own_browser(browser: Browser) -> Page:
     """A person other than the administrator, in a browser (context) of their own."""
     page = browser.new_context(locale="en-GB").new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PATIENCE_MS)
     return page
 
 

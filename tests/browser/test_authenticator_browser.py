@@ -17,6 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PHONE, pass_the_recovery_codes_offer
+from tests.conftest import PATIENCE_MS
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
 from twofold.methods import totp
@@ -42,7 +43,7 @@ SIX_DIGITS = re.compile(r"^\d{3} \d{3}$")
 def phone(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(**PHONE, user_agent=MOBILE_AGENT, locale="en-GB")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PATIENCE_MS)
     yield page
     context.close()
 

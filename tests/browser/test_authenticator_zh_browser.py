@@ -30,6 +30,7 @@ from tests.browser.test_authenticator_browser import (
     wrong,
 )
 from tests.browser.test_languages_browser import CLIPPED, TOO_WIDE
+from tests.conftest import PATIENCE_MS
 from twofold.accounts.models import MfaState, User
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.models import ChallengeState
@@ -43,7 +44,7 @@ PASSWORD = "correct horse battery staple"
 def phone(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(**PHONE, user_agent=MOBILE_AGENT, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PATIENCE_MS)
     yield page
     context.close()
 

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from conftest import STRONG_PASSWORD
+from tests.conftest import PATIENCE_MS
 from twofold.accounts.services import create_user
 from twofold.delivery.models import OutboxMessage
 from twofold.methods.phone import services as phone_services
@@ -94,7 +95,7 @@ def contoso(db):
 def _context_page(browser: Browser, locale: str, viewport: dict[str, int]) -> Iterator[Page]:
     context = browser.new_context(viewport=viewport, locale=locale)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PATIENCE_MS)
     yield page
     context.close()
 

@@ -14,6 +14,7 @@ from tests.browser.test_admin_browser import (  # noqa: F401 - fixtures used by 
     contoso,
     sign_in_admin,
 )
+from tests.conftest import PATIENCE_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +61,7 @@ def test_the_policy_page_shows_one_option_per_line_and_explains_trusted_ranges(
     options = PHONE if width == 390 else {"viewport": {"width": width, "height": 800}}
     context = browser.new_context(**options, locale="en-GB")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PATIENCE_MS)
     try:
         open_policy(page, live_server.url)
         expect(

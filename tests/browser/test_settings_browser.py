@@ -22,6 +22,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from conftest import STRONG_PASSWORD
+from tests.conftest import PATIENCE_MS
 from twofold.accounts.models import User
 from twofold.delivery.models import OutboxMessage
 from twofold.methods import base, stepup
@@ -98,7 +99,7 @@ class Outbox:
 
 def _outbox_for(page: Page, url: str) -> Outbox:
     tab = page.context.new_page()
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(PATIENCE_MS)
     return Outbox(tab, url)
 
 

@@ -13,6 +13,8 @@ from django.contrib.auth.hashers import check_password
 
 from conftest import STRONG_PASSWORD
 
+pytestmark = pytest.mark.own_servers  # the suite's database plays no part: once
+
 ROOT = Path(__file__).resolve().parents[3]
 
 

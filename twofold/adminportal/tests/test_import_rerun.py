@@ -255,6 +255,7 @@ def kill_partway(process: subprocess.Popen, links: Path, enough: int) -> None:
     process.wait(timeout=30)
 
 
+@pytest.mark.own_servers  # its own twofold processes on their own SQLite file: once
 def test_a_killed_import_and_its_rerun_leave_each_user_exactly_one_working_link(
     tmp_path,
 ) -> None:

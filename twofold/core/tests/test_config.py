@@ -15,6 +15,20 @@ def test_with_nothing_set_twofold_runs_on_sqlite_in_the_data_folder(tmp_path: Pa
     assert not config.https
 
 
+def test_passwords_are_hashed_with_argon2id_at_owasps_recommended_cost_by_default(
+    tmp_path: Path,
+) -> None:
+    """Time 2, 19 MiB, one lane (OWASP's password storage cheat sheet); the test suite
+    itself hashes at the lowest accepted cost (conftest.TEST_ARGON2), so this pins the
+    default that installations get."""
+    config = load({"TWOFOLD_DATA_DIR": str(tmp_path)})
+    assert (config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism) == (
+        2,
+        19456,
+        1,
+    )
+
+
 def test_the_secret_key_is_generated_once_into_the_data_folder(tmp_path: Path) -> None:
     first = load({"TWOFOLD_DATA_DIR": str(tmp_path)})
     second = load({"TWOFOLD_DATA_DIR": str(tmp_path)})

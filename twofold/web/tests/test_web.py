@@ -125,6 +125,7 @@ def test_migrations_are_all_applied_and_none_is_missing() -> None:
     call_command("makemigrations", check=True, dry_run=True, verbosity=0)
 
 
+@pytest.mark.own_servers  # a twofold process on its own SQLite file: once
 def test_production_settings_pass_djangos_deployment_checks(tmp_path) -> None:
     env = {
         key: value
@@ -156,6 +157,7 @@ def test_production_settings_pass_djangos_deployment_checks(tmp_path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.own_servers  # a twofold process on its own SQLite file: once
 def test_the_development_outbox_fails_the_deployment_checks(tmp_path) -> None:
     env = {
         key: value
