@@ -135,3 +135,36 @@ class PostgresCluster:
         if self.running:
             self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+#: The shared PostgreSQL the suite runs on (trust authentication, user postgres).
+SHARED_POSTGRES = "postgres://postgres@127.0.0.1:5432"
+
+
+class ScratchDatabase:
+    """An empty database of a test's own on the shared PostgreSQL (127.0.0.1:5432), for a
+    twofold process the test starts; dropped afterwards, connections and all. The server
+    itself is never stopped or reconfigured.
+
+    Where PostgreSQL does not answer, ``available()`` is False: the test skips, unless
+    ``TWOFOLD_REQUIRE_POSTGRES=1`` (as CI sets), where it fails instead."""
+
+    def __init__(self, prefix: str) -> None:
+        self.name = f"{prefix}_{os.getpid()}_{int(time.monotonic() * 1000) % 10**8}"
+        self.url = f"{SHARED_POSTGRES}/{self.name}"
+
+    @staticmethod
+    def available() -> bool:
+        return _answers(5432)
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{SHARED_POSTGRES}/postgres", autocommit=True) as connection:
+            connection.execute(statement)
+
+    def create(self) -> None:
+        self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')

@@ -2,7 +2,8 @@
 ``twofold demo`` with two gunicorn workers, with the bearer token in its scrape
 configuration; a counter moved through the API is read back through Prometheus's HTTP
 API. Both run on free loopback ports, each with its own folder; Prometheus's system
-service is never used."""
+service is never used. The served twofold runs once on a SQLite file and once on a scratch
+database of the shared PostgreSQL (its own, dropped afterwards)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.dependencies import RedisServer, free_port
+from tests.dependencies import RedisServer, ScratchDatabase, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "prometheus-scrape-token-0123456789"
 WRONG_PASSWORDS = 4  # enough that both workers are likely to have answered some
 
 pytestmark = [
-    pytest.mark.own_servers,  # twofold on its own SQLite file and Redis: once, in the SQLite run
+    pytest.mark.own_servers,  # twofold on its own SQLite file, then PostgreSQL database, and Redis
     pytest.mark.xdist_group("prometheus"),
 ]
 
@@ -57,8 +58,27 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The database the served twofold runs on: a SQLite file in its data folder (None), or
+    a scratch database on the shared PostgreSQL. Both, whichever run of the suite this is."""
+    if request.param == "sqlite":
+        yield None
+        return
+    if not ScratchDatabase.available():
+        if os.environ.get("TWOFOLD_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL does not answer on 127.0.0.1:5432")
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
+    scratch = ScratchDatabase("twofold_metrics")
+    scratch.create()
+    try:
+        yield scratch.url
+    finally:
+        scratch.drop()
+
+
 @pytest.fixture(scope="module")
-def twofold(tmp_path_factory, redis_server: RedisServer) -> Iterator[dict]:
+def twofold(tmp_path_factory, redis_server: RedisServer, database: str | None) -> Iterator[dict]:
     """``twofold demo`` with two workers, the metrics token set, on a free port."""
     tmp = tmp_path_factory.mktemp("metrics-demo")
     port = free_port()
@@ -69,6 +89,8 @@ def twofold(tmp_path_factory, redis_server: RedisServer) -> Iterator[dict]:
         "TWOFOLD_METRICS_TOKEN": TOKEN,
         "REDIS_URL": redis_server.url,
     }
+    if database:
+        env["DATABASE_URL"] = database
     log = (tmp / "demo.log").open("w")
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "twofold"), "demo", "--port", str(port), "--workers", "2"],
