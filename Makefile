@@ -13,7 +13,7 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog ldap-headers slapd
+.PHONY: run test test-packages lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog ldap-headers slapd
 
 $(VENV)/.installed: pyproject.toml | ldap-headers
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -109,7 +109,31 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus nginx rsyslog slapd messages lint
+# Every Debian package the suite needs, each as a file that shows it is installed and its
+# package (the single targets above install one each). The missing ones are installed in
+# one apt-get run, their system services never started.
+TEST_NEEDS = \
+  '/usr/bin/chromium chromium' \
+  '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc fonts-noto-cjk' \
+  '/usr/lib/postgresql/*/bin/initdb postgresql' \
+  '/usr/bin/redis-server redis-server' \
+  '/usr/bin/systemd-analyze systemd' \
+  '/usr/bin/prometheus prometheus' \
+  '/usr/sbin/nginx nginx' \
+  '/usr/sbin/rsyslogd rsyslog' \
+  '/usr/lib/*/rsyslog/lmnsd_gtls.so rsyslog-gnutls' \
+  '/usr/sbin/slapd slapd' \
+  '/usr/bin/ldapsearch ldap-utils' \
+  '/usr/bin/msgfmt gettext'
+
+test-packages: export DEBIAN_FRONTEND = noninteractive
+test-packages:
+	@missing=; for need in $(TEST_NEEDS); do set -- $$need; \
+	  ls $$1 >/dev/null 2>&1 || missing="$$missing $$2"; done; \
+	if [ -n "$$missing" ]; then echo "Installing Debian packages the tests need:$$missing"; \
+	  $(call install_without_service,$$missing); fi
+
+test: $(VENV)/.installed-test test-packages messages lint
 	./scripts/test.sh
 
 clean:
