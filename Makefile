@@ -13,7 +13,7 @@ export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog ldap-headers slapd
+.PHONY: run test lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog ldap-headers slapd radclient
 
 $(VENV)/.installed: pyproject.toml | ldap-headers
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -96,6 +96,11 @@ slapd:
 	@test -x /usr/sbin/slapd -a -x /usr/sbin/slapadd -a -x /usr/bin/ldapsearch || \
 	  $(call install_without_service,slapd ldap-utils)
 
+# FreeRADIUS's radclient (freeradius-utils), the real RADIUS client the RADIUS front's tests
+# send their packets with (twofold/radius/tests/); the tools only, never a FreeRADIUS server.
+radclient:
+	@test -x /usr/bin/radclient || $(call install_without_service,freeradius-utils)
+
 # msgfmt, which compilemessages runs.
 gettext:
 	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
@@ -109,7 +114,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus nginx rsyslog slapd messages lint
+test: $(VENV)/.installed-test chromium fonts outage-servers systemd-analyze prometheus nginx rsyslog slapd radclient messages lint
 	./scripts/test.sh
 
 clean:

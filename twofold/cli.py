@@ -1,5 +1,5 @@
-"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, audit,
-forward, rotate-keys, directory, demo, manage."""
+"""The ``twofold`` command: serve, radius, migrate, createorg, createuser, seed-demo,
+notices, audit, forward, rotate-keys, directory, demo, manage."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ USAGE = """usage: twofold COMMAND [options]
 
 commands:
   serve       serve with gunicorn            [--host 127.0.0.1] [--port 8000] [--workers N]
+  radius      answer RADIUS (VPNs, Wi-Fi)   [--host 127.0.0.1] [--port 1812] [--workers N]
   demo        migrate, seed the demo organisation and serve (what `make run` does)
   migrate     create or update the database tables
   createorg   create an organisation         NAME --domain DOMAIN [--domain ...]
@@ -38,6 +39,7 @@ _MANAGEMENT = {
     "rotate-keys": "rotate_keys",
     "audit": "audit",
     "serve": "serve",
+    "radius": "radius",
     "directory": "directory",
 }
 
