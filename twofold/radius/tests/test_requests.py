@@ -5,9 +5,12 @@ trusted addresses), protocol hygiene (silence, duplicates) and the audit trail."
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 from django.test import Client as BrowserClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import STRONG_PASSWORD
 from twofold.accounts.models import MfaState
@@ -18,7 +21,7 @@ from twofold.methods.authenticator.models import PushNotice
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
 from twofold.methods.models import Challenge
 from twofold.methods.recovery import services as recovery
-from twofold.radius import clients
+from twofold.radius import answers, clients
 from twofold.radius.tests.conftest import SILENCE_SECONDS, ask, request_packet
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -268,3 +271,66 @@ class TestRetransmission:
         assert first[0] == 2  # Access-Accept
         assert len(events(AuditAction.RADIUS_REQUEST)) == 1
         assert len(events(AuditAction.CHALLENGE_VERIFIED)) == 1
+
+
+class TestRobustness:
+    def test_a_request_held_up_in_its_worker_holds_up_no_other(
+        self, gateway, make_user, monkeypatch
+    ) -> None:
+        """A slow gateway (a text that takes long to send) keeps one worker, not the loop."""
+        make_user(ALICE)
+        make_user(BOB)
+        release, held = threading.Event(), threading.Event()
+        respond = answers.respond
+
+        def slow(client, request, source):
+            if request.user_name == ALICE:
+                held.set()
+                release.wait(timeout=30)
+            return respond(client, request, source)
+
+        monkeypatch.setattr(answers, "respond", slow)
+        replies: list = []
+        alice = threading.Thread(
+            target=lambda: replies.append(gateway.ask(ALICE, STRONG_PASSWORD, wait=30))
+        )
+        alice.start()
+        assert held.wait(timeout=30)
+        assert gateway.ask(BOB, STRONG_PASSWORD).accepted  # while Alice's is still held
+        assert replies == []
+        release.set()
+        alice.join(timeout=30)
+        assert replies[0].accepted
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        st.one_of(
+            st.binary(max_size=64),
+            st.binary(min_size=20, max_size=600).map(lambda data: b"\x01" + data[1:]),
+            st.binary(min_size=4097, max_size=9000),
+            st.builds(
+                lambda prefix, length, rest: b"\x01\x01" + length.to_bytes(2, "big") + rest,
+                st.none(),
+                st.integers(0, 65535),
+                st.binary(max_size=300),
+            ),
+        )
+    )
+    def test_fuzzed_datagrams_never_crash_or_stall_the_server(self, gateway, data) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.sendto(data, ("127.0.0.1", gateway.port))
+        finally:
+            sock.close()
+
+    def test_after_the_fuzzing_the_server_still_answers(self, gateway, make_user) -> None:
+        make_user(ALICE)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for size in (0, 1, 19, 20, 4096, 4097, 65000):
+            sock.sendto(b"\x01" * size, ("127.0.0.1", gateway.port))
+        sock.close()
+        assert gateway.ask(ALICE, STRONG_PASSWORD).accepted
