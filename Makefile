@@ -1,5 +1,6 @@
 # twofold — two commands set everything up on a fresh machine:
 #   make run    install into .venv, migrate, seed the demo organisation, serve on 127.0.0.1
+#               (and answer RADIUS on udp RADIUS_PORT, 1812 by default)
 #   make test   install what the tests need (Chromium, CJK fonts, nginx included) and run the whole suite
 #   make messages  compile the translation catalogues (twofold/locale/*/LC_MESSAGES/*.mo)
 
@@ -8,6 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+RADIUS_PORT ?= 1812
 TWOFOLD_DATA_DIR ?= $(CURDIR)/data
 export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
@@ -38,7 +40,7 @@ messages: $(VENV)/.installed gettext
 BASE_HOST = $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 run: $(VENV)/.installed messages
 	@TWOFOLD_DEV_OUTBOX=1 TWOFOLD_BASE_URL=$${TWOFOLD_BASE_URL:-http://$(BASE_HOST):$(PORT)} \
-	  $(BIN)/twofold demo --host $(HOST) --port $(PORT)
+	  $(BIN)/twofold demo --host $(HOST) --port $(PORT) --radius-port $(RADIUS_PORT)
 
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)

@@ -85,12 +85,14 @@ def create(
     name: str,
     network: str,
     *,
-    actor: User,
+    actor: User | None,
+    actor_label: str = "",
     reports_person_address: bool = False,
     reply_class: str = "",
     reply_filter_id: str = "",
 ) -> tuple[RadiusClient, str]:
-    """Make a client; returns it and its shared secret, which is shown this once."""
+    """Make a client; returns it and its shared secret, which is shown this once.
+    ``actor``: the administrator; an API client is none and names itself in ``actor_label``."""
     name = _clean_name(organisation, name)
     network = parse_network(network)
     reply_class = _clean_reply(reply_class, "reply_class")
@@ -116,6 +118,7 @@ def create(
         AuditResult.SUCCESS,
         organisation=organisation,
         actor=actor,
+        actor_label=actor_label,
         reason=safe_text(f"RADIUS client {client.name} ({client.network})"),
         reports_person_address=reports_person_address,
     )
@@ -123,7 +126,7 @@ def create(
 
 
 @transaction.atomic
-def delete(client: RadiusClient, *, actor: User) -> None:
+def delete(client: RadiusClient, *, actor: User | None, actor_label: str = "") -> None:
     """Forget the client: its gateway's packets are dropped from the next one on."""
     deleted, _rows = RadiusClient.objects.filter(pk=client.pk).delete()
     if deleted:
@@ -132,6 +135,7 @@ def delete(client: RadiusClient, *, actor: User) -> None:
             AuditResult.SUCCESS,
             organisation=client.organisation,
             actor=actor,
+            actor_label=actor_label,
             reason=safe_text(f"RADIUS client {client.name} ({client.network})"),
         )
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import signal
+import threading
+import time
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -21,11 +25,17 @@ class Command(BaseCommand):
             default=server.WORKERS,
             help="threads that check requests (each may wait on the database or a gateway)",
         )
+        # `twofold demo`: stop when the web server that started this process is gone.
+        parser.add_argument("--with-parent", type=int, default=0, help=argparse.SUPPRESS)
 
-    def handle(self, *args: object, host: str, port: int, workers: int, **options: object) -> None:
+    def handle(
+        self, *args: object, host: str, port: int, workers: int, with_parent: int, **options: object
+    ) -> None:
         front = server.Server(host, port, workers=workers)
         signal.signal(signal.SIGTERM, lambda *_: front.stop())
         thread = front.start_in_thread()
+        if with_parent:
+            threading.Thread(target=_stop_without, args=(with_parent, front), daemon=True).start()
         where = f"[{host}]:{front.port}" if ":" in host else f"{host}:{front.port}"
         self.stdout.write(f"twofold radius is listening on udp://{where}")
         self.stdout.flush()
@@ -34,3 +44,9 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             front.stop()
             thread.join(timeout=5)
+
+
+def _stop_without(parent: int, front: server.Server) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    front.stop()
