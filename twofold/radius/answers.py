@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from twofold.accounts.models import normalise_username
+from twofold.accounts.models import User, normalise_username
 from twofold.accounts.names import typed_user_name
 from twofold.api import checks
 from twofold.api import clients as api_clients
@@ -85,7 +86,8 @@ def respond(client: RadiusClient, request: codec.AccessRequest, source: str) -> 
     try:
         organisation = client.organisation
         language = organisation.default_language
-        with translation.override(language if languages.supported(language) else "en"):
+        fallback = settings.LANGUAGE_CODE
+        with translation.override(language if languages.supported(language) else fallback):
             event = Event(client)
             answer = _respond(client, request, event)
             event.write()
@@ -172,14 +174,20 @@ def _state_key(state: bytes) -> str:
 
 
 def _second_round(client: RadiusClient, username: str, state: bytes, typed: str) -> checks.Decision:
-    held = cache.get(_state_key(state)) if len(state) <= codec.MAX_VALUE else None
+    held = cache.get(_state_key(state))
     if (
         held is None
         or held["client"] != client.pk
         or held["username"] != normalise_username(username)
     ):
         return checks.Decision(checks.REJECT, reason=Reason.EXPIRED)
-    return checks.answer(client.organisation, username, UUID(held["challenge"]), typed.strip())
+    # The password was right in the first round: from here on the person's own language
+    # says nothing about whether they exist.
+    person = User.objects.filter(
+        username=held["username"], organisation=client.organisation
+    ).first()
+    with languages.speaking_to(person) if person else nullcontext():
+        return checks.answer(client.organisation, username, UUID(held["challenge"]), typed.strip())
 
 
 def _said(
@@ -196,7 +204,11 @@ def _said(
         event.details["reason"] = decision.reason.value
         if state:
             cache.delete(_state_key(state))
-        return Answer(codec.ACCESS_REJECT, decision.explained)
+        # About a person whose password was right (a wrong code): their language, which the
+        # check's own message was not written in. Anything else: the organisation's, the
+        # same for everybody (docs/security.md 21).
+        known = decision.user is not None and decision.reason is not Reason.INVALID_CREDENTIALS
+        return Answer(codec.ACCESS_REJECT, decision.reason.message if known else decision.explained)
     challenge, option = decision.challenge, decision.option
     event.details["method"] = option.key
     if not decision.polled or not state:

@@ -193,6 +193,28 @@ class TestCodes:
         assert AuditEvent.objects.filter(action=AuditAction.MFA_LOCKED).exists()
 
 
+class TestLanguage:
+    def test_the_challenge_and_the_reject_speak_the_persons_language(
+        self, gateway, with_app, clock
+    ) -> None:
+        with_app.user.language = "zh-hans"
+        with_app.user.save()
+        first = gateway.ask(BOB, STRONG_PASSWORD)
+        assert "请输入验证码作为回答" in first.message
+        wrong = gateway.ask(BOB, "000000", state=first.state)
+        assert wrong.rejected
+        assert wrong.message != "That code didn't work. Check it and try again."
+
+    def test_someone_unknown_is_answered_in_the_organisations_language(
+        self, gateway, organisation
+    ) -> None:
+        organisation.default_language = "zh-hans"
+        organisation.save()
+        reply = gateway.ask("nobody@contoso.example", STRONG_PASSWORD)
+        assert reply.rejected
+        assert reply.message != "Your user name or password is incorrect."
+
+
 class TestPush:
     @pytest.fixture
     def phone(self, make_user) -> PhoneApp:
