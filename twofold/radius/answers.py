@@ -101,7 +101,8 @@ def respond(client: RadiusClient, request: codec.AccessRequest, source: str) -> 
 def _respond(client: RadiusClient, request: codec.AccessRequest, event: Event) -> Answer:
     username, password = request.user_name, request.password
     event.details["round"] = "challenge" if request.state else "first"
-    if not username or password is None:
+    # NUL reaches no database (PostgreSQL refuses it in text): refused as missing.
+    if not username or password is None or "\x00" in username + password:
         event.result = AuditResult.FAILURE
         event.details["reason"] = "no user name or PAP password"
         return Answer(codec.ACCESS_REJECT, _("Send a user name and a password (PAP)."))

@@ -71,6 +71,17 @@ class TestPassword:
         reply = gateway.ask("nobody@contoso.example", STRONG_PASSWORD)
         assert (reply.rejected, reply.message) == (True, "Your user name or password is incorrect.")
 
+    @pytest.mark.parametrize(
+        ("user", "password"),
+        [("ali\x00ce@contoso.example", STRONG_PASSWORD), (ALICE, "pass\x00word"), (ALICE, None)],
+    )
+    def test_a_nul_or_no_password_is_rejected_with_a_reply_message(
+        self, gateway, make_user, user, password
+    ) -> None:
+        make_user(ALICE)
+        reply = gateway.ask(user, password)
+        assert (reply.rejected, reply.message) == (True, "Send a user name and a password (PAP).")
+
     def test_an_app_password_is_accepted(self, gateway, texted, organisation) -> None:
         organisation.allow_app_passwords = True
         organisation.save()
