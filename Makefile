@@ -1,5 +1,6 @@
 # twofold — two commands set everything up on a fresh machine:
 #   make run    install into .venv, migrate, seed the demo organisation, serve on 127.0.0.1
+#               (and answer RADIUS on udp RADIUS_PORT, 1812 by default)
 #   make test   install what the tests need (Chromium, CJK fonts, nginx included) and run the whole suite
 #   make messages  compile the translation catalogues (twofold/locale/*/LC_MESSAGES/*.mo)
 
@@ -8,12 +9,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+RADIUS_PORT ?= 1812
 TWOFOLD_DATA_DIR ?= $(CURDIR)/data
 export TWOFOLD_DATA_DIR
 # Installing stays quiet: pip's errors still show, its notices and build warnings do not.
 PIP    := $(BIN)/python -m pip --quiet --quiet --disable-pip-version-check
 
-.PHONY: run test test-packages lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog ldap-headers slapd
+.PHONY: run test test-packages lint format chromium fonts gettext messages clean outage-servers systemd-analyze prometheus nginx rsyslog ldap-headers slapd radclient
 
 $(VENV)/.installed: pyproject.toml | ldap-headers
 	@echo "Installing twofold into $(VENV) (a minute or two the first time)..."
@@ -38,7 +40,7 @@ messages: $(VENV)/.installed gettext
 BASE_HOST = $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 run: $(VENV)/.installed messages
 	@TWOFOLD_DEV_OUTBOX=1 TWOFOLD_BASE_URL=$${TWOFOLD_BASE_URL:-http://$(BASE_HOST):$(PORT)} \
-	  $(BIN)/twofold demo --host $(HOST) --port $(PORT)
+	  $(BIN)/twofold demo --host $(HOST) --port $(PORT) --radius-port $(RADIUS_PORT)
 
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
@@ -96,6 +98,11 @@ slapd:
 	@test -x /usr/sbin/slapd -a -x /usr/sbin/slapadd -a -x /usr/bin/ldapsearch || \
 	  $(call install_without_service,slapd ldap-utils)
 
+# FreeRADIUS's radclient (freeradius-utils), the real RADIUS client the RADIUS front's tests
+# send their packets with (twofold/radius/tests/); the tools only, never a FreeRADIUS server.
+radclient:
+	@test -x /usr/bin/radclient || $(call install_without_service,freeradius-utils)
+
 # msgfmt, which compilemessages runs.
 gettext:
 	@command -v msgfmt >/dev/null || (echo "Installing gettext (msgfmt)..." && \
@@ -124,7 +131,8 @@ TEST_NEEDS = \
   '/usr/lib/*/rsyslog/lmnsd_gtls.so rsyslog-gnutls' \
   '/usr/sbin/slapd slapd' \
   '/usr/bin/ldapsearch ldap-utils' \
-  '/usr/bin/msgfmt gettext'
+  '/usr/bin/msgfmt gettext' \
+  '/usr/bin/radclient freeradius-utils'
 
 test-packages: export DEBIAN_FRONTEND = noninteractive
 test-packages:

@@ -101,3 +101,16 @@ def test_a_file_from_before_applications_keeps_its_users_passwords(data_dir) -> 
 def test_the_file_is_readable_by_its_owner_only(data_dir) -> None:
     demo.seed()
     assert (data_dir / "demo-credentials.json").stat().st_mode & 0o077 == 0
+
+
+def test_the_saved_radius_secret_is_the_demo_radius_clients_and_kept(data_dir) -> None:
+    from twofold.radius import clients as radius_clients
+    from twofold.radius.models import RadiusClient
+
+    demo.seed()
+    first = saved(data_dir)["radius_client"]
+    demo.seed()
+    client = RadiusClient.objects.get()
+    assert (client.network, client.organisation.slug) == ("127.0.0.1/32", "contoso")
+    assert radius_clients.secret_of(client).decode() == first["secret"]
+    assert saved(data_dir)["radius_client"] == first

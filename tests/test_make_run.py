@@ -1,11 +1,14 @@
 """`make run` from this checkout serves a working demo (the first thing a newcomer does),
 and what README's "For applications" promises works against it: the VPN-style check with
-curl (examples/vpn_check.sh) and the example web app (examples/oidc_app.py)."""
+curl (examples/vpn_check.sh), the example web app (examples/oidc_app.py), and RADIUS with
+FreeRADIUS's radclient ("VPNs and Wi-Fi: RADIUS")."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,6 +58,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -79,6 +88,7 @@ class Demo:
     url: str
     data: Path
     log: Path
+    radius_port: int = 0
 
     def credentials(self) -> dict:
         return json.loads((self.data / "demo-credentials.json").read_text())
@@ -87,8 +97,13 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     tmp = tmp_path_factory.mktemp("make-run")
-    port = _free_port()
-    env = _clean_env(HOST="127.0.0.1", PORT=str(port), TWOFOLD_DATA_DIR=str(tmp / "data"))
+    port, radius_port = _free_port(), _free_udp_port()
+    env = _clean_env(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        RADIUS_PORT=str(radius_port),
+        TWOFOLD_DATA_DIR=str(tmp / "data"),
+    )
     log = tmp / "make-run.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -102,7 +117,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     try:
         _wait_for(f"http://127.0.0.1:{port}/readyz", process)
         # Its address names localhost (passkeys refuse an IP address); it listens on 127.0.0.1.
-        yield Demo(f"http://localhost:{port}", tmp / "data", log)
+        yield Demo(f"http://localhost:{port}", tmp / "data", log, radius_port)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -292,3 +307,64 @@ def test_the_example_app_sends_people_to_sign_in_at_the_demo(demo, alice_set_up)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# --- VPNs and Wi-Fi: RADIUS (README's radclient lines) ---------------------------------------
+
+
+def radclient(demo: Demo, user: str, password: str, *extra: str) -> str:
+    """FreeRADIUS's radclient against the demo's RADIUS port, as README shows it."""
+    binary = shutil.which("radclient")
+    if binary is None:
+        pytest.fail("radclient is missing: `make radclient` installs freeradius-utils")
+    lines = [f'User-Name = "{user}"', f'User-Password = "{password}"', *extra]
+    done = subprocess.run(
+        [binary, "-x", "-r", "2", "-t", "5", f"127.0.0.1:{demo.radius_port}", "auth",
+         demo.credentials()["radius_client"]["secret"]],
+        input="\n".join([*lines, "Message-Authenticator = 0x00"]) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def alice_recovery_codes(demo: Demo, alice_set_up: dict) -> list[str]:
+    script = (
+        "import json\n"
+        "from twofold.accounts.models import User\n"
+        "from twofold.methods.recovery import services\n"
+        'print(json.dumps(services.make_set(User.objects.get(username="alice@contoso.example"))))'
+    )
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "twofold"), "manage", "shell", "-c", script],
+        env=_clean_env(TWOFOLD_DATA_DIR=str(demo.data)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_make_run_prints_the_demo_radius_secret(demo: Demo) -> None:
+    assert demo.credentials()["radius_client"]["secret"] in demo.log.read_text()
+
+
+def test_radclient_signs_alice_in_with_a_code_appended_in_one_round(demo, alice_set_up) -> None:
+    password = demo.credentials()["users"]["alice@contoso.example"]
+    # The next step's code (accepted, RFC 6238's window): the API tests above used this one.
+    code = pyotp.TOTP(alice_set_up["key"]).at(time.time() + 30)
+    output = radclient(demo, "alice@contoso.example", password + code)
+    assert "Received Access-Accept" in output, output
+
+
+def test_radclient_signs_alice_in_in_a_challenge_round(demo, alice_recovery_codes) -> None:
+    password = demo.credentials()["users"]["alice@contoso.example"]
+    first = radclient(demo, "alice@contoso.example", password)
+    assert "Received Access-Challenge" in first, first
+    state = re.search(r"State = (0x[0-9a-f]+)", first).group(1)
+    # Her app is preferred (nothing is sent); a recovery code answers the round too.
+    second = radclient(demo, "alice@contoso.example", alice_recovery_codes[0], f"State = {state}")
+    assert "Received Access-Accept" in second, second

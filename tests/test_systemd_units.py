@@ -29,12 +29,18 @@ ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "deploy" / "systemd"
 SHIPPED_BINARY = "/opt/twofold/.venv/bin/twofold"
 TWOFOLD = Path(sys.executable).parent / "twofold"
-SERVICES = ("twofold.service", "twofold@.service", "twofold-forward.service")
+SERVICES = (
+    "twofold.service",
+    "twofold@.service",
+    "twofold-forward.service",
+    "twofold-radius.service",
+)
 # What systemd loads: the web service, the timer, and the command template's instances the
 # timer and README use.
 LOADED = (
     "twofold.service",
     "twofold-forward.service",
+    "twofold-radius.service",
     "twofold-notices.timer",
     "twofold@notices.service",
     "twofold@migrate.service",
@@ -105,7 +111,13 @@ def test_verify_as_run_here_catches_a_command_that_does_not_exist(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    "name", ["twofold.service", "twofold@notices.service", "twofold-forward.service"]
+    "name",
+    [
+        "twofold.service",
+        "twofold@notices.service",
+        "twofold-forward.service",
+        "twofold-radius.service",
+    ],
 )
 def test_systemd_rates_each_service_well_hardened(tmp_path: Path, name: str) -> None:
     """An overall exposure of at most 2.0 on systemd's 0-10 scale (20 of 100 for --threshold)."""

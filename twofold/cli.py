@@ -1,10 +1,11 @@
-"""The ``twofold`` command: serve, migrate, createorg, createuser, seed-demo, notices, audit,
-forward, rotate-keys, directory, demo, manage."""
+"""The ``twofold`` command: serve, radius, migrate, createorg, createuser, seed-demo,
+notices, audit, forward, rotate-keys, directory, demo, manage."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from urllib.parse import urlsplit
 
@@ -12,7 +13,9 @@ USAGE = """usage: twofold COMMAND [options]
 
 commands:
   serve       serve with gunicorn            [--host 127.0.0.1] [--port 8000] [--workers N]
-  demo        migrate, seed the demo organisation and serve (what `make run` does)
+  radius      answer RADIUS (VPNs, Wi-Fi)   [--host 127.0.0.1] [--port 1812] [--workers N]
+  demo        migrate, seed the demo organisation, serve, and answer RADIUS on
+              --radius-port (default 1812; what `make run` does)
   migrate     create or update the database tables
   createorg   create an organisation         NAME --domain DOMAIN [--domain ...]
   createuser  create a user                  USERNAME [--admin] [--password-stdin]
@@ -38,6 +41,7 @@ _MANAGEMENT = {
     "rotate-keys": "rotate_keys",
     "audit": "audit",
     "serve": "serve",
+    "radius": "radius",
     "directory": "directory",
 }
 
@@ -84,8 +88,10 @@ def _demo(rest: list[str]) -> None:
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--host", default="127.0.0.1")
     where.add_argument("--port", type=int, default=8000)
+    where.add_argument("--radius-port", type=int, default=1812)
     known, _ = where.parse_known_args(rest)
     host = f"[{known.host}]" if ":" in known.host else known.host
+    rest = _without_option(rest, "--radius-port")
 
     execute_from_command_line(["twofold", "migrate", "--no-input", "--verbosity", "0"])
     from twofold import demo  # its models need the apps that migrate has just set up
@@ -96,15 +102,37 @@ def _demo(rest: list[str]) -> None:
     address = settings.TWOFOLD_BASE_URL
     if urlsplit(address).port != known.port:
         address = f"http://{host}:{known.port}"
+    # The RADIUS front is a process of its own, as in production; it outlives the exec
+    # into gunicorn below and stops with it on Ctrl+C (the terminal signals both).
+    radius = f"{host}:{known.radius_port}"
+    subprocess.Popen(  # noqa: S603 - this interpreter, twofold's own command
+        [sys.executable, "-m", "twofold.cli", "radius", "--host", known.host,
+         "--port", str(known.radius_port), "--with-parent", str(os.getpid())],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
     print(
         demo.where_to_go(
             address,
             outbox=settings.TWOFOLD["dev_outbox"],
             log_file=settings.TWOFOLD["log_file"],
+            radius=radius,
         ),
         flush=True,
     )
     execute_from_command_line(["twofold", "serve", *rest])
+
+
+def _without_option(args: list[str], name: str) -> list[str]:
+    """``args`` without ``name VALUE`` or ``name=VALUE`` (an option serve does not take)."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(f"{name}="):
+            kept.append(arg)
+    return kept
 
 
 if __name__ == "__main__":

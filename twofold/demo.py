@@ -1,11 +1,12 @@
 """The demo organisation that `make run` seeds: Contoso, one administrator, two users, an
-API client (scope validate) for scripts and an OpenID Connect application for the example
-web app in examples/.
+API client (scope validate) for scripts, an OpenID Connect application for the example
+web app in examples/ and a RADIUS client for a VPN on this machine (127.0.0.1).
 
 Seeding is idempotent. Passwords and secrets are generated on the first run and kept
 (mode 0600) in the data folder, so every later run prints the same credentials. The
 database keeps only hashes of the token and the client secret: a lost file or a copy
-that no longer matches gets new ones.
+that no longer matches gets new ones. (The RADIUS client's secret is kept encrypted, as
+the server needs it: it is read back.)
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from twofold.core.crypto import random_letters
 from twofold.oidc import services as oidc
 from twofold.organisations.models import Organisation
 from twofold.organisations.services import create_organisation
+from twofold.radius import clients as radius_clients
 
 DOMAIN = "contoso.example"
 ADMIN = f"admin@{DOMAIN}"
 API_CLIENT_NAME = "Demo VPN"
+RADIUS_CLIENT_NAME = "Demo VPN (RADIUS)"
 APPLICATION_NAME = "Contoso Example App"
 #: Where examples/oidc_app.py listens by default (loopback: http is allowed there).
 EXAMPLE_APP = "http://127.0.0.1:8001"
@@ -139,6 +142,18 @@ def _seed_application(organisation: Organisation, admin: User, saved: dict) -> d
     }
 
 
+def _seed_radius_client(organisation: Organisation, admin: User) -> dict:
+    """The RADIUS client for a VPN on this machine, which README's radclient lines use."""
+    client = radius_clients.clients_of(organisation).filter(name=RADIUS_CLIENT_NAME).first()
+    if client is None:
+        client, secret = radius_clients.create(
+            organisation, RADIUS_CLIENT_NAME, "127.0.0.1", actor=admin
+        )
+    else:
+        secret = radius_clients.secret_of(client).decode()
+    return {"name": RADIUS_CLIENT_NAME, "network": client.network, "secret": secret}
+
+
 @transaction.atomic
 def seed() -> dict[str, str]:
     """Create whatever part of the demo is missing; return user name → password."""
@@ -154,12 +169,15 @@ def seed() -> dict[str, str]:
         "users": passwords,
         "api_client": _seed_api_client(organisation, admin, saved.get("api_client", {})),
         "application": _seed_application(organisation, admin, saved.get("application", {})),
+        "radius_client": _seed_radius_client(organisation, admin),
     }
     _save_credentials(credentials)
     return passwords
 
 
-def where_to_go(address: str, *, outbox: bool, log_file: Path | None) -> str:
+def where_to_go(
+    address: str, *, outbox: bool, log_file: Path | None, radius: str | None = None
+) -> str:
     """What `twofold demo` prints after the credentials: the four addresses a newcomer
     opens, and where the request log goes (so that the credentials stay on screen)."""
     if outbox:
@@ -176,6 +194,11 @@ def where_to_go(address: str, *, outbox: bool, log_file: Path | None) -> str:
         f"  {address}/authenticator/    the twofold Authenticator, the phone app (a second window)",
         f"  {address}/admin-portal/     the admin portal (sign in as {ADMIN})",
     ]
+    if radius:
+        lines.append(
+            f"  udp://{radius}     twofold radius, for a VPN on this machine "
+            f"(RADIUS client {RADIUS_CLIENT_NAME!r}, secret above)"
+        )
     if log_file:
         lines.append(f"The request log goes to {log_file}; only warnings and errors show here.")
     lines.append("Press Ctrl+C to stop.")

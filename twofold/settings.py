@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "twofold.oidc",
     "twofold.api",
+    "twofold.radius",
 ]
 
 MIDDLEWARE = [

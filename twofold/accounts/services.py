@@ -160,7 +160,7 @@ def set_password(user: User, password: str, *, actor: User | None = None, via: s
 
 
 def check_password(
-    request: HttpRequest,
+    request: HttpRequest | None,
     username: str,
     password: str,
     *,
@@ -175,9 +175,10 @@ def check_password(
     failure limit. Raises RateLimited before any hashing once a counter is over its limit,
     and InvalidCredentials, identical for every kind of refusal, when the pair is wrong.
     ``organisation``: the one ``find_by_username`` found for this name, if the caller has
-    already asked (it is looked up otherwise). ``say_blocked``: raise AccountBlocked when
-    a right password meets a blocked account (the sign-in page tells the person; the API
-    answers as for a wrong password).
+    already asked (it is looked up otherwise). ``request``: None where there is no HTTP
+    request (RADIUS); the address context says whose attempt it is. ``say_blocked``: raise
+    AccountBlocked when a right password meets a blocked account (the sign-in page tells
+    the person; the API answers as for a wrong password).
     """
     username = normalise_username(username)
     by_user, by_address = _limits()

@@ -31,5 +31,6 @@ urlpatterns = [
     path("hardware-tokens/", include("twofold.adminportal.token_urls")),
     path("import/", include("twofold.adminportal.import_urls")),
     path("api-clients/", include("twofold.adminportal.api_client_urls")),
+    path("radius-clients/", include("twofold.adminportal.radius_client_urls")),
     path("applications/", include("twofold.adminportal.application_urls")),
 ]

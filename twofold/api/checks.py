@@ -12,6 +12,11 @@ App passwords (where the organisation allows them) stand in for password and sec
 factor together. They are tried only after ``check_password`` has refused the password,
 so each failed attempt counts once against the user's sign-in limit like any wrong
 password, and an exceeded limit refuses before any app password is hashed.
+
+Two entry points use it: the REST API (api/validate.py) and the RADIUS front
+(twofold/radius). Neither needs more of an HTTP request than the address context
+(core/context), which both set before calling: RADIUS, which has no HTTP request, passes
+None where the API passes its request.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ def _wrong_credentials(message: str = "") -> Decision:
 
 
 def check(
-    request: HttpRequest,
+    request: HttpRequest | None,
     organisation: Organisation,
     username: str,
     password: str | None,
@@ -105,7 +110,7 @@ def check(
 
 
 def _password(
-    request: HttpRequest, organisation: Organisation, username: str, password: str
+    request: HttpRequest | None, organisation: Organisation, username: str, password: str
 ) -> User | Decision:
     """The user if the password is right; a decision if it is not (or is an app password)."""
     owner = find_by_username(username)
@@ -165,6 +170,44 @@ def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decis
         return _waiting(user, challenge_id)
     # Only a challenge the API started counts (any other is "not found"): checked in the
     # statement that locks it.
+    return _verified(user, challenge_id, code, purpose=ChallengePurpose.API)
+
+
+def answer(organisation: Organisation, username: str, challenge_id: UUID, code: str) -> Decision:
+    """The second round of a challenge, from an entry point where the person cannot name
+    the method of the code they type (RADIUS: whatever they type comes as the password).
+
+    The code answers the challenge if the challenge's method reads a code of its shape;
+    otherwise (a recovery code typed where a text was sent, an app code while a push
+    waits), or if the challenge refused it as a wrong code, it is checked as a code the
+    user holds, as ``check`` routes a code sent without a method: each method counting
+    its own failures. An empty code (or one no method reads) asks how a challenge that
+    waits stands."""
+    user = _member(organisation, normalise_username(username))
+    if not user.can_sign_in:
+        return _wrong_credentials()
+    if not code:
+        return _waiting(user, challenge_id)
+    challenge = verification.get_challenge(user, challenge_id, purpose=ChallengePurpose.API)
+    options = _answerable(base.options_for(user))
+    option = next((each for each in options if each.key == challenge.option), None)
+    refused = None
+    codes = option is not None and option.interaction == base.Interaction.CODE
+    if codes and base.get(challenge.method).reads(code):
+        refused = _verified(user, challenge_id, code, purpose=ChallengePurpose.API)
+        if refused.result != REJECT or refused.reason is not Reason.WRONG_CODE:
+            return refused
+    held = [
+        each
+        for each in options
+        if each.silent and each.key != challenge.option and base.get(each.method).reads(code)
+    ]
+    if held:
+        return _held_code(user, code, None, held)
+    if refused is not None:
+        return refused
+    if option is not None and option.interaction == base.Interaction.WAIT:
+        return _waiting(user, challenge_id)  # "ok" typed to say "approved": asks how it stands
     return _verified(user, challenge_id, code, purpose=ChallengePurpose.API)
 
 

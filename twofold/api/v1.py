@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from twofold.api import admin, errors, users, validate
+from twofold.api import admin, errors, radius_clients, users, validate
 
 DESCRIPTION = """\
 Check passwords and second factors for your applications, and manage your organisation's
@@ -51,3 +51,4 @@ errors.install(api)
 api.add_router("/validate", validate.router)
 api.add_router("/users", users.router)
 api.add_router("/users", admin.router)
+api.add_router("/radius-clients", radius_clients.router)

@@ -101,6 +101,11 @@ class AuditAction(models.TextChoices):
     API_CLIENT_REVOKED = "api_client.revoked", _("API client revoked")
     API_CLIENT_CHANGED = "api_client.changed", _("API client changed")
     API_CALL = "api.call", _("API call")
+    # Gateways that ask through RADIUS (twofold radius): their clients and their requests.
+    RADIUS_CLIENT_CREATED = "radius_client.created", _("RADIUS client created")
+    RADIUS_CLIENT_DELETED = "radius_client.deleted", _("RADIUS client deleted")
+    RADIUS_REQUEST = "radius.request", _("RADIUS request")
+    RADIUS_DROPPED = "radius.dropped", _("RADIUS packet dropped")
     # Applications that sign people in (OpenID Connect).
     TOKEN_REQUEST_REFUSED = "oidc.token_refused", _("Application's token request refused")
 

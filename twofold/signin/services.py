@@ -68,10 +68,11 @@ class Step:
     reason: why.Reason | None = None  # recorded as the sign-in's "signin.decided" event
 
 
-def decide(request: HttpRequest, user: User, *, devices: bool = True) -> Step:
+def decide(request: HttpRequest | None, user: User, *, devices: bool = True) -> Step:
     """Skip the second factor, register a method, or challenge: the one rule for the pages
     and the API. Uses up a one-time bypass if that is the reason; ``devices``: whether a
-    trusted-device cookie counts (a browser's only; the API's calls pass False). Records
+    trusted-device cookie counts (a browser's only; the API's and RADIUS's calls pass
+    False, RADIUS with no request at all). Records
     the decision and its reason as one audit event, for the help desk's "why"."""
     step = _decide(request, user, devices=devices)
     if step.reason is not None:
@@ -79,7 +80,7 @@ def decide(request: HttpRequest, user: User, *, devices: bool = True) -> Step:
     return step
 
 
-def _decide(request: HttpRequest, user: User, *, devices: bool) -> Step:
+def _decide(request: HttpRequest | None, user: User, *, devices: bool) -> Step:
     organisation = user.organisation
     state = accounts.effective_mfa_state(user)  # an administrator's is at least "enforced"
     because = partial(

@@ -31,6 +31,9 @@ OPERATIONS = {
     ("post", "/api/v1/users/{username}/bypass"): "admin",
     ("post", "/api/v1/users/{username}/unblock"): "admin",
     ("post", "/api/v1/users/{username}/unlock"): "admin",
+    ("get", "/api/v1/radius-clients"): "admin",
+    ("post", "/api/v1/radius-clients"): "admin",
+    ("delete", "/api/v1/radius-clients/{client_id}"): "admin",
 }
 
 

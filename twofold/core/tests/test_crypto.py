@@ -60,3 +60,9 @@ def test_only_core_crypto_imports_the_randomness_and_hmac_modules() -> None:
         if "tests" not in path.parts and pattern.search(path.read_text())
     ]
     assert offenders == ["core/crypto.py"]
+
+
+def test_the_radius_message_authenticator_is_hmac_md5() -> None:
+    """RFC 2104's first HMAC-MD5 test vector (RFC 3579 3.2 names HMAC-MD5)."""
+    mac = crypto.message_authenticator(bytes([0x0B] * 16), b"Hi There")
+    assert mac.hex() == "9294727a3638bb1c13f48ef8158bfc9d"

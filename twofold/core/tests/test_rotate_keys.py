@@ -32,6 +32,7 @@ from twofold.methods.authenticator.tests.phone_app import PhoneApp
 from twofold.methods.oath import importing
 from twofold.methods.oath import services as token_services
 from twofold.organisations.services import create_organisation
+from twofold.radius import clients as radius_clients
 
 OLD = Fernet.generate_key().decode()
 NEW = Fernet.generate_key().decode()
@@ -41,6 +42,7 @@ REGISTERED = {
     "authenticator.AuthenticatorDevice.secret",
     "authenticator.AuthenticatorDevice.public_key",
     "oath.HardwareToken.secret",
+    "radius.RadiusClient.secret",
 }
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,8 +53,8 @@ def use_keys(settings, *keys: str) -> None:
 
 def store_secrets(organisation, user, admin) -> dict[tuple[str, int], bytes]:
     """One of each stored secret, made through the services: an authenticator app (codes),
-    the twofold Authenticator (a public key), hardware tokens and an organisation's SIEM
-    webhook (its signing secret), two of each kind so
+    the twofold Authenticator (a public key), hardware tokens, an organisation's SIEM
+    webhook (its signing secret) and RADIUS clients (their shared secrets), two of each kind so
     that batches of one have something to resume. Keyed by (column, primary key)."""
     stored: dict[tuple[str, int], bytes] = {}
     for name in ("Work phone", "Home phone"):
@@ -88,6 +90,9 @@ def store_secrets(organisation, user, admin) -> dict[tuple[str, int], bytes]:
             preset="ad", bind_password=password,
         )  # fmt: skip
         stored["directory.Directory.bind_password", directory.pk] = password.encode()
+    for network in ("192.0.2.1", "192.0.2.2"):
+        client, secret = radius_clients.create(organisation, f"VPN {network}", network, actor=admin)
+        stored["radius.RadiusClient.secret", client.pk] = secret.encode()
     return stored
 
 

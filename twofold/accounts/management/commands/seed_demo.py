@@ -5,8 +5,8 @@ from twofold import demo
 
 class Command(BaseCommand):
     help = (
-        'Create the demo organisation "Contoso", its users, an API client and an '
-        "application for examples/ (idempotent)."
+        'Create the demo organisation "Contoso", its users, an API client, an '
+        "application for examples/ and a RADIUS client (idempotent)."
     )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -16,6 +16,7 @@ class Command(BaseCommand):
         for username, password in saved["users"].items():
             self.stdout.write(f"  {username:<28} {password}")
         client, application = saved["api_client"], saved["application"]
+        radius = saved["radius_client"]
         self.stdout.write(
             f"API client {client['name']!r} (scope validate), for examples/vpn_check.sh:\n"
             f"  token  {client['token']}\n"
@@ -23,5 +24,9 @@ class Command(BaseCommand):
             f"at {application['redirect_uri'].removesuffix('/callback')}:\n"
             f"  client ID      {application['client_id']}\n"
             f"  client secret  {application['client_secret']}\n"
-            f"All of these are kept in {demo.credentials_file()} (only hashes in the database)."
+            f"RADIUS client {radius['name']!r} for a VPN at {radius['network']} "
+            f"(twofold radius, RADIUS_PORT):\n"
+            f"  shared secret  {radius['secret']}\n"
+            f"All of these are kept in {demo.credentials_file()} (the database keeps hashes, "
+            "and the RADIUS secret encrypted)."
         )
