@@ -82,7 +82,8 @@ class AuthenticatorMethod(Method):
         ]
 
     def enrolments(self, user: User) -> list[Enrolment]:
-        # Registration at sign-in only: the settings page has this method's own panel.
+        # Listed at registration only: on the settings page the method's own panel leads
+        # to the same views (views.py), which serve both hosts.
         push = activation.may_activate(user)
         found = []
         if push:
@@ -94,7 +95,7 @@ class AuthenticatorMethod(Method):
                         "Recommended: approve sign-ins from your phone, and get codes even "
                         "without signal."
                     ),
-                    "signin-register-push",
+                    "authenticator-activate",
                     hosts=("registration",),
                     primary=True,
                 )
@@ -105,7 +106,7 @@ class AuthenticatorMethod(Method):
                     "app",
                     _LABEL_SHORT,
                     _APP_AFTER_PUSH if push else _APP_RECOMMENDED,
-                    "signin-register-app",
+                    "authenticator-setup",
                     hosts=("registration",),
                     primary=not push,
                 )
