@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -118,6 +119,51 @@ class AdminItem:
     label: str  # "Passkey: YubiKey 5"
     detail: str = ""  # "added 2026-01-02, last used 2026-02-03"
     remove_url: str | None = None  # a POST the administrator may send to remove it
+
+
+@dataclass(frozen=True)
+class SettingsSaved:
+    """What saving a method's part of the settings page's one form did."""
+
+    changed: bool = False
+    proof: Challenge | None = None  # a change that counts only once proven (a new number)
+    proof_url: str = ""  # the method's page that asks for that proof
+    preferred_waits: bool = False  # the new preferred option relies on that proof
+
+
+class SettingsChanges(ABC):
+    """A method's checked changes from the settings page's one form (``SettingsFields``),
+    saved with the rest of the page in one transaction: all of it, or nothing."""
+
+    def offers(self, option_key: str) -> bool:
+        """Whether ``option_key`` is one of this method's, which ``save`` checks can be the
+        preferred option once saved (a phone's option, while its number is entered)."""
+        return False
+
+    @abstractmethod
+    def save(self, user: User, preferred_option: str) -> SettingsSaved:
+        """Apply the changes inside the page's transaction, which holds the user's row lock
+        (the lock order in methods/verification.py); raise a TwofoldError to refuse all.
+        ``preferred_option``: what the page chose, applied by the page itself unless this
+        says it waits for a proof."""
+
+    def refused(self, user: User, error: Exception) -> None:
+        """After the page's transaction rolled back for ``error`` (a cap on texts, a gateway
+        down): what the method records of it, outside that transaction."""
+        return None
+
+
+class SettingsFields(forms.Form):
+    """A method's fields inside the settings page's one form, drawn by the form's
+    ``template_name`` (as ``form``) and checked with the rest before anything is saved."""
+
+    def changes(self) -> SettingsChanges:
+        """The checked changes, once ``is_valid()``."""
+        raise NotImplementedError
+
+    def suggested_option(self) -> str:
+        """The preferred option to suggest to someone who has none usable yet, or ""."""
+        return ""
 
 
 class Method(ABC):
@@ -253,6 +299,16 @@ class Method(ABC):
             return None
         context = {"panel": self.settings_context(user)}
         return render_to_string(self.settings_template, context, request=request)
+
+    def settings_fields(self, user: User, data: object = None) -> SettingsFields | None:
+        """The method's fields in the settings page's one form (bound to ``data``, the
+        page's POST, if given), or None."""
+        return None
+
+    def settings_notices(self, request: HttpRequest, user: User) -> str | None:
+        """What the settings page says above its form, rendered (a new number waiting for
+        its proof), or None."""
+        return None
 
     def admin_summary(self, user: User) -> list[AdminItem]:
         """What the admin's page of ``user`` lists of this method (the phones are already
@@ -414,6 +470,18 @@ def settings_panels(request: HttpRequest, user: User) -> list[str]:
     """Every method's panel for the settings page, rendered, in registry order."""
     panels = (method.settings_panel(request, user) for method in registry().values())
     return [panel for panel in panels if panel]
+
+
+def settings_fields(user: User, data: object = None) -> list[SettingsFields]:
+    """Every method's fields in the settings page's one form, in registry order."""
+    found = (method.settings_fields(user, data) for method in registry().values())
+    return [fields for fields in found if fields is not None]
+
+
+def settings_notices(request: HttpRequest, user: User) -> list[str]:
+    """Every method's notices above the settings page's form, rendered."""
+    found = (method.settings_notices(request, user) for method in registry().values())
+    return [notice for notice in found if notice]
 
 
 def admin_summary(user: User) -> list[AdminItem]:

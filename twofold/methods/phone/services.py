@@ -19,8 +19,8 @@ from twofold.delivery import services as delivery
 from twofold.delivery.base import text_parts
 from twofold.methods import verification, waits
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
-from twofold.methods.phone.method import option_for
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
+from twofold.methods.phone.options import option_for
 
 log = logging.getLogger(__name__)
 
