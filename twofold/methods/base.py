@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -119,6 +119,11 @@ class AdminItem:
     label: str  # "Passkey: YubiKey 5"
     detail: str = ""  # "added 2026-01-02, last used 2026-02-03"
     remove_url: str | None = None  # a POST the administrator may send to remove it
+    group: str = ""  # the heading it is listed under, if any ("Authenticator apps")
+    # One of the method's own registrations that an administrator may remove through the
+    # method's ``admin_remove`` (the portal asks to confirm with ``admin_remove_title``).
+    removable_id: int | None = None
+    method: str = ""  # the method's key, filled in by ``admin_summary()``
 
 
 @dataclass(frozen=True)
@@ -315,6 +320,16 @@ class Method(ABC):
         among the options; an app, a passkey, recovery codes left)."""
         return []
 
+    #: What the admin portal asks to confirm before ``admin_remove`` ("Delete this
+    #: authenticator app").
+    admin_remove_title: str = ""
+
+    def admin_remove(self, user: User, item_id: int, *, actor: User) -> str | None:
+        """Remove the registration ``item_id`` of ``user`` (an ``AdminItem.removable_id``)
+        for an administrator, audited; return what to tell them (None: this method has
+        nothing an administrator removes one by one). NotFound if it is not the user's."""
+        return None
+
     def enrolments(self, user: User) -> list[Enrolment]:
         """What ``user`` may add of this method now (what the policy allows and the
         method's own caps leave): the settings page and registration list these."""
@@ -485,5 +500,9 @@ def settings_notices(request: HttpRequest, user: User) -> list[str]:
 
 
 def admin_summary(user: User) -> list[AdminItem]:
-    """What every method shows of ``user`` on the admin's user page."""
-    return [item for method in registry().values() for item in method.admin_summary(user)]
+    """What every method shows of ``user`` on the admin's user page, in registry order."""
+    return [
+        replace(item, method=method.key)
+        for method in registry().values()
+        for item in method.admin_summary(user)
+    ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from twofold.methods.app_passwords import services
-from twofold.methods.base import Method, Option
+from twofold.methods.base import AdminItem, Method, Option
 
 if TYPE_CHECKING:
     from twofold.accounts.models import User
@@ -29,3 +31,10 @@ class AppPasswordMethod(Method):
             "may_create": services.may_create(user),
             "max_app_passwords": services.MAX_APP_PASSWORDS,
         }
+
+    def admin_summary(self, user: User) -> list[AdminItem]:
+        # Deleted all at once (the portal's and the API's action), never one by one.
+        return [
+            AdminItem(label=item.name, group=_("App passwords"))
+            for item in services.app_passwords(user)
+        ]
