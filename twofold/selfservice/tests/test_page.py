@@ -306,3 +306,12 @@ class TestLimitsOnTheProofPage:
         assert "Error 429" not in body
         assert "Too many wrong codes were entered from your network" in body
         assert 'data-testid="resend"' in body
+
+
+def test_passkeys_and_recovery_codes_are_each_offered_once(stepped_up, with_phone) -> None:
+    # Their own panels offer them: the page's list of what may be added does not repeat it.
+    body = stepped_up.get(PAGE).content.decode()
+    assert 'data-testid="passkeys-panel"' in body
+    assert 'data-testid="recovery-panel"' in body
+    assert body.count('href="/passkeys/add') == 1
+    assert body.count('href="/account/security-verification/recovery-codes/new') == 1
