@@ -44,12 +44,6 @@ class AuditAction(models.TextChoices):
     CALLBACK_REJECTED = "delivery.callback_rejected", _("Gateway callback rejected")
     # The security verification settings page.
     PREFERRED_OPTION_CHANGED = "settings.preferred", _("Preferred option changed")
-    PHONE_CHANGED = "settings.phone", _("Phone number changed")
-    PHONE_CHANGE_PENDING = (
-        "settings.phone_pending",
-        _("Phone number change waiting for verification"),
-    )
-    PHONE_CHANGE_CANCELLED = "settings.phone_cancelled", _("Phone number change cancelled")
     AUTHENTICATOR_ADDED = "authenticator.added", _("Authenticator app added")
     AUTHENTICATOR_DELETED = "authenticator.deleted", _("Authenticator app deleted")
     AUTHENTICATOR_ACTIVATION_ISSUED = (

@@ -16,7 +16,7 @@ from twofold.delivery import services as delivery
 from twofold.methods import verification
 from twofold.methods.base import Enrolment, Method, Option
 from twofold.methods.models import Challenge, ChallengePurpose
-from twofold.methods.phone import kinds, services
+from twofold.methods.phone import actions, kinds, services
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
 from twofold.methods.phone.options import CATALOGUE, KEY, option_for
 from twofold.methods.phone.settings import PhoneSettingsFields
@@ -29,6 +29,7 @@ class PhoneMethod(Method):
     key = KEY
     policy_kinds = kinds.POLICY_KINDS
     catalogue = CATALOGUE
+    audit_actions = actions.AUDIT_ACTIONS
 
     def options(self, user: User) -> list[Option]:
         found: list[Option] = []

@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from twofold.accounts.models import User
-from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.models import AuditResult
 from twofold.audit.services import record
 from twofold.core import languages, phones
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.methods.base import SettingsChanges, SettingsFields, SettingsSaved
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone import kinds, services
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
 
@@ -107,7 +108,7 @@ class PhoneChanges(SettingsChanges):
     def refused(self, user: User, error: Exception) -> None:
         reason = error.code if isinstance(error, TwofoldError) else "refused"
         record(
-            AuditAction.PHONE_CHANGE_PENDING,
+            phone_actions.CHANGE_PENDING,
             AuditResult.DENIED,
             actor=user,
             subject=user,

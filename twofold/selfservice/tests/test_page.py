@@ -7,6 +7,7 @@ import pytest
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.delivery.base import call_answered
 from twofold.methods.models import Challenge
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone.models import Phone
 
 from .conftest import AUTH_NUMBER, NEW_NUMBER, page_data
@@ -227,7 +228,7 @@ class TestAChangeThatWentMeanwhile:
 class TestRefusedSaves:
     """A save that cannot send its proof: a clear answer, nothing saved."""
 
-    CHANGES = (AuditAction.PREFERRED_OPTION_CHANGED, AuditAction.PHONE_CHANGED)
+    CHANGES = (AuditAction.PREFERRED_OPTION_CHANGED, phone_actions.CHANGED)
 
     def _post_new_number(self, client):
         self.changes_before = AuditEvent.objects.filter(action__in=self.CHANGES).count()

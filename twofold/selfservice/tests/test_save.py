@@ -6,6 +6,7 @@ from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.errors import InvalidInput
 from twofold.methods import base, verification, waits
 from twofold.methods.models import ChallengeState
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone
 from twofold.methods.phone.settings import PhoneEntry
@@ -217,7 +218,7 @@ def test_restoring_trusted_devices_moves_the_users_epoch_once(with_phone) -> Non
 def test_phone_changes_are_audited_with_masked_numbers_only(with_phone, outbox) -> None:
     result = save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     prove(with_phone, result, outbox)
-    changed = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).first()  # newest
+    changed = AuditEvent.objects.filter(action=phone_actions.CHANGED).first()  # newest
     assert changed.details["masked_number"] == "+1 XXX XXX XX88"
     dump = str(list(AuditEvent.objects.values()))
     assert NEW_NUMBER not in dump
@@ -243,14 +244,14 @@ def test_a_refused_text_during_a_save_is_audited(with_phone, settings) -> None:
     phone_services.cancel_change(with_phone, "authentication")
     with pytest.raises(verification.RateLimited):
         save_page(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
-    refused = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGE_PENDING, result="denied")
+    refused = AuditEvent.objects.filter(action=phone_actions.CHANGE_PENDING, result="denied")
     assert refused.get().details["reason"] == "rate_limited"
 
 
 def test_changing_only_the_office_extension_is_audited(with_phone) -> None:
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
     save_page(with_phone, settings_with(office=PhoneEntry(OFFICE_NUMBER, "98765432")))
-    newest = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED, subject=with_phone).first()
+    newest = AuditEvent.objects.filter(action=phone_actions.CHANGED, subject=with_phone).first()
     assert newest.details["kind"] == "office"
     assert newest.details["changes"] == ["extension"]
     assert newest.details["masked_number"] == Phone.objects.get(role="office").masked
@@ -259,9 +260,9 @@ def test_changing_only_the_office_extension_is_audited(with_phone) -> None:
 
 def test_saving_the_same_office_phone_again_writes_no_audit_event(with_phone) -> None:
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
-    before = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count()
+    before = AuditEvent.objects.filter(action=phone_actions.CHANGED).count()
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
-    assert AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count() == before
+    assert AuditEvent.objects.filter(action=phone_actions.CHANGED).count() == before
 
 
 def _remove_authentication_phone(user) -> None:
