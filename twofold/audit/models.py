@@ -44,16 +44,6 @@ class AuditAction(models.TextChoices):
     CALLBACK_REJECTED = "delivery.callback_rejected", _("Gateway callback rejected")
     # The security verification settings page.
     PREFERRED_OPTION_CHANGED = "settings.preferred", _("Preferred option changed")
-    AUTHENTICATOR_ADDED = "authenticator.added", _("Authenticator app added")
-    AUTHENTICATOR_DELETED = "authenticator.deleted", _("Authenticator app deleted")
-    AUTHENTICATOR_ACTIVATION_ISSUED = (
-        "authenticator.activation",
-        _("Authenticator app activation link issued"),
-    )
-    AUTHENTICATOR_REQUEST_REFUSED = (
-        "authenticator.refused",
-        _("Authenticator app request refused (signature, time or replay)"),
-    )
     APP_PASSWORD_CREATED = "app_password.created", _("App password created")
     APP_PASSWORD_DELETED = "app_password.deleted", _("App password deleted")
     APP_PASSWORD_USED = "app_password.used", _("App password used")

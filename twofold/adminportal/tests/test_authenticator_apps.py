@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 
 from twofold.audit.models import AuditAction, AuditEvent
+from twofold.methods.authenticator import actions as authenticator_actions
 from twofold.methods.authenticator import activation
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
@@ -48,7 +49,7 @@ def test_a_deleted_app_is_refused_at_once(admin_client, admin, alice_phone) -> N
     assert delete(admin_client, alice.pk, app.device).status_code == 302
     assert not AuthenticatorDevice.objects.filter(pk=app.device).exists()
     assert app.poll(Client()).status_code == 410
-    event = AuditEvent.objects.get(action=AuditAction.AUTHENTICATOR_DELETED)
+    event = AuditEvent.objects.get(action=authenticator_actions.DELETED)
     assert (event.actor_id, event.subject_id) == (admin.pk, alice.pk)
 
 

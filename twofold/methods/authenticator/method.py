@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from twofold.methods.authenticator import activation, kinds, push, services
+from twofold.methods.authenticator import actions, activation, kinds, push, services
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.base import AdminItem, Enrolment, Interaction, Method, Option, OptionSpec
 
@@ -36,6 +36,7 @@ class AuthenticatorMethod(Method):
     key = "authenticator"
     settings_template = "authenticator/panel.html"
     policy_kinds = kinds.POLICY_KINDS
+    audit_actions = actions.AUDIT_ACTIONS
     catalogue = (
         OptionSpec(
             APP_NOTIFICATION,
