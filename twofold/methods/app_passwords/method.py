@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from twofold.methods.app_passwords import services
+from twofold.methods.app_passwords import actions, services
 from twofold.methods.base import AdminItem, Method, Option
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class AppPasswordMethod(Method):
     key = "app_passwords"
     settings_template = "app_passwords/panel.html"
+    audit_actions = actions.AUDIT_ACTIONS
     # App passwords replace password + second factor in the REST API; the browser never takes them.
     second_factor = False
 
