@@ -32,8 +32,8 @@ from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone
+from twofold.methods.phone.settings import PhoneChanges, PhoneEntry
 from twofold.selfservice import services as selfservice
-from twofold.selfservice.services import PhoneEntry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -463,13 +463,8 @@ def app_preferred(phone_owner) -> User:
     authenticator.add_device(phone_owner, "Work phone", secret, code)
     selfservice.save(
         phone_owner,
-        selfservice.Settings(
-            preferred_option="app_code",
-            authentication=PhoneEntry(AUTH_NUMBER),
-            authentication_mode="text",
-            office=PhoneEntry(),
-            alternate=PhoneEntry(),
-        ),
+        "app_code",
+        [PhoneChanges(authentication=PhoneEntry(AUTH_NUMBER), authentication_mode="text")],
     )
     return phone_owner
 
@@ -802,13 +797,15 @@ def test_the_settings_page_fits_a_phone_screen(
     )
     selfservice.save(
         phone_owner,
-        selfservice.Settings(
-            preferred_option="text:authentication",
-            authentication=PhoneEntry(AUTH_NUMBER),
-            authentication_mode="text",
-            office=PhoneEntry(OFFICE_NUMBER, "1234"),
-            alternate=PhoneEntry(ALTERNATE_NUMBER),
-        ),
+        "text:authentication",
+        [
+            PhoneChanges(
+                authentication=PhoneEntry(AUTH_NUMBER),
+                authentication_mode="text",
+                office=PhoneEntry(OFFICE_NUMBER, "1234"),
+                alternate=PhoneEntry(ALTERNATE_NUMBER),
+            )
+        ],
     )
     already_signed_in(phone_page, live_server.url, phone_owner)
     open_settings(phone_page, live_server.url)

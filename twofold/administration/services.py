@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_for_users, safe_text
-from twofold.core.errors import InvalidInput
-from twofold.methods import reset_notices, resets
+from twofold.core.errors import InvalidInput, NotFound
+from twofold.methods import base, reset_notices, resets
 from twofold.methods.app_passwords.models import AppPassword
 from twofold.organisations.models import Organisation
 
@@ -28,6 +28,17 @@ MAX_BYPASS_MINUTES = 60
 
 
 @transaction.atomic
+def remove_registration(user: User, method: str, item_id: int, *, actor: User) -> str:
+    """One of ``user``'s registrations (an app, say), removed by an administrator through
+    the method that owns it (methods/base.py ``admin_remove``, which audits it); returns
+    what to tell them. NotFound when the method or the registration is not there."""
+    found = base.registry().get(method)
+    said = found.admin_remove(user, item_id, actor=actor) if found is not None else None
+    if said is None:
+        raise NotFound()
+    return said
+
+
 def restore_remembered_devices(
     users: QuerySet[User], *, actor: User | None, actor_label: str = ""
 ) -> int:

@@ -17,6 +17,11 @@ urlpatterns = [
     path("users/bulk", views.bulk, name="admin-users-bulk"),
     path("users/<int:user_id>", views.user_detail, name="admin-user"),
     path("users/<int:user_id>/<slug:action>", views.user_action, name="admin-user-action"),
+    path(
+        "users/<int:user_id>/remove/<slug:method>/<int:item_id>",
+        views.user_remove,
+        name="admin-user-remove",
+    ),
     path("policy", policy.policy, name="admin-policy"),
     path("audit", auditlog.audit_log, name="admin-audit"),
     path("audit.csv", auditlog.audit_csv, name="admin-audit-csv"),

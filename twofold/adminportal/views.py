@@ -22,9 +22,6 @@ from twofold.adminportal import activity
 from twofold.adminportal.access import admin_required, subject_or_404, users_of, users_or_404
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base, reset_notices, resets
-from twofold.methods.app_passwords.models import AppPassword
-from twofold.methods.authenticator import services as authenticator
-from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.signin.models import TrustedDevice
 
 MAX_CODES_ON_PAGE = 200
@@ -216,8 +213,6 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "subject": subject,
         "options": base.options_for(subject) if not subject.must_reregister else [],
         "summary": base.admin_summary(subject),  # what each method shows of the user
-        "devices": AuthenticatorDevice.objects.filter(user=subject).order_by("created_at"),
-        "app_passwords": AppPassword.objects.filter(user=subject).order_by("created_at"),
         "trusted_devices": TrustedDevice.objects.filter(
             user=subject, user_epoch=subject.trusted_device_epoch
         ).count(),
@@ -240,7 +235,6 @@ ACTION_TITLES = {
     "bypass": gettext_lazy("Let this user's next sign-in skip the second factor, once"),
     "password-link": gettext_lazy("Make a one-time set-password link"),
     "mfa-state": gettext_lazy("Change two-step verification"),
-    "delete-app": gettext_lazy("Delete this authenticator app"),
 }
 
 
@@ -273,16 +267,25 @@ def user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse
     return redirect("admin-user", user_id=subject.pk)
 
 
-def _delete_app(request: HttpRequest, subject: User) -> None:
-    """One of the user's authenticator apps: its codes, polling and approvals end at once."""
-    device = request.POST.get("device", "")
+@never_cache
+@admin_required
+@require_POST
+def user_remove(request: HttpRequest, user_id: int, method: str, item_id: int) -> HttpResponse:
+    """Remove one of a user's registrations listed on their page (an ``AdminItem`` with a
+    ``removable_id``), through the method that owns it; confirmed first."""
+    subject = subject_or_404(request.user, user_id)
+    if request.POST.get("confirmed") != "on":
+        owner = base.registry().get(method)
+        title = owner.admin_remove_title if owner is not None else ""
+        context = {"subject": subject, "title": title, "form_data": request.POST}
+        return render(request, "adminportal/action_confirm.html", context)
     try:
-        authenticator.delete_device(
-            subject, int(device) if device.isascii() and device.isdigit() else 0, actor=request.user
-        )
+        said = services.remove_registration(subject, method, item_id, actor=request.user)
     except NotFound as gone:
-        raise InvalidInput(gone.message) from None
-    messages.success(request, _("The authenticator app is deleted."))
+        messages.error(request, gone.message)
+    else:
+        messages.success(request, said)
+    return redirect("admin-user", user_id=subject.pk)
 
 
 def _simple_action(request: HttpRequest, subject: User, just_them, action: str) -> None:
@@ -311,8 +314,6 @@ def _simple_action(request: HttpRequest, subject: User, just_them, action: str) 
             actor=admin,
         )
         messages.success(request, _("Their next sign-in skips the second factor, once."))
-    elif action == "delete-app":
-        _delete_app(request, subject)
     elif action == "mfa-state":
         accounts.set_mfa_state(just_them, request.POST.get("state", ""), actor=admin)
         messages.success(request, _("Two-step verification state changed."))

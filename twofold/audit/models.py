@@ -44,25 +44,6 @@ class AuditAction(models.TextChoices):
     CALLBACK_REJECTED = "delivery.callback_rejected", _("Gateway callback rejected")
     # The security verification settings page.
     PREFERRED_OPTION_CHANGED = "settings.preferred", _("Preferred option changed")
-    PHONE_CHANGED = "settings.phone", _("Phone number changed")
-    PHONE_CHANGE_PENDING = (
-        "settings.phone_pending",
-        _("Phone number change waiting for verification"),
-    )
-    PHONE_CHANGE_CANCELLED = "settings.phone_cancelled", _("Phone number change cancelled")
-    AUTHENTICATOR_ADDED = "authenticator.added", _("Authenticator app added")
-    AUTHENTICATOR_DELETED = "authenticator.deleted", _("Authenticator app deleted")
-    AUTHENTICATOR_ACTIVATION_ISSUED = (
-        "authenticator.activation",
-        _("Authenticator app activation link issued"),
-    )
-    AUTHENTICATOR_REQUEST_REFUSED = (
-        "authenticator.refused",
-        _("Authenticator app request refused (signature, time or replay)"),
-    )
-    APP_PASSWORD_CREATED = "app_password.created", _("App password created")
-    APP_PASSWORD_DELETED = "app_password.deleted", _("App password deleted")
-    APP_PASSWORD_USED = "app_password.used", _("App password used")
     TRUSTED_DEVICES_RESTORED = "trusted_devices.restored", _("Trusted devices forgotten")
     SESSIONS_ENDED = "sessions.ended", _("Signed out everywhere")
     # Administrators' actions on users.
@@ -82,9 +63,6 @@ class AuditAction(models.TextChoices):
     USERS_IMPORTED = "users.imported", _("Users imported")
     POLICY_CHANGED = "organisation.policy", _("Organisation policy changed")
     ADMIN_ACCESS_DENIED = "admin.denied", _("Admin portal access refused")
-    HARDWARE_TOKENS_IMPORTED = "hardware_tokens.imported", _("Hardware tokens imported")
-    HARDWARE_TOKEN_CHANGED = "hardware_token.changed", _("Hardware token changed")
-    HARDWARE_TOKEN_ACTIVATED = "hardware_token.activated", _("Hardware token activated")
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
     SIEM_WEBHOOK_ADDED = "siem.webhook_added", _("SIEM webhook added")
     SIEM_WEBHOOK_REMOVED = "siem.webhook_removed", _("SIEM webhook removed")

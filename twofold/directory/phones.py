@@ -16,11 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.models import AuditResult
 from twofold.audit.services import record
 from twofold.core import languages
 from twofold.directory.models import DirectoryAccount
 from twofold.methods import verification
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone, PhoneRole
 from twofold.organisations.models import Organisation
@@ -74,7 +75,7 @@ def _hold(account: DirectoryAccount, role: str, number: str) -> bool:
     phone.pending_preferred_option = ""
     phone.save()
     record(
-        AuditAction.PHONE_CHANGE_PENDING,
+        phone_actions.CHANGE_PENDING,
         AuditResult.SUCCESS,
         actor_label="directory sync",
         subject=user,

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -118,6 +119,56 @@ class AdminItem:
     label: str  # "Passkey: YubiKey 5"
     detail: str = ""  # "added 2026-01-02, last used 2026-02-03"
     remove_url: str | None = None  # a POST the administrator may send to remove it
+    group: str = ""  # the heading it is listed under, if any ("Authenticator apps")
+    # One of the method's own registrations that an administrator may remove through the
+    # method's ``admin_remove`` (the portal asks to confirm with ``admin_remove_title``).
+    removable_id: int | None = None
+    method: str = ""  # the method's key, filled in by ``admin_summary()``
+
+
+@dataclass(frozen=True)
+class SettingsSaved:
+    """What saving a method's part of the settings page's one form did."""
+
+    changed: bool = False
+    proof: Challenge | None = None  # a change that counts only once proven (a new number)
+    proof_url: str = ""  # the method's page that asks for that proof
+    preferred_waits: bool = False  # the new preferred option relies on that proof
+
+
+class SettingsChanges(ABC):
+    """A method's checked changes from the settings page's one form (``SettingsFields``),
+    saved with the rest of the page in one transaction: all of it, or nothing."""
+
+    def offers(self, option_key: str) -> bool:
+        """Whether ``option_key`` is one of this method's, which ``save`` checks can be the
+        preferred option once saved (a phone's option, while its number is entered)."""
+        return False
+
+    @abstractmethod
+    def save(self, user: User, preferred_option: str) -> SettingsSaved:
+        """Apply the changes inside the page's transaction, which holds the user's row lock
+        (the lock order in methods/verification.py); raise a TwofoldError to refuse all.
+        ``preferred_option``: what the page chose, applied by the page itself unless this
+        says it waits for a proof."""
+
+    def refused(self, user: User, error: Exception) -> None:
+        """After the page's transaction rolled back for ``error`` (a cap on texts, a gateway
+        down): what the method records of it, outside that transaction."""
+        return None
+
+
+class SettingsFields(forms.Form):
+    """A method's fields inside the settings page's one form, drawn by the form's
+    ``template_name`` (as ``form``) and checked with the rest before anything is saved."""
+
+    def changes(self) -> SettingsChanges:
+        """The checked changes, once ``is_valid()``."""
+        raise NotImplementedError
+
+    def suggested_option(self) -> str:
+        """The preferred option to suggest to someone who has none usable yet, or ""."""
+        return ""
 
 
 class Method(ABC):
@@ -254,10 +305,30 @@ class Method(ABC):
         context = {"panel": self.settings_context(user)}
         return render_to_string(self.settings_template, context, request=request)
 
+    def settings_fields(self, user: User, data: object = None) -> SettingsFields | None:
+        """The method's fields in the settings page's one form (bound to ``data``, the
+        page's POST, if given), or None."""
+        return None
+
+    def settings_notices(self, request: HttpRequest, user: User) -> str | None:
+        """What the settings page says above its form, rendered (a new number waiting for
+        its proof), or None."""
+        return None
+
     def admin_summary(self, user: User) -> list[AdminItem]:
         """What the admin's page of ``user`` lists of this method (the phones are already
         among the options; an app, a passkey, recovery codes left)."""
         return []
+
+    #: What the admin portal asks to confirm before ``admin_remove`` ("Delete this
+    #: authenticator app").
+    admin_remove_title: str = ""
+
+    def admin_remove(self, user: User, item_id: int, *, actor: User) -> str | None:
+        """Remove the registration ``item_id`` of ``user`` (an ``AdminItem.removable_id``)
+        for an administrator, audited; return what to tell them (None: this method has
+        nothing an administrator removes one by one). NotFound if it is not the user's."""
+        return None
 
     def enrolments(self, user: User) -> list[Enrolment]:
         """What ``user`` may add of this method now (what the policy allows and the
@@ -416,6 +487,22 @@ def settings_panels(request: HttpRequest, user: User) -> list[str]:
     return [panel for panel in panels if panel]
 
 
+def settings_fields(user: User, data: object = None) -> list[SettingsFields]:
+    """Every method's fields in the settings page's one form, in registry order."""
+    found = (method.settings_fields(user, data) for method in registry().values())
+    return [fields for fields in found if fields is not None]
+
+
+def settings_notices(request: HttpRequest, user: User) -> list[str]:
+    """Every method's notices above the settings page's form, rendered."""
+    found = (method.settings_notices(request, user) for method in registry().values())
+    return [notice for notice in found if notice]
+
+
 def admin_summary(user: User) -> list[AdminItem]:
-    """What every method shows of ``user`` on the admin's user page."""
-    return [item for method in registry().values() for item in method.admin_summary(user)]
+    """What every method shows of ``user`` on the admin's user page, in registry order."""
+    return [
+        replace(item, method=method.key)
+        for method in registry().values()
+        for item in method.admin_summary(user)
+    ]

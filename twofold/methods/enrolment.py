@@ -11,6 +11,11 @@ with ``finish(request, enrolling, proof=...)``:
   key the enrolment proved in its own way, such as the code typed from a new app);
 - on the settings page, it returns to ``next``.
 
+An enrolment proven away from this browser (the twofold Authenticator, activated from
+the phone) makes the person's method before the browser hands back, and registration no
+longer lets someone with a method enrol: the view ``keep``s who enrols from where when it
+starts, and its last steps are ``resumed`` by the same person on the same host.
+
 The two hosts themselves live in the entry points (``signin.register`` and
 ``selfservice``), which register them here when they start: methods know nothing of
 sign-in pages or the settings page (docs/design.md, the layers).
@@ -58,11 +63,18 @@ class Host(Protocol):
     def refusal(self, request: HttpRequest) -> HttpResponse:
         """Where to send someone this host can't let enrol (sign in, confirm it's you)."""
 
-    def finish(self, request: HttpRequest, user: User, option: str, next_url: str) -> HttpResponse:
-        """After a proven enrolment (``option``: the option key it proved, or "")."""
+    def finish(
+        self, request: HttpRequest, user: User, option: str, next_url: str, said: str = ""
+    ) -> HttpResponse:
+        """After a proven enrolment (``option``: the option key it proved, or ""; ``said``:
+        the method's own words for it, if any)."""
 
     def default_next(self) -> str:
         """Where to return when the method's view was given no ``next``."""
+
+    def person(self, request: HttpRequest) -> User | None:
+        """Whoever this host serves in this request, whether or not they may enrol now
+        (the signed-in person; the person whose password was just right)."""
 
 
 _HOSTS: dict[str, Host] = {}
@@ -112,6 +124,44 @@ def hosted(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
+_KEPT = "twofold.enrolment.kept"
+
+
+def keep(request: HttpRequest, enrolling: Enrolling) -> None:
+    """Remember, in this session, who enrols from where: for an enrolment proven away from
+    this browser, whose last steps are ``resumed``."""
+    request.session[_KEPT] = {
+        "host": enrolling.host,
+        "user": enrolling.user.pk,
+        "next": enrolling.next,
+    }
+
+
+def kept(request: HttpRequest) -> Enrolling | None:
+    """What ``keep`` remembered, while this request is still the same person's on the same
+    host (signed out, or another person's sign-in, and it is gone)."""
+    held = request.session.get(_KEPT)
+    host = _HOSTS.get(held["host"]) if isinstance(held, dict) else None
+    person = host.person(request) if host is not None else None
+    if person is None or person.pk != held["user"]:
+        return None
+    return Enrolling(user=person, host=host.name, next=held["next"])
+
+
+def resumed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For the last steps of an enrolment that was ``keep``t: ``view(request, enrolling)``,
+    or the host's refusal when nothing was kept for this person."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        enrolling = kept(request)
+        if enrolling is None:
+            return _refusal(request)
+        return view(request, enrolling, *args, **kwargs)
+
+    return wrapper
+
+
 def _refusal(request: HttpRequest) -> HttpResponse:
     authenticated = getattr(request, "user", None) is not None and request.user.is_authenticated
     name = SETTINGS if authenticated else REGISTRATION
@@ -120,20 +170,25 @@ def _refusal(request: HttpRequest) -> HttpResponse:
 
 
 def finish(
-    request: HttpRequest, enrolling: Enrolling, proof: Challenge | str | None = None
+    request: HttpRequest,
+    enrolling: Enrolling,
+    proof: Challenge | str | None = None,
+    said: str = "",
 ) -> HttpResponse:
     """Hand back to the host once the method registered something.
 
     ``proof``: an approved challenge of this user that proved the new registration, or
     the option key the enrolment itself proved (a code typed from the new app); None
     when nothing was proven (new recovery codes): registration then goes on asking for a
-    method, and the settings page returns to ``next``.
+    method, and the settings page returns to ``next``. ``said``: what the method tells
+    the person once done, in place of the settings page's own words.
     """
+    request.session.pop(_KEPT, None)
     option = _proven_option(enrolling.user, proof)
     host = _HOSTS[enrolling.host]
     if enrolling.host == REGISTRATION and not option:
         return redirect(enrolling.next)
-    return host.finish(request, enrolling.user, option, enrolling.next)
+    return host.finish(request, enrolling.user, option, enrolling.next, said)
 
 
 def _proven_option(user: User, proof: Challenge | str | None) -> str:

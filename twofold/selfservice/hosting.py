@@ -29,22 +29,27 @@ class SettingsHost:
         return request.user if stepup.may_change_methods(request) else None
 
     def refusal(self, request: HttpRequest) -> HttpResponse:
-        """Confirm it's you, then back to the same page (a GET; a POST is never replayed)."""
+        """Confirm it's you, then back to the same page (a GET; a POST is never replayed).
+        Someone an administrator asked to register again is signed out there and sent to
+        register at sign-in, with the access code (methods/stepup.py)."""
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if request.user.must_reregister:
-            return redirect("security-verification")
         back = (
             request.get_full_path() if request.method == "GET" else reverse("security-verification")
         )
         return redirect(f"{reverse('step-up')}?{urlencode({'next': back})}")
 
-    def finish(self, request: HttpRequest, user: User, option: str, next_url: str) -> HttpResponse:
+    def finish(
+        self, request: HttpRequest, user: User, option: str, next_url: str, said: str = ""
+    ) -> HttpResponse:
         if option:
             # Proving what was just added is a second factor just passed (a first method).
             stepup.mark_verified(request)
-        messages.success(request, _("Your changes were saved."))
+        messages.success(request, said or _("Your changes were saved."))
         return redirect(next_url)
+
+    def person(self, request: HttpRequest) -> User | None:
+        return request.user if request.user.is_authenticated else None
 
     def default_next(self) -> str:
         return reverse("security-verification")

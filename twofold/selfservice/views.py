@@ -1,5 +1,6 @@
-"""The security verification settings page: one form, one Save; each method adds its own panel
-and pages (the phone's, to prove a new number the page saved, are in methods/phone/views.py)."""
+"""The security verification settings page: one form, one Save; each method adds its own
+fields to the form, its own panel and pages (the phone's numbers and the page to prove a new
+one the page saved are in methods/phone/)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from django.views.decorators.http import require_http_methods
 from twofold.accounts import services as accounts
 from twofold.core.errors import InvalidInput, RateLimited, TwofoldError
 from twofold.methods import base, enrolment, stepup
-from twofold.methods.phone.models import Phone
 from twofold.selfservice import services
 from twofold.selfservice.forms import SecurityVerificationForm
 from twofold.signin import flow
@@ -32,30 +32,28 @@ def _step_up(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def security_verification(request: HttpRequest) -> HttpResponse:
     user = request.user
-    form = SecurityVerificationForm(
-        user, request.POST or None, initial=SecurityVerificationForm.initial_for(user)
-    )
+    data = request.POST or None
+    form = SecurityVerificationForm(user, base.settings_fields(user, data), data)
     limit_met: RateLimited | None = None
     if request.method == "POST":
         if not stepup.may_change_methods(request):
             messages.info(request, _("Verify it's you, then save your changes again."))
             return _step_up(request)
-        if form.is_valid():
+        if form.all_valid():
             try:
-                result = services.save(user, form.to_settings())
+                changes = [part.changes() for part in form.parts]
+                result = services.save(user, form.cleaned_data["preferred_option"], changes)
             except RateLimited as limited:  # a cap on texts and calls: said here, with when
                 form.add_error(None, limited.message)
                 limit_met = limited
             except InvalidInput as refused:
-                form.add_error(
-                    refused.field if refused.field in form.fields else None, refused.message
-                )
+                form.add_refusal(refused.field, refused.message)
             except TwofoldError as failed:
                 form.add_error(None, failed.message)
             else:
                 if result.verification is not None:
                     flow.remember(request, result.verification)
-                    return redirect("verify-phone")
+                    return redirect(result.proof_url)
                 if result.changed:
                     messages.success(request, _("Your changes were saved."))
                 return redirect("security-verification")
@@ -63,9 +61,10 @@ def security_verification(request: HttpRequest) -> HttpResponse:
         return redirect(back)  # the page the first method was registered for (an admin's)
     context = {
         "form": form,
-        "phones": {phone.role: phone for phone in Phone.objects.filter(user=user)},
         "options": base.options_for(user),
-        # Each method draws its own panel, and offers what may be added now (methods/base.py).
+        # Each method says what waits above the form, adds its fields to it, draws its own
+        # panel, and offers what may be added now (methods/base.py).
+        "notices": base.settings_notices(request, user),
         "panels": base.settings_panels(request, user),
         "enrolments": base.enrolments_for(user, enrolment.SETTINGS),
         "can_change": stepup.may_change_methods(request),

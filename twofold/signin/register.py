@@ -9,25 +9,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from twofold.accounts import pending
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
-from twofold.core.errors import InvalidInput, NotAllowed, RateLimited
+from twofold.core.errors import InvalidInput, RateLimited
 from twofold.core.ratelimit import Limit, resume_time
 from twofold.methods import base, enrolment, resets, verification
-from twofold.methods.authenticator import activation
-from twofold.methods.authenticator import services as authenticator
-from twofold.methods.authenticator.forms import DeviceForm
 from twofold.methods.verification import SecondFactorLocked
 from twofold.signin import services
 from twofold.signin.views import SIGNIN_NEXT, _pending_or_restart, _safe
@@ -66,10 +63,6 @@ def _choices(user: User) -> list[base.Enrolment]:
     return base.enrolments_for(user, enrolment.REGISTRATION)
 
 
-def _offers(user: User, key: str) -> bool:
-    return any(item.key == key for item in _choices(user))
-
-
 ACCESS_OK = "twofold.signin.access_code_ok"
 _ACCESS_CODE_TRIES = Limit("reregistration-code", 10, 15 * 60)
 
@@ -92,23 +85,6 @@ def needs_registration(user: User) -> bool:
 def _may_register(request: HttpRequest, user: User) -> bool:
     """After an administrator's reset: only with their access code, or within the window."""
     return not resets.needs_access_code(user) or request.session.get(ACCESS_OK) == user.pk
-
-
-def _gate(view):
-    """Every wizard step: only for a user who needs it, never while locked, and after an
-    administrator's reset only with the access code."""
-
-    def wrapper(request: HttpRequest, user: User) -> HttpResponse:
-        if not needs_registration(user):
-            return redirect("signin-verify")
-        if (locked := _locked(request, user)) is not None:
-            return locked
-        if not _may_register(request, user):
-            return redirect("signin-register")
-        return view(request, user)
-
-    wrapper.__name__ = view.__name__
-    return wrapper
 
 
 def _registered(request: HttpRequest, user: User, preferred: str) -> HttpResponse:
@@ -151,8 +127,15 @@ class RegistrationHost:
     def refusal(self, request: HttpRequest) -> HttpResponse:
         return _refuse(request)  # _pending_or_restart finds the person, or restarts
 
-    def finish(self, request: HttpRequest, user: User, option: str, next_url: str) -> HttpResponse:
-        return _registered(request, user, option)
+    def finish(
+        self, request: HttpRequest, user: User, option: str, next_url: str, said: str = ""
+    ) -> HttpResponse:
+        # A proof made away from this page (an app activated from the phone) may come
+        # while verification is locked: the sign-in waits, and the page says until when.
+        return _locked(request, user) or _registered(request, user, option)
+
+    def person(self, request: HttpRequest) -> User | None:
+        return pending.pending_user(request)
 
     def default_next(self) -> str:
         return reverse("signin-register")
@@ -200,94 +183,3 @@ def _check_access_code(request: HttpRequest, user: User, code: str) -> None:
         record(AuditAction.ACCESS_CODE_REFUSED, AuditResult.FAILURE, subject=user)
         raise InvalidInput(_("This access code is not right, or it has expired."))
     request.session[ACCESS_OK] = user.pk
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-@_pending_or_restart
-@_gate
-def register_app(request: HttpRequest, user: User) -> HttpResponse:
-    if not _offers(user, "app"):
-        return redirect("signin-register")
-    secret = authenticator.enrolment_secret(request.session)
-    form = DeviceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            authenticator.add_device(
-                user, form.cleaned_data["name"], secret, form.cleaned_data["code"]
-            )
-        except authenticator.EnrolmentCodeRefused as refused:
-            form.add_error("code", refused.message)
-        except (InvalidInput, NotAllowed) as invalid:
-            form.add_error("name", invalid.message)
-        else:
-            authenticator.forget_enrolment_secret(request.session)
-            return _registered(request, user, "app_code")
-    context = {
-        "form": form,
-        "qr_code": authenticator.qr_code_svg(authenticator.provisioning_uri(user, secret)),
-        "grouped_secret": authenticator.grouped(secret),
-        "issuer": user.organisation.shown_name,
-        "account": user.username,
-    }
-    return _render(request, user, "signin/register_app.html", context)
-
-
-@never_cache
-@require_POST
-@_pending_or_restart
-@_gate
-def register_app_restart(request: HttpRequest, user: User) -> HttpResponse:
-    authenticator.forget_enrolment_secret(request.session)
-    return redirect("signin-register-app")
-
-
-_PUSH_ACTIVATION = "twofold.signin.push_activation"
-
-
-@never_cache
-@require_GET
-@_pending_or_restart
-@_gate
-def register_push(request: HttpRequest, user: User) -> HttpResponse:
-    """The twofold Authenticator: a one-time activation link, shown only to this session."""
-    if not activation.may_activate(user):
-        return redirect("signin-register")
-    issued, code = activation.issue(user)
-    request.session[_PUSH_ACTIVATION] = issued.pk
-    link = activation.link(request.build_absolute_uri("/"), code)
-    context = {
-        "qr_code": authenticator.qr_code_svg(link),
-        "link": link,
-        "code": activation.grouped(code),
-        "minutes": int(activation.LIFETIME.total_seconds() // 60),
-    }
-    return _render(request, user, "signin/register_push.html", context)
-
-
-@never_cache
-@require_POST
-@_pending_or_restart
-def register_push_complete(request: HttpRequest, user: User) -> HttpResponse:
-    """The app used this session's link: that proves it, as a code proves an ordinary app.
-
-    Not behind the wizard's gate: the new app is a method now, which the gate would
-    take for "nothing left to register".
-    """
-    issued = request.session.get(_PUSH_ACTIVATION)
-    if not (issued and activation.activated(user, issued)):
-        messages.error(request, _("Open the link on your phone and tap Activate first."))
-        return redirect("signin-register-push")
-    if (locked := _locked(request, user)) is not None:
-        return locked
-    request.session.pop(_PUSH_ACTIVATION, None)
-    return _registered(request, user, "app_notification")
-
-
-@never_cache
-@require_GET
-@_pending_or_restart
-def register_push_status(request: HttpRequest, user: User) -> JsonResponse:
-    """What the registration page polls: has the phone used its link yet?"""
-    issued = request.session.get(_PUSH_ACTIVATION)
-    return JsonResponse({"activated": bool(issued) and activation.activated(user, issued)})

@@ -88,6 +88,8 @@ def world(organisation, admin, make_user) -> dict[str, int]:
         "token_id": HardwareToken.objects.get().pk,
         "client_id": client.pk,
         "application_id": application.pk,
+        "method": "authenticator",  # a method's registration removed from a user's page
+        "item_id": 1,
     }
 
 

@@ -12,6 +12,7 @@ from twofold.adminportal.tests.conftest import password_only, signed_in_admin
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import crypto
 from twofold.methods import base, totp
+from twofold.methods.oath import actions as token_actions
 from twofold.methods.oath import importing, services
 from twofold.methods.oath.models import HardwareToken
 from twofold.methods.oath.tests.conftest import csv_bytes, row
@@ -252,7 +253,7 @@ def test_assigning_gives_the_token_to_a_user_of_the_organisation(
 
 def test_assigning_is_audited_without_the_full_serial(admin_browser, token, user, admin) -> None:
     admin_browser.post(token_url(token, "assign"), {"username": user.username})
-    event = AuditEvent.objects.get(action=AuditAction.HARDWARE_TOKEN_CHANGED)
+    event = AuditEvent.objects.get(action=token_actions.CHANGED)
     assert (event.actor, event.subject, event.organisation_id) == (
         admin,
         user,
@@ -301,7 +302,7 @@ def test_unassigning_puts_the_token_back_in_stock_and_its_codes_stop_counting(
     token.refresh_from_db()
     assert (token.user, token.activated_at) == (None, None)
     assert base.find_option(user, "hardware_token") is None
-    event = AuditEvent.objects.get(action=AuditAction.HARDWARE_TOKEN_CHANGED)
+    event = AuditEvent.objects.get(action=token_actions.CHANGED)
     assert (event.subject, event.details["changes"]) == (user, "unassigned")
 
 
@@ -331,7 +332,7 @@ def test_delete_removes_the_token_and_is_audited(admin_browser, token) -> None:
     response = admin_browser.post(token_url(token, "delete"))
     assert response.status_code == 302
     assert not HardwareToken.objects.filter(pk=token.pk).exists()
-    event = AuditEvent.objects.get(action=AuditAction.HARDWARE_TOKEN_CHANGED)
+    event = AuditEvent.objects.get(action=token_actions.CHANGED)
     assert event.details == {"changes": "deleted", "serial": "…5678"}
 
 

@@ -16,6 +16,7 @@ from twofold.accounts.models import MfaState, User
 from twofold.administration import services as admin_services
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.methods import verification
+from twofold.methods.app_passwords import actions as app_password_actions
 from twofold.methods.app_passwords import services as app_passwords
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
 
@@ -389,7 +390,7 @@ class TestAppPasswords:
 
     def test_an_app_password_use_is_audited(self, validator, app_password, texted) -> None:
         check(validator, password=app_password)
-        used = AuditEvent.objects.filter(action=AuditAction.APP_PASSWORD_USED).latest("id")
+        used = AuditEvent.objects.filter(action=app_password_actions.USED).latest("id")
         assert (used.result, used.subject_id) == (AuditResult.SUCCESS, texted.pk)
         assert call_event(subject=texted).details["via"] == "app password"
 

@@ -25,10 +25,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User
-from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.models import AuditResult
 from twofold.audit.services import record
 from twofold.core import crypto
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
+from twofold.methods.app_passwords import actions as app_password_actions
 from twofold.methods.app_passwords.models import AppPassword
 from twofold.methods.verification import locked_until
 
@@ -111,7 +112,7 @@ def create(user: User, name: str) -> tuple[AppPassword, str]:
         user=user, name=name, password=make_password(password), lookup=_digest(password)
     )
     record(
-        AuditAction.APP_PASSWORD_CREATED,
+        app_password_actions.CREATED,
         AuditResult.SUCCESS,
         actor=user,
         subject=user,
@@ -127,7 +128,7 @@ def delete(user: User, app_password_id: int, *, actor: User | None = None) -> No
     app_password_pk = app_password.pk
     app_password.delete()
     record(
-        AuditAction.APP_PASSWORD_DELETED,
+        app_password_actions.DELETED,
         AuditResult.SUCCESS,
         actor=actor or user,
         subject=user,
@@ -140,7 +141,7 @@ def delete_all(user: User, *, actor: User | None = None) -> int:
     """Revoke every app password of ``user`` (an administrator's action); returns how many."""
     count, _by_model = AppPassword.objects.filter(user=user).delete()
     record(
-        AuditAction.APP_PASSWORD_DELETED,
+        app_password_actions.DELETED,
         AuditResult.SUCCESS,
         actor=actor or user,
         subject=user,
@@ -174,7 +175,7 @@ def check(user: User, password: str) -> bool:
     if refusal:
         check_nobody(candidate)
         record(
-            AuditAction.APP_PASSWORD_USED,
+            app_password_actions.USED,
             AuditResult.DENIED,
             actor=user,
             subject=user,
@@ -184,7 +185,7 @@ def check(user: User, password: str) -> bool:
     matched = _find(user, candidate) if candidate is not None else None
     if matched is None:
         record(
-            AuditAction.APP_PASSWORD_USED,
+            app_password_actions.USED,
             AuditResult.FAILURE,
             actor=user,
             subject=user,
@@ -192,9 +193,7 @@ def check(user: User, password: str) -> bool:
         )
         return False
     AppPassword.objects.filter(pk=matched.pk).update(last_used_at=timezone.now())
-    record(
-        AuditAction.APP_PASSWORD_USED, AuditResult.SUCCESS, actor=user, subject=user, id=matched.pk
-    )
+    record(app_password_actions.USED, AuditResult.SUCCESS, actor=user, subject=user, id=matched.pk)
     return True
 
 

@@ -18,11 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User
-from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.models import AuditResult
 from twofold.audit.services import record
 from twofold.core import context, crypto
 from twofold.core.errors import InvalidInput, NotAllowed, RateLimited
 from twofold.core.ratelimit import Limit
+from twofold.methods.authenticator import actions as authenticator_actions
 from twofold.methods.authenticator import kinds, services
 from twofold.methods.authenticator.models import DEFAULT_NAME, ActivationCode, AuthenticatorDevice
 
@@ -64,9 +65,7 @@ def issue(user: User) -> tuple[ActivationCode, str]:
     activation = ActivationCode.objects.create(
         user=user, digest=_digest(code), expires_at=now + LIFETIME
     )
-    record(
-        AuditAction.AUTHENTICATOR_ACTIVATION_ISSUED, AuditResult.SUCCESS, actor=user, subject=user
-    )
+    record(authenticator_actions.ACTIVATION_ISSUED, AuditResult.SUCCESS, actor=user, subject=user)
     return activation, code
 
 
@@ -144,7 +143,7 @@ def _add_device(
     activation.device = device
     activation.save(update_fields=["used_at", "device"])
     record(
-        AuditAction.AUTHENTICATOR_ADDED,
+        authenticator_actions.ADDED,
         AuditResult.SUCCESS,
         actor=user,
         subject=user,

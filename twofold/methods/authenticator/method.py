@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from twofold.methods.authenticator import activation, kinds, push, services
+from twofold.methods.authenticator import actions, activation, kinds, push, services
 from twofold.methods.authenticator.models import AuthenticatorDevice
-from twofold.methods.base import Enrolment, Interaction, Method, Option, OptionSpec
+from twofold.methods.base import AdminItem, Enrolment, Interaction, Method, Option, OptionSpec
 
 if TYPE_CHECKING:
     from twofold.accounts.models import User
@@ -34,6 +36,7 @@ class AuthenticatorMethod(Method):
     key = "authenticator"
     settings_template = "authenticator/panel.html"
     policy_kinds = kinds.POLICY_KINDS
+    audit_actions = actions.AUDIT_ACTIONS
     catalogue = (
         OptionSpec(
             APP_NOTIFICATION,
@@ -51,6 +54,7 @@ class AuthenticatorMethod(Method):
         ),
     )
     wait_template = "authenticator/wait_push.html"
+    admin_remove_title = gettext_lazy("Delete this authenticator app")
 
     def options(self, user: User) -> list[Option]:
         devices = list(user.authenticator_devices.values_list("public_key", flat=True))
@@ -82,7 +86,8 @@ class AuthenticatorMethod(Method):
         ]
 
     def enrolments(self, user: User) -> list[Enrolment]:
-        # Registration at sign-in only: the settings page has this method's own panel.
+        # Listed at registration only: on the settings page the method's own panel leads
+        # to the same views (views.py), which serve both hosts.
         push = activation.may_activate(user)
         found = []
         if push:
@@ -94,7 +99,7 @@ class AuthenticatorMethod(Method):
                         "Recommended: approve sign-ins from your phone, and get codes even "
                         "without signal."
                     ),
-                    "signin-register-push",
+                    "authenticator-activate",
                     hosts=("registration",),
                     primary=True,
                 )
@@ -105,7 +110,7 @@ class AuthenticatorMethod(Method):
                     "app",
                     _LABEL_SHORT,
                     _APP_AFTER_PUSH if push else _APP_RECOMMENDED,
-                    "signin-register-app",
+                    "authenticator-setup",
                     hosts=("registration",),
                     primary=not push,
                 )
@@ -141,6 +146,22 @@ class AuthenticatorMethod(Method):
         deleted, _detail = AuthenticatorDevice.objects.filter(user_id__in=user_ids).delete()
         return deleted
 
+    def admin_summary(self, user: User) -> list[AdminItem]:
+        return [
+            AdminItem(
+                label=_admin_label(device),
+                detail=_admin_detail(device),
+                group=_("Authenticator apps"),
+                removable_id=device.pk,
+            )
+            for device in services.devices(user)
+        ]
+
+    def admin_remove(self, user: User, item_id: int, *, actor: User) -> str:
+        """Its codes, polling and approvals end at once."""
+        services.delete_device(user, item_id, actor=actor)
+        return _("The authenticator app is deleted.")
+
     def settings_context(self, user: User) -> dict[str, object]:
         return {
             "devices": services.devices(user),
@@ -149,3 +170,19 @@ class AuthenticatorMethod(Method):
             "max_devices": services.MAX_DEVICES,
             "may_activate": activation.may_activate(user),
         }
+
+
+def _admin_label(device: AuthenticatorDevice) -> str:
+    if not device.public_key:
+        return device.shown_name
+    about = [_("notifications"), *([device.platform] if device.platform else [])]
+    return f"{device.shown_name} ({', '.join(about)})"
+
+
+def _admin_detail(device: AuthenticatorDevice) -> str:
+    added = date_format(timezone.localtime(device.created_at), "Y-m-d")
+    detail = f"{_('added')} {added}"
+    if device.last_used_at:
+        used = date_format(timezone.localtime(device.last_used_at), "Y-m-d H:i T")
+        detail += f", {_('last used')} {used}"
+    return detail

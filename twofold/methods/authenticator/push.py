@@ -23,12 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User
-from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.models import AuditResult
 from twofold.audit.services import record
 from twofold.core import context, crypto
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
 from twofold.core.ratelimit import Limit, resume_time
 from twofold.methods import verification, waits
+from twofold.methods.authenticator import actions as authenticator_actions
 from twofold.methods.authenticator.models import AuthenticatorDevice, PushNotice
 from twofold.methods.models import Challenge, ChallengeState
 
@@ -172,7 +173,7 @@ def _refuse(device: AuthenticatorDevice, reason: str, message: str) -> BadSignat
         return BadSignature(message)
     _AUDITED_REFUSALS.hit(str(device.pk))
     record(
-        AuditAction.AUTHENTICATOR_REQUEST_REFUSED,
+        authenticator_actions.REQUEST_REFUSED,
         AuditResult.DENIED,
         actor=device.user,
         subject=device.user,

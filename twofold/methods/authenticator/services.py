@@ -17,11 +17,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User
-from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.models import AuditResult
 from twofold.audit.services import record
 from twofold.core import crypto
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
 from twofold.methods import totp
+from twofold.methods.authenticator import actions as authenticator_actions
 from twofold.methods.authenticator import kinds
 from twofold.methods.authenticator.models import AuthenticatorDevice
 
@@ -136,7 +137,7 @@ def add_device(user: User, name: str, secret: bytes, code: str) -> Authenticator
         last_used_step=step,
     )
     record(
-        AuditAction.AUTHENTICATOR_ADDED,
+        authenticator_actions.ADDED,
         AuditResult.SUCCESS,
         actor=user,
         subject=user,
@@ -168,7 +169,7 @@ def delete_device(user: User, device_id: int, *, actor: User | None = None) -> N
     device_pk = device.pk
     device.delete()
     record(
-        AuditAction.AUTHENTICATOR_DELETED,
+        authenticator_actions.DELETED,
         AuditResult.SUCCESS,
         actor=actor or user,
         subject=user,

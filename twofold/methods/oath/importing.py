@@ -23,11 +23,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User, normalise_username
-from twofold.audit.models import AuditAction, AuditResult
+from twofold.audit.models import AuditResult
 from twofold.audit.services import record
 from twofold.core import crypto
 from twofold.core.errors import InvalidInput
 from twofold.core.spreadsheet import starts_formula
+from twofold.methods.oath import actions as token_actions
 from twofold.methods.oath.models import HardwareToken
 from twofold.organisations.models import Organisation
 
@@ -351,7 +352,7 @@ def _save(organisation: Organisation, rows: list[_Row], actor: User) -> Report:
         refused=tuple(RefusedRow(row.row, tuple(row.problems)) for row in rows if row.problems),
     )
     record(
-        AuditAction.HARDWARE_TOKENS_IMPORTED,
+        token_actions.IMPORTED,
         AuditResult.SUCCESS if good else AuditResult.FAILURE,
         organisation=organisation,
         actor=actor,
@@ -364,7 +365,7 @@ def _save(organisation: Organisation, rows: list[_Row], actor: User) -> Report:
 
 def _audit_refusal(organisation: Organisation, actor: User, refused: ImportRefused) -> None:
     record(
-        AuditAction.HARDWARE_TOKENS_IMPORTED,
+        token_actions.IMPORTED,
         AuditResult.FAILURE,
         organisation=organisation,
         actor=actor,

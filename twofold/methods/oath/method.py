@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from twofold.methods.authenticator import kinds
 from twofold.methods.base import Interaction, Method, Option, OptionSpec
-from twofold.methods.oath import services
+from twofold.methods.oath import actions, services
 from twofold.methods.oath.models import HardwareToken
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ _LABEL = gettext_lazy("Use a code from my hardware token")
 class HardwareTokenMethod(Method):
     key = OPTION_KEY
     settings_template = "oath/panel.html"
+    audit_actions = actions.AUDIT_ACTIONS
     catalogue = (
         OptionSpec(OPTION_KEY, kinds.APP_CODE, _LABEL, amr=("hwk",), admin_label=_LABEL_SHORT),
     )

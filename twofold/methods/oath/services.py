@@ -19,6 +19,7 @@ from twofold.audit.services import record
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
 from twofold.methods import totp, verification
 from twofold.methods.authenticator import kinds
+from twofold.methods.oath import actions as token_actions
 from twofold.methods.oath.models import HardwareToken
 from twofold.organisations.models import Organisation
 
@@ -83,7 +84,7 @@ def _locked(token: HardwareToken) -> HardwareToken:
 
 def _audit_change(token: HardwareToken, subject: User | None, change: str, actor: User) -> None:
     record(
-        AuditAction.HARDWARE_TOKEN_CHANGED,
+        token_actions.CHANGED,
         AuditResult.SUCCESS,
         organisation=token.organisation,
         actor=actor,
@@ -190,7 +191,7 @@ def activate(user: User, token_id: int, code: str) -> HardwareToken:
         token = _activate(user, token_id, (code or "").replace(" ", ""))
     except ActivationCodeRefused:
         record(
-            AuditAction.HARDWARE_TOKEN_ACTIVATED,
+            token_actions.ACTIVATED,
             AuditResult.FAILURE,
             actor=user,
             subject=user,
@@ -218,7 +219,7 @@ def _activate(user: User, token_id: int, code: str) -> HardwareToken:
     token.last_used_step = step
     token.save(update_fields=["activated_at", "last_used_step"])
     record(
-        AuditAction.HARDWARE_TOKEN_ACTIVATED,
+        token_actions.ACTIVATED,
         AuditResult.SUCCESS,
         actor=user,
         subject=user,

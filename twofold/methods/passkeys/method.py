@@ -115,6 +115,9 @@ class PasskeyMethod(Method):
                     _("Your fingerprint, face, screen lock or a security key. Cannot be phished.")
                 ),
                 url_name="passkeys-add",
+                # Listed at registration only: on the settings page the passkeys' own
+                # panel offers the same view (an offer in both places was one too many).
+                hosts=("registration",),
             )
         ]
 

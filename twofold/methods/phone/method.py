@@ -5,77 +5,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from twofold.core import languages
 from twofold.delivery import services as delivery
 from twofold.methods import verification
-from twofold.methods.base import Enrolment, Interaction, Method, Option, OptionSpec
+from twofold.methods.base import Enrolment, Method, Option
 from twofold.methods.models import Challenge, ChallengePurpose
-from twofold.methods.phone import kinds
+from twofold.methods.phone import actions, kinds, services
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
+from twofold.methods.phone.options import CATALOGUE, KEY, option_for
+from twofold.methods.phone.settings import PhoneSettingsFields
 
 if TYPE_CHECKING:
     from twofold.accounts.models import User
 
-_CALL = gettext_lazy("Call")
-_TEXT = gettext_lazy("Text message")
-# Every option phones can offer; the alternate phone is never the preferred option.
-CATALOGUE = (
-    OptionSpec(
-        "call:authentication",
-        kinds.CALL,
-        gettext_lazy("Call my authentication phone"),
-        amr=("tel",),
-        admin_label=_CALL,
-    ),
-    OptionSpec(
-        "text:authentication",
-        kinds.TEXT,
-        gettext_lazy("Text a code to my authentication phone"),
-        amr=("sms",),
-        admin_label=_TEXT,
-    ),
-    OptionSpec(
-        "call:office",
-        kinds.CALL,
-        gettext_lazy("Call my office phone"),
-        amr=("tel",),
-        admin_label=_CALL,
-    ),
-    OptionSpec(
-        "call:alternate",
-        kinds.CALL,
-        gettext_lazy("Call my alternate authentication phone"),
-        amr=("tel",),
-        admin_label=_CALL,
-        preferable=False,
-    ),
-)
-_LABELS = {spec.key: spec.label for spec in CATALOGUE}
-
-
-def option_for(phone: Phone, mode: str, *, pending: bool = False) -> Option:
-    """The option that reaches ``phone`` (its pending number if ``pending``) by ``mode``."""
-    key = f"{mode}:{phone.role}"
-    masked = phone.masked_pending if pending else phone.masked
-    prompt = _("Text %(number)s") if mode == ContactMode.TEXT else _("Call %(number)s")
-    return Option(
-        key=key,
-        method=PhoneMethod.key,
-        policy_kind=kinds.TEXT if mode == ContactMode.TEXT else kinds.CALL,
-        interaction=Interaction.CODE if mode == ContactMode.TEXT else Interaction.WAIT,
-        label=str(_LABELS[key]),
-        prompt=prompt % {"number": masked},
-        target=masked,
-    )
-
 
 class PhoneMethod(Method):
-    key = "phone"
+    key = KEY
     policy_kinds = kinds.POLICY_KINDS
     catalogue = CATALOGUE
+    audit_actions = actions.AUDIT_ACTIONS
 
     def options(self, user: User) -> list[Option]:
         found: list[Option] = []
@@ -103,6 +57,18 @@ class PhoneMethod(Method):
                 hosts=("registration",),
             )
         ]
+
+    def settings_fields(self, user: User, data: object = None) -> PhoneSettingsFields:
+        return PhoneSettingsFields(user, data)
+
+    def settings_notices(self, request: HttpRequest, user: User) -> str | None:
+        waiting = [phone for phone in Phone.objects.filter(user=user) if phone.pending_number]
+        notices = (
+            render_to_string("phone/pending.html", {"phone": phone}, request=request)
+            for phone in waiting
+        )
+        # Each notice is a rendered, escaped template: joined, they stay safe HTML.
+        return mark_safe("".join(notices)) or None  # noqa: S308
 
     def start(self, challenge: Challenge) -> None:
         mode, _sep, role = challenge.option.partition(":")
@@ -135,8 +101,6 @@ class PhoneMethod(Method):
         return verification.sent_code_matches(challenge, code)
 
     def disown(self, challenge: Challenge) -> None:
-        from twofold.methods.phone import services  # services build on this module
-
         services.disown_pending(challenge)
 
     def registered_user_ids(self) -> QuerySet:

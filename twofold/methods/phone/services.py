@@ -19,8 +19,9 @@ from twofold.delivery import services as delivery
 from twofold.delivery.base import text_parts
 from twofold.methods import verification, waits
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
-from twofold.methods.phone.method import option_for
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
+from twofold.methods.phone.options import option_for
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def remove(user: User, role: str) -> None:
 
 def _audit_change(user: User, role: str, **details: object) -> None:
     """The user changed one of their own phones (details masked: never a full number)."""
-    record(AuditAction.PHONE_CHANGED, AuditResult.SUCCESS, actor=user, subject=user, kind=role,
+    record(phone_actions.CHANGED, AuditResult.SUCCESS, actor=user, subject=user, kind=role,
            **details)  # fmt: skip
 
 
@@ -118,7 +119,7 @@ def request_change(
         phone.mode = mode
     phone.save()
     record(
-        AuditAction.PHONE_CHANGE_PENDING,
+        phone_actions.CHANGE_PENDING,
         AuditResult.SUCCESS,
         actor=user,
         subject=user,
@@ -342,7 +343,7 @@ def cancel_change(user: User, role: str) -> None:
         user=user, purpose=ChallengePurpose.VERIFY_NUMBER, state=ChallengeState.PENDING
     ).update(state=ChallengeState.EXPIRED, completed_at=timezone.now())
     record(
-        AuditAction.PHONE_CHANGE_CANCELLED,
+        phone_actions.CHANGE_CANCELLED,
         AuditResult.SUCCESS,
         actor=user,
         subject=user,

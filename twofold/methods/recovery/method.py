@@ -103,10 +103,9 @@ class RecoveryCodeMethod(Method):
             user_id: [str(_KIND_LABEL)] for (user_id,) in found.values_list("user_id").distinct()
         }
 
-    def enrolments(self, user: User) -> list[Enrolment]:
-        # From the settings page only: in first-time registration there is no other way
-        # to verify yet (services.may_make), and the offer comes after the first method.
-        return [_ENROLMENT] if services.may_make(user) else []
+    # No enrolments listed: on the settings page the method's own panel offers a set, and
+    # in first-time registration there is no other way to verify yet (services.may_make);
+    # the offer comes right after the first method.
 
     def after_first_method(self, user: User) -> Enrolment | None:
         if services.standing(user).has_set or not services.may_make(user):

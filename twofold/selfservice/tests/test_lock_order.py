@@ -10,10 +10,9 @@ from twofold.delivery.base import call_answered
 from twofold.methods.models import Challenge, ChallengeState
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone
-from twofold.selfservice import services
-from twofold.selfservice.services import PhoneEntry, Settings
+from twofold.methods.phone.settings import PhoneEntry
 
-from .conftest import AUTH_NUMBER, NEW_NUMBER, OFFICE_NUMBER
+from .conftest import AUTH_NUMBER, NEW_NUMBER, OFFICE_NUMBER, Settings, save_page
 
 MISTYPED = "+14255550177"
 
@@ -27,7 +26,7 @@ def _save(user) -> str:
         alternate=PhoneEntry(),
     )
     try:
-        services.save(user, page)
+        save_page(user, page)
     except TwofoldError as refused:
         return refused.code
     return "ok"

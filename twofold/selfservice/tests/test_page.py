@@ -7,6 +7,7 @@ import pytest
 from twofold.audit.models import AuditAction, AuditEvent
 from twofold.delivery.base import call_answered
 from twofold.methods.models import Challenge
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone.models import Phone
 
 from .conftest import AUTH_NUMBER, NEW_NUMBER, page_data
@@ -227,7 +228,7 @@ class TestAChangeThatWentMeanwhile:
 class TestRefusedSaves:
     """A save that cannot send its proof: a clear answer, nothing saved."""
 
-    CHANGES = (AuditAction.PREFERRED_OPTION_CHANGED, AuditAction.PHONE_CHANGED)
+    CHANGES = (AuditAction.PREFERRED_OPTION_CHANGED, phone_actions.CHANGED)
 
     def _post_new_number(self, client):
         self.changes_before = AuditEvent.objects.filter(action__in=self.CHANGES).count()
@@ -306,3 +307,12 @@ class TestLimitsOnTheProofPage:
         assert "Error 429" not in body
         assert "Too many wrong codes were entered from your network" in body
         assert 'data-testid="resend"' in body
+
+
+def test_passkeys_and_recovery_codes_are_each_offered_once(stepped_up, with_phone) -> None:
+    # Their own panels offer them: the page's list of what may be added does not repeat it.
+    body = stepped_up.get(PAGE).content.decode()
+    assert 'data-testid="passkeys-panel"' in body
+    assert 'data-testid="recovery-panel"' in body
+    assert body.count('href="/passkeys/add') == 1
+    assert body.count('href="/account/security-verification/recovery-codes/new') == 1

@@ -6,12 +6,13 @@ from twofold.audit.models import AuditAction, AuditEvent
 from twofold.core.errors import InvalidInput
 from twofold.methods import base, verification, waits
 from twofold.methods.models import ChallengeState
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone import services as phone_services
 from twofold.methods.phone.models import Phone
+from twofold.methods.phone.settings import PhoneEntry
 from twofold.selfservice import services
-from twofold.selfservice.services import PhoneEntry, Settings
 
-from .conftest import AUTH_NUMBER, NEW_NUMBER, OFFICE_NUMBER
+from .conftest import AUTH_NUMBER, NEW_NUMBER, OFFICE_NUMBER, Settings, save_page
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def number_of(user, role: str) -> str:
 
 
 def test_a_first_authentication_phone_counts_only_after_its_code(user, outbox) -> None:
-    result = services.save(user, settings_with())
+    result = save_page(user, settings_with())
     assert result.verification is not None
     assert outbox.texts()[0].to == AUTH_NUMBER
     assert base.options_for(user) == []
@@ -49,7 +50,7 @@ def test_a_first_authentication_phone_counts_only_after_its_code(user, outbox) -
 
 
 def test_a_new_number_for_the_preferred_option_waits_for_proof(with_phone, outbox) -> None:
-    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    result = save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     assert result.verification.state == ChallengeState.PENDING
     assert outbox.texts()[0].to == NEW_NUMBER
     assert number_of(with_phone, "authentication") == AUTH_NUMBER
@@ -60,7 +61,7 @@ def test_once_proven_the_new_number_replaces_the_old_and_the_old_is_told(
     with_phone, outbox, settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
-    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    result = save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     with django_capture_on_commit_callbacks(execute=True):
         prove(with_phone, result, outbox)
     assert number_of(with_phone, "authentication") == NEW_NUMBER
@@ -70,7 +71,7 @@ def test_once_proven_the_new_number_replaces_the_old_and_the_old_is_told(
 
 
 def test_a_wrong_code_leaves_the_old_number_in_force(with_phone, outbox) -> None:
-    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    result = save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     wrong = outbox.wrong_code()
     with pytest.raises(verification.WrongCode):
         verification.verify_code(with_phone, result.verification.pk, wrong)
@@ -80,7 +81,7 @@ def test_a_wrong_code_leaves_the_old_number_in_force(with_phone, outbox) -> None
 
 
 def test_discarding_a_pending_number_keeps_the_old_one(with_phone, outbox) -> None:
-    services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     phone_services.cancel_change(with_phone, "authentication")
     phone = Phone.objects.get(user=with_phone, role="authentication")
     assert (phone.number, phone.pending_number) == (AUTH_NUMBER, "")
@@ -88,14 +89,14 @@ def test_discarding_a_pending_number_keeps_the_old_one(with_phone, outbox) -> No
 
 def test_a_number_no_option_relies_on_saves_directly(with_phone, outbox) -> None:
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
-    result = services.save(with_phone, settings_with(office=PhoneEntry(NEW_NUMBER)))
+    result = save_page(with_phone, settings_with(office=PhoneEntry(NEW_NUMBER)))
     assert result.verification is None
     assert number_of(with_phone, "office") == NEW_NUMBER
 
 
 def test_a_new_authentication_number_always_needs_proof(with_phone, outbox) -> None:
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
-    result = services.save(
+    result = save_page(
         with_phone,
         settings_with(
             preferred_option="call:office",
@@ -112,7 +113,7 @@ def test_switching_the_preferred_option_away_does_not_skip_the_proof(with_phone,
     with_phone.preferred_option = "call:office"
     with_phone.save()
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
-    result = services.save(
+    result = save_page(
         with_phone,
         settings_with(preferred_option="text:authentication", office=PhoneEntry(NEW_NUMBER)),
     )
@@ -121,7 +122,7 @@ def test_switching_the_preferred_option_away_does_not_skip_the_proof(with_phone,
 
 
 def test_office_and_alternate_phones_save_with_an_extension(with_phone) -> None:
-    services.save(
+    save_page(
         with_phone,
         settings_with(office=PhoneEntry(OFFICE_NUMBER, "4321"), alternate=PhoneEntry(NEW_NUMBER)),
     )
@@ -131,7 +132,7 @@ def test_office_and_alternate_phones_save_with_an_extension(with_phone) -> None:
 
 
 def test_switching_the_preferred_option_is_saved_and_audited(with_phone) -> None:
-    services.save(with_phone, settings_with(preferred_option="call:authentication"))
+    save_page(with_phone, settings_with(preferred_option="call:authentication"))
     with_phone.refresh_from_db()
     assert with_phone.preferred_option == "call:authentication"
     event = AuditEvent.objects.get(action=AuditAction.PREFERRED_OPTION_CHANGED)
@@ -156,7 +157,7 @@ def test_an_impossible_choice_is_refused_next_to_its_field_and_changes_nothing(
 ) -> None:
     before = list(Phone.objects.filter(user=with_phone).values())
     with pytest.raises(InvalidInput) as refused:
-        services.save(with_phone, settings_with(**changes))
+        save_page(with_phone, settings_with(**changes))
     assert refused.value.field == field
     assert list(Phone.objects.filter(user=with_phone).values()) == before
     with_phone.refresh_from_db()
@@ -168,12 +169,12 @@ def test_an_option_the_organisation_forbids_cannot_be_preferred(with_phone) -> N
     organisation.allowed_methods = ["call", "app_code"]
     organisation.save()
     with pytest.raises(InvalidInput, match="doesn't allow"):
-        services.save(with_phone, settings_with())
+        save_page(with_phone, settings_with())
 
 
 def test_two_numbers_needing_proof_at_once_are_refused(user, outbox) -> None:
     with pytest.raises(InvalidInput, match="one phone number at a time"):
-        services.save(
+        save_page(
             user,
             settings_with(
                 preferred_option="call:office",
@@ -187,7 +188,7 @@ def test_two_numbers_needing_proof_at_once_are_refused(user, outbox) -> None:
 
 def test_the_phone_the_preferred_option_uses_cannot_be_removed(with_phone) -> None:
     with pytest.raises(InvalidInput, match="Enter the phone number this option uses"):
-        services.save(with_phone, settings_with(authentication=PhoneEntry()))
+        save_page(with_phone, settings_with(authentication=PhoneEntry()))
     assert number_of(with_phone, "authentication") == AUTH_NUMBER
 
 
@@ -198,10 +199,10 @@ def test_a_phone_can_be_removed_when_another_way_remains(with_phone) -> None:
 
 def test_a_text_over_the_cap_leaves_everything_as_it_was(with_phone, settings) -> None:
     settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 1}
-    services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     phone_services.cancel_change(with_phone, "authentication")
     with pytest.raises(verification.RateLimited):
-        services.save(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
+        save_page(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
     phone = Phone.objects.get(user=with_phone, role="authentication")
     assert (phone.number, phone.pending_number) == (AUTH_NUMBER, "")
 
@@ -215,9 +216,9 @@ def test_restoring_trusted_devices_moves_the_users_epoch_once(with_phone) -> Non
 
 
 def test_phone_changes_are_audited_with_masked_numbers_only(with_phone, outbox) -> None:
-    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    result = save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     prove(with_phone, result, outbox)
-    changed = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).first()  # newest
+    changed = AuditEvent.objects.filter(action=phone_actions.CHANGED).first()  # newest
     assert changed.details["masked_number"] == "+1 XXX XXX XX88"
     dump = str(list(AuditEvent.objects.values()))
     assert NEW_NUMBER not in dump
@@ -227,7 +228,7 @@ def test_phone_changes_are_audited_with_masked_numbers_only(with_phone, outbox) 
 def test_a_proof_counts_only_for_the_number_it_proved(with_phone, outbox, settings) -> None:
     """An approved proof held back must not confirm a number typed in later."""
     settings.TWOFOLD = {**settings.TWOFOLD, "resend_cooldown_seconds": 0}
-    first = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    first = save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     verification.verify_code(with_phone, first.verification.pk, outbox.last_code())
     Phone.objects.filter(user=with_phone, role="authentication").update(
         pending_number="+14255550111"
@@ -239,18 +240,18 @@ def test_a_proof_counts_only_for_the_number_it_proved(with_phone, outbox, settin
 
 def test_a_refused_text_during_a_save_is_audited(with_phone, settings) -> None:
     settings.TWOFOLD = {**settings.TWOFOLD, "texts_per_user_per_hour": 1}
-    services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     phone_services.cancel_change(with_phone, "authentication")
     with pytest.raises(verification.RateLimited):
-        services.save(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
-    refused = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGE_PENDING, result="denied")
+        save_page(with_phone, settings_with(authentication=PhoneEntry("+14255550111")))
+    refused = AuditEvent.objects.filter(action=phone_actions.CHANGE_PENDING, result="denied")
     assert refused.get().details["reason"] == "rate_limited"
 
 
 def test_changing_only_the_office_extension_is_audited(with_phone) -> None:
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
-    services.save(with_phone, settings_with(office=PhoneEntry(OFFICE_NUMBER, "98765432")))
-    newest = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED, subject=with_phone).first()
+    save_page(with_phone, settings_with(office=PhoneEntry(OFFICE_NUMBER, "98765432")))
+    newest = AuditEvent.objects.filter(action=phone_actions.CHANGED, subject=with_phone).first()
     assert newest.details["kind"] == "office"
     assert newest.details["changes"] == ["extension"]
     assert newest.details["masked_number"] == Phone.objects.get(role="office").masked
@@ -259,14 +260,14 @@ def test_changing_only_the_office_extension_is_audited(with_phone) -> None:
 
 def test_saving_the_same_office_phone_again_writes_no_audit_event(with_phone) -> None:
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
-    before = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count()
+    before = AuditEvent.objects.filter(action=phone_actions.CHANGED).count()
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER, "4321")
-    assert AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED).count() == before
+    assert AuditEvent.objects.filter(action=phone_actions.CHANGED).count() == before
 
 
 def _remove_authentication_phone(user) -> None:
     phone_services.set_number(user, "office", OFFICE_NUMBER)
-    services.save(
+    save_page(
         user,
         settings_with(
             preferred_option="call:office",
@@ -311,7 +312,7 @@ def test_removing_another_phone_sends_no_notice(
 ) -> None:
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
     with django_capture_on_commit_callbacks(execute=True):
-        services.save(with_phone, settings_with())
+        save_page(with_phone, settings_with())
     assert number_of(with_phone, "office") == ""
     assert outbox.texts() == []
 
@@ -320,7 +321,7 @@ def _prefer_office_with_a_new_number(user):
     user.preferred_option = "text:authentication"
     user.save()
     phone_services.set_number(user, "office", OFFICE_NUMBER)
-    return services.save(
+    return save_page(
         user, settings_with(preferred_option="call:office", office=PhoneEntry(NEW_NUMBER))
     )
 
@@ -362,7 +363,7 @@ def test_once_proven_the_waiting_preferred_option_applies(with_phone, outbox) ->
 def test_a_preferred_text_with_a_new_authentication_number_waits_for_its_code(with_phone, outbox):
     with_phone.preferred_option = "call:authentication"
     with_phone.save()
-    result = services.save(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
+    result = save_page(with_phone, settings_with(authentication=PhoneEntry(NEW_NUMBER)))
     with_phone.refresh_from_db()
     assert with_phone.preferred_option == "call:authentication"
     prove(with_phone, result, outbox)
@@ -374,7 +375,7 @@ def test_a_preferred_option_on_a_number_in_force_applies_at_once(with_phone, out
     phone_services.set_number(with_phone, "office", OFFICE_NUMBER)
     with_phone.preferred_option = "call:office"
     with_phone.save()
-    result = services.save(
+    result = save_page(
         with_phone,
         settings_with(preferred_option="call:authentication", office=PhoneEntry(NEW_NUMBER)),
     )
@@ -385,7 +386,7 @@ def test_a_preferred_option_on_a_number_in_force_applies_at_once(with_phone, out
 
 def test_a_preferred_option_chosen_later_wins_over_one_waiting_for_proof(with_phone, outbox):
     result = _prefer_office_with_a_new_number(with_phone)
-    services.save(
+    save_page(
         with_phone,
         settings_with(preferred_option="call:authentication", office=PhoneEntry(OFFICE_NUMBER)),
     )
@@ -400,7 +401,7 @@ def test_a_later_save_keeping_the_preferred_option_drops_one_waiting_for_proof(
     with_phone, outbox
 ) -> None:
     result = _prefer_office_with_a_new_number(with_phone)
-    services.save(with_phone, settings_with(office=PhoneEntry(OFFICE_NUMBER)))  # unchanged
+    save_page(with_phone, settings_with(office=PhoneEntry(OFFICE_NUMBER)))  # unchanged
     _answer(result.verification)
     phone_services.confirm_change(with_phone, result.verification)
     with_phone.refresh_from_db()

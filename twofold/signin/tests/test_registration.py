@@ -73,12 +73,14 @@ def test_a_bad_number_is_refused_on_the_wizard(client, carol) -> None:
 
 def test_registering_the_app_signs_in(client, carol) -> None:
     start(client)
-    page = client.get("/signin/register/app").content.decode()
+    page = client.get("/account/security-verification/authenticator/setup").content.decode()
     assert 'data-testid="qr-code"' in page
     secret = client.session  # the secret is encrypted in the session; read it from the page
     grouped = page.split('data-testid="totp-secret">')[1].split("<")[0]
     code = pyotp.TOTP(grouped.replace(" ", "")).now()
-    response = client.post("/signin/register/app", {"name": "My phone", "code": code})
+    response = client.post(
+        "/account/security-verification/authenticator/setup", {"name": "My phone", "code": code}
+    )
     assert after_first_method(response["Location"]) == "/account"
     assert AuthenticatorDevice.objects.get(user=carol).name == "My phone"
     assert client.session[services.AMR] == ["pwd", "otp"]
@@ -170,8 +172,13 @@ class TestTheWizardIsOnlyForThoseWhoNeedIt:
         assert (
             password_step(client, username="alice@contoso.example")["Location"] == "/signin/verify"
         )
-        assert client.get("/signin/register/app")["Location"] == "/signin/verify"
-        response = client.post("/signin/register/app", {"name": "Evil", "code": "123456"})
+        assert (
+            client.get("/account/security-verification/authenticator/setup")["Location"]
+            == "/signin/verify"
+        )
+        response = client.post(
+            "/account/security-verification/authenticator/setup", {"name": "Evil", "code": "123456"}
+        )
         assert response["Location"] == "/signin/verify"
         assert not AuthenticatorDevice.objects.exists()
         assert "_auth_user_id" not in client.session

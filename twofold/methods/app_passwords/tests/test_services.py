@@ -8,9 +8,10 @@ from django.contrib.auth.hashers import identify_hasher
 from django.db import connection
 from django.utils import timezone
 
-from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.audit.models import AuditEvent, AuditResult
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
 from twofold.methods import base
+from twofold.methods.app_passwords import actions as app_password_actions
 from twofold.methods.app_passwords import services
 from twofold.methods.app_passwords.models import AppPassword
 
@@ -42,7 +43,7 @@ def test_an_app_password_is_stored_only_as_an_argon2id_hash(allowed, user) -> No
 
 def test_creating_one_is_audited_without_the_password(allowed, user) -> None:
     app_password, password = services.create(user, "Mail")
-    event = AuditEvent.objects.get(action=AuditAction.APP_PASSWORD_CREATED)
+    event = AuditEvent.objects.get(action=app_password_actions.CREATED)
     assert event.subject_id == user.pk
     assert event.details == {"id": app_password.pk}
     assert password not in str(event.details)
@@ -74,7 +75,7 @@ def test_the_check_accepts_it_as_shown_or_without_spaces(allowed, user, shown) -
 def test_the_check_refuses_a_wrong_password(allowed, user) -> None:
     _app_password, password = services.create(user, "Mail")
     assert not services.check(user, password[::-1])
-    event = AuditEvent.objects.get(action=AuditAction.APP_PASSWORD_USED)
+    event = AuditEvent.objects.get(action=app_password_actions.USED)
     assert event.result == AuditResult.FAILURE
 
 
@@ -96,7 +97,7 @@ def test_a_successful_check_records_the_last_use(allowed, user) -> None:
     services.check(user, password)
     app_password.refresh_from_db()
     assert app_password.last_used_at >= before
-    event = AuditEvent.objects.get(action=AuditAction.APP_PASSWORD_USED)
+    event = AuditEvent.objects.get(action=app_password_actions.USED)
     assert (event.result, event.details) == (AuditResult.SUCCESS, {"id": app_password.pk})
 
 
@@ -126,7 +127,7 @@ def test_a_deleted_app_password_is_refused_at_once(allowed, user) -> None:
     app_password, password = services.create(user, "Mail")
     services.delete(user, app_password.pk)
     assert not services.check(user, password)
-    assert AuditEvent.objects.filter(action=AuditAction.APP_PASSWORD_DELETED).count() == 1
+    assert AuditEvent.objects.filter(action=app_password_actions.DELETED).count() == 1
 
 
 def test_deleting_one_leaves_the_others_working(allowed, user) -> None:
@@ -150,7 +151,7 @@ def test_deleting_all_revokes_every_one_and_says_how_many(allowed, user, make_us
     assert services.delete_all(user, actor=admin) == 3
     assert not any(services.check(user, password) for password in passwords)
     assert AppPassword.objects.count() == 1
-    event = AuditEvent.objects.get(action=AuditAction.APP_PASSWORD_DELETED)
+    event = AuditEvent.objects.get(action=app_password_actions.DELETED)
     assert (event.actor_id, event.subject_id, event.details["count"]) == (admin.pk, user.pk, 3)
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.core import context
 from twofold.methods import base, totp, verification
+from twofold.methods.authenticator import actions as authenticator_actions
 from twofold.methods.authenticator import activation, kinds, push, services
 from twofold.methods.authenticator.models import ActivationCode, AuthenticatorDevice
 from twofold.methods.authenticator.tests.phone_app import DECISIONS, PENDING, PhoneApp
@@ -96,7 +97,7 @@ class TestActivation:
     def test_activating_is_audited_without_the_code(self, client, user) -> None:
         _issued, code = activation.issue(user)
         PhoneApp().activate(client, code)
-        added = AuditEvent.objects.get(action=AuditAction.AUTHENTICATOR_ADDED)
+        added = AuditEvent.objects.get(action=authenticator_actions.ADDED)
         assert added.details["kind"] == "push"
         assert code not in json.dumps([e.details for e in AuditEvent.objects.all()])
 
@@ -145,7 +146,7 @@ class TestPolling:
         answer = stranger.poll(client)
         assert (answer.status_code, answer.json()["error"]) == (401, "bad_signature")
         assert AuditEvent.objects.filter(
-            action=AuditAction.AUTHENTICATOR_REQUEST_REFUSED, result=AuditResult.DENIED
+            action=authenticator_actions.REQUEST_REFUSED, result=AuditResult.DENIED
         ).exists()
 
     def test_a_flood_of_forged_polls_is_refused_but_audited_only_so_often(
@@ -155,7 +156,7 @@ class TestPolling:
         stranger.device = phone.device
         answers = [stranger.poll(client).status_code for _ in range(35)]
         assert set(answers) == {401}
-        refused = AuditEvent.objects.filter(action=AuditAction.AUTHENTICATOR_REQUEST_REFUSED)
+        refused = AuditEvent.objects.filter(action=authenticator_actions.REQUEST_REFUSED)
         assert refused.count() == 30
 
     def test_a_stale_poll_is_refused_and_told_the_server_time(self, client, phone) -> None:

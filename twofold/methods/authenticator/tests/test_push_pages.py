@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 
 from twofold.accounts.models import MfaState
-from twofold.audit.models import AuditAction, AuditEvent
+from twofold.audit.models import AuditEvent
 from twofold.methods import verification
+from twofold.methods.authenticator import actions as authenticator_actions
 from twofold.methods.authenticator import activation, kinds, push
 from twofold.methods.authenticator.models import PushNotice
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
@@ -44,7 +45,7 @@ class TestActivationPage:
         assert response.status_code == 302
         assert response.url.startswith("/account/verify")
         assert not AuditEvent.objects.filter(
-            action=AuditAction.AUTHENTICATOR_ACTIVATION_ISSUED
+            action=authenticator_actions.ACTIVATION_ISSUED
         ).exists()
 
     def test_the_page_shows_a_qr_code_a_link_and_the_code(self, verified) -> None:

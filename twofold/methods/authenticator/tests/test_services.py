@@ -7,9 +7,10 @@ import pyotp
 import pytest
 from django.db import connection
 
-from twofold.audit.models import AuditAction, AuditEvent
+from twofold.audit.models import AuditEvent
 from twofold.core import crypto
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
+from twofold.methods.authenticator import actions as authenticator_actions
 from twofold.methods.authenticator import services
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.models import ChallengePurpose
@@ -154,7 +155,7 @@ def test_the_seed_is_encrypted_at_rest(enrolled) -> None:
 
 
 def test_adding_an_app_is_audited_without_the_seed_or_code(enrolled) -> None:
-    event = AuditEvent.objects.get(action=AuditAction.AUTHENTICATOR_ADDED)
+    event = AuditEvent.objects.get(action=authenticator_actions.ADDED)
     assert event.subject_id == enrolled.user.pk
     assert event.result == "success"
     assert services.base32(enrolled.secret) not in str(event.details)
@@ -168,7 +169,7 @@ def test_deleting_an_app_refuses_its_codes_at_once(enrolled, clock) -> None:
     clock.advance()
     with pytest.raises(WrongCode):
         verify_code(user, challenge.pk, clock.code(enrolled.secret))
-    assert AuditEvent.objects.filter(action=AuditAction.AUTHENTICATOR_DELETED).count() == 1
+    assert AuditEvent.objects.filter(action=authenticator_actions.DELETED).count() == 1
 
 
 def test_another_users_app_cannot_be_deleted(enrolled, make_user) -> None:

@@ -34,5 +34,5 @@ def test_registration_s_setup_shows_the_shown_name(branded, make_user):
     make_user("carol@contoso.example", mfa_state=MfaState.ENABLED)
     client = Client()
     _password(client, "carol@contoso.example")
-    page = client.get("/signin/register/app").content.decode()
+    page = client.get("/account/security-verification/authenticator/setup").content.decode()
     assert "Contoso Help Desk: carol@contoso.example" in page

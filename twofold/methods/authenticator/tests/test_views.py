@@ -97,7 +97,7 @@ def test_a_new_enrolment_after_a_success_gets_a_new_key(verified, clock) -> None
 def test_starting_over_gives_a_new_key(verified) -> None:
     secret = shown_secret(verified.get(SETUP))
     response = verified.post(RESTART)
-    assert response["Location"] == SETUP
+    assert response["Location"] == f"{SETUP}?next=%2Faccount%2Fsecurity-verification"
     assert shown_secret(verified.get(SETUP)) != secret
 
 

@@ -5,8 +5,9 @@ import base64
 import pytest
 from django.db import connection
 
-from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.audit.models import AuditEvent, AuditResult
 from twofold.core import crypto
+from twofold.methods.oath import actions as token_actions
 from twofold.methods.oath import importing
 from twofold.methods.oath.importing import ImportRefused, decode_secret, import_tokens
 from twofold.methods.oath.models import HardwareToken
@@ -310,7 +311,7 @@ def test_the_import_is_audited_with_its_counts(organisation, admin, user) -> Non
         row(user.username, "T-0001", SECRET), row("", "T-0002", SECRET), row("", "T-0003", "zz")
     )
     import_tokens(organisation, data, admin)
-    event = AuditEvent.objects.get(action=AuditAction.HARDWARE_TOKENS_IMPORTED)
+    event = AuditEvent.objects.get(action=token_actions.IMPORTED)
     assert (event.result, event.actor, event.organisation_id) == (
         AuditResult.SUCCESS,
         admin,
@@ -322,6 +323,6 @@ def test_the_import_is_audited_with_its_counts(organisation, admin, user) -> Non
 def test_a_refused_file_is_audited_as_a_failure(organisation, admin) -> None:
     with pytest.raises(ImportRefused):
         import_tokens(organisation, b"\xff\xfe\x00", admin)
-    event = AuditEvent.objects.get(action=AuditAction.HARDWARE_TOKENS_IMPORTED)
+    event = AuditEvent.objects.get(action=token_actions.IMPORTED)
     assert event.result == AuditResult.FAILURE
     assert event.details == {"count": 0, "reason": "not UTF-8"}

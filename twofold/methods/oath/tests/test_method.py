@@ -9,6 +9,7 @@ from twofold.core.errors import NotFound
 from twofold.methods import base, resets
 from twofold.methods.authenticator import kinds as app_kinds
 from twofold.methods.models import ChallengePurpose, ChallengeState
+from twofold.methods.oath import actions as token_actions
 from twofold.methods.oath import services
 from twofold.methods.oath.models import HardwareToken
 from twofold.methods.phone import kinds as phone_kinds
@@ -43,7 +44,7 @@ def test_the_right_code_activates_the_token(assigned, clock) -> None:
 
 
 def test_activation_is_audited_with_the_masked_serial(activated) -> None:
-    event = AuditEvent.objects.get(action=AuditAction.HARDWARE_TOKEN_ACTIVATED)
+    event = AuditEvent.objects.get(action=token_actions.ACTIVATED)
     assert (event.result, event.subject, event.actor) == (
         AuditResult.SUCCESS,
         activated.token.user,
@@ -59,7 +60,7 @@ def test_a_wrong_code_does_not_activate_the_token(assigned, clock) -> None:
         )
     assigned.token.refresh_from_db()
     assert assigned.token.activated_at is None
-    failure = AuditEvent.objects.get(action=AuditAction.HARDWARE_TOKEN_ACTIVATED)
+    failure = AuditEvent.objects.get(action=token_actions.ACTIVATED)
     assert (failure.result, failure.details) == (AuditResult.FAILURE, {"reason": "wrong code"})
 
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from twofold.audit.models import AuditAction, AuditEvent
+from twofold.audit.models import AuditEvent
 from twofold.methods import stepup
+from twofold.methods.oath import actions as token_actions
 from twofold.methods.oath.models import HardwareToken
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def test_the_right_code_activates_the_token_and_returns_to_the_settings_page(
     assert response.status_code == 302
     assert response["Location"] == SETTINGS_PAGE
     assert HardwareToken.objects.get().activated_at is not None
-    assert AuditEvent.objects.filter(action=AuditAction.HARDWARE_TOKEN_ACTIVATED).exists()
+    assert AuditEvent.objects.filter(action=token_actions.ACTIVATED).exists()
 
 
 def test_activating_a_first_method_counts_as_a_second_factor_just_passed(

@@ -15,6 +15,7 @@ from twofold.core.logging import JsonFormatter
 from twofold.delivery.base import call_answered
 from twofold.methods import base, verification, waits
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone import services as phone_services
 
 from .conftest import AUTH_NUMBER, OFFICE_NUMBER
@@ -387,13 +388,13 @@ class TestAuditedChanges:
     def test_switching_between_text_and_call_is_audited_once(self, with_phone) -> None:
         phone_services.set_mode(with_phone, "call")
         phone_services.set_mode(with_phone, "call")  # no change, no event
-        events = AuditEvent.objects.filter(action=AuditAction.PHONE_CHANGED, subject=with_phone)
+        events = AuditEvent.objects.filter(action=phone_actions.CHANGED, subject=with_phone)
         assert [e.details["mode"] for e in events if e.details.get("reason") == "mode"] == ["call"]
 
     def test_cancelling_a_pending_number_is_audited_masked(self, with_phone) -> None:
         phone_services.request_change(with_phone, "authentication", "+14255550177", mode="text")
         phone_services.cancel_change(with_phone, "authentication")
-        event = AuditEvent.objects.get(action=AuditAction.PHONE_CHANGE_CANCELLED)
+        event = AuditEvent.objects.get(action=phone_actions.CHANGE_CANCELLED)
         assert event.details["masked_number"] == "+1 XXX XXX XX77"
         assert "4255550177" not in str(event.details)
         assert phone_services.phones_of(with_phone)["authentication"].number == AUTH_NUMBER

@@ -13,10 +13,13 @@ from twofold.methods.authenticator import push
 from twofold.methods.authenticator.models import AuthenticatorDevice
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
 from twofold.methods.phone import kinds as phone_kinds
-
-from .conftest import password_step
+from twofold.signin.tests.conftest import password_step
 
 pytestmark = pytest.mark.django_db
+
+ACTIVATE = "/account/security-verification/authenticator/activate"
+STATUS = "/account/security-verification/authenticator/activate/status"
+COMPLETE = "/account/security-verification/authenticator/activate/complete"
 
 
 @pytest.fixture
@@ -30,16 +33,16 @@ def registering(client: Client) -> str:
         "/signin/register"
     )
     assert 'data-testid="register-push"' in client.get("/signin/register").content.decode()
-    page = client.get("/signin/register/push").content.decode()
+    page = client.get(ACTIVATE).content.decode()
     return re.search(r'data-testid="activation-code">([\d ]+)<', page).group(1).replace(" ", "")
 
 
 def test_activating_the_app_registers_it_and_signs_in(client, carol) -> None:
     code = registering(client)
-    assert client.get("/signin/register/push/status").json() == {"activated": False}
+    assert client.get(STATUS).json() == {"activated": False}
     PhoneApp().activate(Client(), code)
-    assert client.get("/signin/register/push/status").json() == {"activated": True}
-    response = client.post("/signin/register/push/complete")
+    assert client.get(STATUS).json() == {"activated": True}
+    response = client.post(COMPLETE)
     assert after_first_method(response["Location"]) == "/account"
     assert "_auth_user_id" in client.session
     carol.refresh_from_db()
@@ -48,8 +51,8 @@ def test_activating_the_app_registers_it_and_signs_in(client, carol) -> None:
 
 def test_finishing_before_the_app_is_activated_signs_nobody_in(client, carol) -> None:
     registering(client)
-    response = client.post("/signin/register/push/complete")
-    assert response["Location"] == "/signin/register/push"
+    response = client.post(COMPLETE)
+    assert response["Location"] == f"{ACTIVATE}?next=%2Fsignin%2Fregister"
     assert "_auth_user_id" not in client.session
 
 
@@ -58,7 +61,7 @@ def test_another_sessions_activation_does_not_count(client, carol) -> None:
     other = Client()
     code = registering(other)  # the same password, another browser: a newer link
     PhoneApp().activate(Client(), code)
-    client.post("/signin/register/push/complete")
+    client.post(COMPLETE)
     assert "_auth_user_id" not in client.session
     assert AuthenticatorDevice.objects.count() == 1
 
@@ -68,4 +71,22 @@ def test_not_offered_where_notifications_are_not_allowed(client, carol) -> None:
     carol.organisation.save()
     password_step(client, username="carol@contoso.example")
     assert 'data-testid="register-push"' not in client.get("/signin/register").content.decode()
-    assert client.get("/signin/register/push")["Location"] == "/signin/register"
+    assert client.get(ACTIVATE)["Location"] == "/signin/register"
+
+
+def test_completing_an_activation_never_started_here_signs_nobody_in(client, carol) -> None:
+    password_step(client, username="carol@contoso.example")
+    response = client.post(COMPLETE)
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+    assert client.get(STATUS).json() == {"activated": False}
+
+
+def test_an_activation_kept_for_one_person_is_not_another_s(client, carol, make_user) -> None:
+    code = registering(client)
+    PhoneApp().activate(Client(), code)
+    make_user("dave@contoso.example", mfa_state=MfaState.ENABLED)
+    password_step(client, username="dave@contoso.example")  # another sign-in, same browser
+    assert client.get(STATUS).json() == {"activated": False}
+    client.post(COMPLETE)
+    assert "_auth_user_id" not in client.session
