@@ -21,6 +21,20 @@ from twofold.core.errors import NotAllowed
 # password path goes through this backend, so a checker applies to all of them at once.
 password_checkers: list[Callable[[User, str], bool | None]] = []
 
+# The same apps register a standing checker: whether one of their users may sign in now,
+# asked on the ways in that skip the password (a passwordless passkey, an app password), so
+# that an account its directory disabled, locked or removed is refused there too and not
+# only at the next sync. It raises AccountBlocked (or a subclass) to refuse, and its
+# dependency's error when it cannot tell; it returns for anyone else.
+standing_checkers: list[Callable[[User], None]] = []
+
+
+def confirm_standing(user: User) -> None:
+    """For a sign-in without the password: what the password check would have said of the
+    account's state, asked of whoever keeps the account (docs/directory.md)."""
+    for checker in standing_checkers:
+        checker(user)
+
 
 class AccountBlocked(NotAllowed):
     """The password was right, but the account is blocked (after a fraud report, or by an

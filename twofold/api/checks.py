@@ -28,6 +28,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from twofold.accounts import services as accounts
+from twofold.accounts.backends import AccountBlocked, confirm_standing
 from twofold.accounts.models import User, normalise_username
 from twofold.api.reasons import ENDED, REFUSED, SHORTCUTS, Reason
 from twofold.core.errors import InvalidInput, NotFound
@@ -143,6 +144,11 @@ def _app_password_holder(organisation: Organisation, username: str, password: st
         return None
     if not app_passwords.check(user, password):
         return None
+    try:
+        # Its directory's word on the account, which the password would have had.
+        confirm_standing(user)
+    except AccountBlocked:
+        return None  # answered as a wrong password, as a blocked account's password is
     # A right credential forgives the wrong "password" check_password just counted, as a
     # right password would: an app polling with its app password never locks its user out,
     # nor fills its address's limit.

@@ -14,3 +14,6 @@ class DirectoryConfig(AppConfig):
         # Directory users' passwords are checked by their directory, on every path.
         if passwords.check_user not in backends.password_checkers:
             backends.password_checkers.append(passwords.check_user)
+        # ...and on the ways in without a password, their account's state (disabled, gone).
+        if passwords.check_standing not in backends.standing_checkers:
+            backends.standing_checkers.append(passwords.check_standing)

@@ -117,29 +117,52 @@ def check_user(user: User, password: str) -> bool | None:
     return check(account, user.username, password)
 
 
+def check_standing(user: User) -> None:
+    """``accounts.backends.standing_checkers``' check, for a sign-in without the password
+    (a passwordless passkey, an app password): a directory user whose entry is gone, or
+    whose account the directory refuses (disabled, locked, expired, must change), may not
+    sign in, as at the password. Nothing is asked for anyone else. DirectoryUnavailable
+    when the directory does not answer: no way in without an answer."""
+    account = DirectoryAccount.objects.select_related("directory").filter(user=user).first()
+    if account is None:
+        return
+    with client.session(account.directory) as connection:
+        entry = _entry(connection, account.directory, user.username)
+    if entry is None:
+        raise DirectoryAccountRefused("not_now")  # gone (the next sync blocks them)
+    state = state_from_entry(entry[1])
+    if state:
+        raise DirectoryAccountRefused(state)
+
+
+def _entry(connection, directory, username: str) -> tuple[str, dict] | None:
+    """The user's entry (its current DN and state attributes), looked up by the service
+    account; None when there is none, or more than one."""
+    named = f"({directory.attr_username}={client.escape(username)})"
+    search_filter = f"(&{directory.user_filter}{named})"
+    found = connection.search_ext_s(
+        directory.base_dn,
+        ldap.SCOPE_SUBTREE,
+        search_filter,
+        STATE_ATTRIBUTES,
+        timeout=client.OPERATION_TIMEOUT,
+        sizelimit=2,
+    )
+    entries = [(dn, values) for dn, values in found if dn is not None]
+    return entries[0] if len(entries) == 1 else None
+
+
 def check(account: DirectoryAccount, username: str, password: str) -> bool:
     """Whether ``password`` is this directory user's. DirectoryUnavailable when the
     directory does not answer; DirectoryAccountRefused when the password was right (or AD
     says so) but the account may not sign in."""
     if not password:
         return False  # an empty password would be an unauthenticated bind, which succeeds
-    directory = account.directory
-    with client.session(directory) as connection:
-        search_filter = (
-            f"(&{directory.user_filter}({directory.attr_username}={client.escape(username)}))"
-        )
-        found = connection.search_ext_s(
-            directory.base_dn,
-            ldap.SCOPE_SUBTREE,
-            search_filter,
-            STATE_ATTRIBUTES,
-            timeout=client.OPERATION_TIMEOUT,
-            sizelimit=2,
-        )
-        entries = [(dn, values) for dn, values in found if dn is not None]
-        if len(entries) != 1:
+    with client.session(account.directory) as connection:
+        entry = _entry(connection, account.directory, username)
+        if entry is None:
             return False  # gone from the directory (the next sync blocks them) or ambiguous
-        dn, values = entries[0]
+        dn, values = entry
         try:
             connection.simple_bind_s(dn, password)
         except ldap.INVALID_CREDENTIALS as refused:

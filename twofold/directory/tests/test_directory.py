@@ -287,3 +287,78 @@ def test_active_directorys_bind_diagnostics_name_the_account_state() -> None:
     assert passwords.state_from_diagnostic(info.format("532")) == "password_expired"
     assert passwords.state_from_diagnostic(info.format("701")) == "account_expired"
     assert passwords.state_from_diagnostic(info.format("530")) == "not_now"
+
+
+class TestWithoutThePassword:
+    """A passwordless passkey and an app password skip the directory's password: the
+    directory is still asked whether the account may sign in (docs/directory.md), so an
+    account disabled or removed there is refused at once, not at the next sync."""
+
+    def test_an_active_account_stands_and_a_local_user_is_not_asked_about(
+        self, synced, make_user
+    ) -> None:
+        passwords.check_standing(user("adele"))
+        local = make_user("zoe@contoso.example")
+        synced.urls = f"ldap://127.0.0.1:{devslapd.free_port()}"  # not even asked
+        synced.save()
+        passwords.check_standing(local)
+
+    def test_disabled_or_removed_in_the_directory_is_refused(self, synced, tree) -> None:
+        tree.modify("adele", userAccountControl="514")
+        with pytest.raises(passwords.DirectoryAccountRefused) as refused:
+            passwords.check_standing(user("adele"))
+        assert refused.value.state == "disabled"
+        tree.delete(tree.dn("adele"))
+        with pytest.raises(passwords.DirectoryAccountRefused):
+            passwords.check_standing(user("adele"))
+
+    def test_a_directory_that_does_not_answer_lets_nobody_in(self, synced) -> None:
+        synced.urls = f"ldap://127.0.0.1:{devslapd.free_port()}"
+        synced.save()
+        with pytest.raises(DirectoryUnavailable):
+            passwords.check_standing(user("adele"))
+
+    def test_an_app_password_of_an_account_disabled_there_is_refused(
+        self, synced, tree, organisation
+    ) -> None:
+        from twofold.api import checks
+        from twofold.api.reasons import Reason
+        from twofold.methods.app_passwords import services as app_passwords
+
+        organisation.allow_app_passwords = True
+        organisation.save()
+        adele = user("adele")
+        accounts.set_mfa_state(User.objects.filter(pk=adele.pk), MfaState.ENFORCED)
+        _, secret = app_passwords.create(adele, "Mail")
+        request = RequestFactory().post("/api/v1/validate/check")
+        name = "adele@contoso.example"
+        accepted = checks.check(request, organisation, name, secret)
+        assert (accepted.result, accepted.reason) == (checks.ACCEPT, Reason.APP_PASSWORD)
+        tree.modify("adele", userAccountControl="514")
+        refused = checks.check(request, organisation, name, secret)
+        assert (refused.result, refused.reason) == (checks.REJECT, Reason.INVALID_CREDENTIALS)
+
+    def test_a_passwordless_passkey_of_an_account_disabled_there_is_refused(
+        self, synced, tree, settings
+    ) -> None:
+        from django.contrib.sessions.backends.db import SessionStore
+
+        from twofold.core.errors import InvalidInput
+        from twofold.methods.passkeys import passwordless
+        from twofold.methods.passkeys import services as passkeys
+        from twofold.methods.passkeys.models import PasskeyAccount
+        from twofold.methods.passkeys.tests.softkey import SoftKey
+
+        settings.TWOFOLD_BASE_URL = "http://localhost:8000"
+        adele, key, session = user("adele"), SoftKey(), SessionStore()
+        options = passkeys.begin_registration(session, adele)
+        passkeys.finish_registration(session, adele, key.create(options), "Laptop")
+        key.user_handle = PasskeyAccount.objects.get(user=adele).handle.encode()
+
+        def sign_in():
+            return passwordless.finish(session, key.get(passwordless.begin(session)))
+
+        assert sign_in().passkey.user == adele
+        tree.modify("adele", userAccountControl="514")
+        with pytest.raises(InvalidInput, match="disabled in your organisation's directory"):
+            sign_in()

@@ -13,6 +13,7 @@ import time
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from twofold.accounts.backends import AccountBlocked, confirm_standing
 from twofold.accounts.models import User
 from twofold.core.errors import RateLimited
 from twofold.core.ratelimit import AddressLimits, resume_time
@@ -63,4 +64,9 @@ def _refuse_unless_may_sign_in(user: User) -> None:
         raise PasskeyRefused(
             _("You can't sign in with this passkey now. Sign in with your user name instead.")
         )
+    try:
+        # Its directory's word on the account (disabled, gone), which a password would have had.
+        confirm_standing(user)
+    except AccountBlocked as refused:
+        raise PasskeyRefused(refused.message) from None
     verification.refuse_if_locked(user)
