@@ -54,6 +54,9 @@ STATE_LABELS = {
     "not_now": _("Not allowed now"),
 }
 
+# The state of someone no longer in the directory (an account state's key, not a text).
+_GONE = "not_now"
+
 # Active Directory's bind diagnostics ("... data 533, v4563"): the account's state.
 _AD_CODES = {
     "530": "not_now",
@@ -129,7 +132,7 @@ def check_standing(user: User) -> None:
     with client.session(account.directory) as connection:
         entry = _entry(connection, account.directory, user.username)
     if entry is None:
-        raise DirectoryAccountRefused("not_now")  # gone (the next sync blocks them)
+        raise DirectoryAccountRefused(_GONE)  # the next sync blocks them
     state = state_from_entry(entry[1])
     if state:
         raise DirectoryAccountRefused(state)

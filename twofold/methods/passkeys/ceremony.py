@@ -20,7 +20,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_attestation_object
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
@@ -66,7 +66,7 @@ class Registered:
     public_key: bytes
     sign_count: int
     aaguid: str
-    attested: bool  # an attestation statement came with it (not "none")
+    attested: bool  # its certificate chain led to one of the given roots
     user_verified: bool
     backed_up: bool
     backup_eligible: bool
@@ -126,9 +126,14 @@ def authentication_options(
     return options_to_json(options), bytes_to_base64url(options.challenge)
 
 
-def verify_registration(response: str, *, challenge: str, require_uv: bool) -> Registered:
-    """Check a ``create()`` answer against its challenge, origin and relying party."""
+def verify_registration(
+    response: str, *, challenge: str, require_uv: bool, roots: list[bytes] | None = None
+) -> Registered:
+    """Check a ``create()`` answer against its challenge, origin and relying party.
+    ``roots`` (PEM): an attestation's certificate chain must lead to one of them, whatever
+    its format; ``attested`` then says a chain did."""
     rp = relying_party()
+    by_format = {fmt: roots for fmt in AttestationFormat if fmt != AttestationFormat.NONE}
     try:
         verified = verify_registration_response(
             credential=response,
@@ -136,7 +141,9 @@ def verify_registration(response: str, *, challenge: str, require_uv: bool) -> R
             expected_rp_id=rp.id,
             expected_origin=rp.origin,
             require_user_verification=require_uv,
+            pem_root_certs_bytes_by_fmt=by_format if roots else None,
         )
+        chain = parse_attestation_object(verified.attestation_object).att_stmt.x5c or []
     except (WebAuthnException, ValueError, TypeError, KeyError) as refused:
         raise CeremonyFailed(_reason(refused)) from None
     return Registered(
@@ -144,7 +151,7 @@ def verify_registration(response: str, *, challenge: str, require_uv: bool) -> R
         public_key=verified.credential_public_key,
         sign_count=verified.sign_count,
         aaguid=verified.aaguid,
-        attested=verified.fmt != AttestationFormat.NONE,
+        attested=bool(roots) and verified.fmt != AttestationFormat.NONE and bool(chain),
         user_verified=verified.user_verified,
         backed_up=verified.credential_backed_up,
         backup_eligible=verified.credential_device_type == "multi_device",

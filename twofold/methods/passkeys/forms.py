@@ -1,5 +1,7 @@
 import re
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +50,29 @@ class PolicyForm(forms.Form):
         ),
     )
 
+    attestation_roots = forms.CharField(
+        label=_("Attestation root certificates (PEM)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=_(
+            "Used with direct attestation only: the root certificates of the listed models' "
+            "makers (from the FIDO Metadata Service or the maker). A passkey is accepted only "
+            "when its attestation certificate leads to one of them."
+        ),
+    )
+
+    def clean_attestation_roots(self) -> str:
+        text = self.cleaned_data["attestation_roots"].strip()
+        if not text:
+            return ""
+        try:
+            roots = x509.load_pem_x509_certificates(text.encode())
+        except ValueError:
+            raise forms.ValidationError(
+                _("The attestation roots are not PEM certificates.")
+            ) from None
+        return "".join(root.public_bytes(serialization.Encoding.PEM).decode() for root in roots)
+
     def clean_allowed_aaguids(self) -> list[str]:
         found = [line.strip().lower() for line in self.cleaned_data["allowed_aaguids"].split()]
         for aaguid in found:
@@ -63,5 +88,12 @@ class PolicyForm(forms.Form):
         if cleaned.get("attestation") == Attestation.DIRECT and not cleaned.get("allowed_aaguids"):
             self.add_error(
                 "allowed_aaguids", _("List at least one model, or accept any authenticator.")
+            )
+        if cleaned.get("attestation") == Attestation.DIRECT and not cleaned.get(
+            "attestation_roots"
+        ):
+            self.add_error(
+                "attestation_roots",
+                _("Give the root certificates the listed models' attestations lead to."),
             )
         return cleaned

@@ -153,6 +153,7 @@ class PasskeyMethod(Method):
                 "user_verification": policy.user_verification,
                 "attestation": policy.attestation,
                 "allowed_aaguids": "\n".join(policy.allowed_aaguids),
+                "attestation_roots": policy.attestation_roots,
             }
         )
         context = {"form": form, "allowed": organisation.allows(services.POLICY_KIND)}

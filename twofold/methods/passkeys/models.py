@@ -77,6 +77,10 @@ class PasskeyPolicy(models.Model):
     )
     # AAGUIDs (lower-case, with dashes) accepted under direct attestation
     allowed_aaguids = models.JSONField(_("allowed authenticator models"), default=list, blank=True)
+    # PEM certificates: the attestation roots of the listed models' makers. Under direct
+    # attestation a new passkey's certificate chain must lead to one of them, or its model
+    # (AAGUID) is only its own claim.
+    attestation_roots = models.TextField(_("attestation root certificates"), blank=True)
 
     def __str__(self) -> str:
         return f"passkey policy of organisation {self.organisation_id}"

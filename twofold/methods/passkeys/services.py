@@ -14,6 +14,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -72,6 +74,7 @@ def set_policy(
     user_verification: str,
     attestation: str,
     allowed_aaguids: list[str],
+    attestation_roots: str = "",
 ) -> bool:
     """Save the organisation's passkey rules; audited with what changed. Returns whether
     anything did."""
@@ -82,6 +85,7 @@ def set_policy(
         "user_verification": user_verification,
         "attestation": attestation,
         "allowed_aaguids": allowed_aaguids,
+        "attestation_roots": attestation_roots,
     }
     changes = {name: value for name, value in after.items() if getattr(policy, name) != value}
     if not changes:
@@ -153,6 +157,7 @@ def finish_registration(session, user: User, response: str, name: str) -> Passke
             response,
             challenge=held["challenge"],
             require_uv=policy.user_verification == UserVerification.REQUIRED,
+            roots=_roots(policy),
         )
     except ceremony.CeremonyFailed as failed:
         _record_refusal(user, failed.reason)
@@ -161,8 +166,21 @@ def finish_registration(session, user: User, response: str, name: str) -> Passke
     return _keep(user, made, name, _transports(response))
 
 
+def _roots(policy: PasskeyPolicy) -> list[bytes]:
+    """Under direct attestation, the roots a new passkey's certificate chain must lead to."""
+    if policy.attestation != Attestation.DIRECT or not policy.attestation_roots:
+        return []
+    return [
+        root.public_bytes(serialization.Encoding.PEM)
+        for root in x509.load_pem_x509_certificates(policy.attestation_roots.encode())
+    ]
+
+
 def _check_model(user: User, policy: PasskeyPolicy, made: ceremony.Registered) -> None:
-    """Under direct attestation only the listed authenticator models are accepted."""
+    """Under direct attestation only the listed authenticator models are accepted, and only
+    when the authenticator proved its model: a certificate chain to one of the policy's
+    roots (checked by the ceremony). A model named without one (self-attestation, or
+    none) is only a claim, which anyone can make."""
     if policy.attestation != Attestation.DIRECT:
         return
     listed = {aaguid.lower() for aaguid in policy.allowed_aaguids}

@@ -4,6 +4,7 @@ what a test wants wrong (origin, relying party, user verification, counter)."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -12,14 +13,70 @@ from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 
 import cbor2
-from cryptography.hazmat.primitives import hashes
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 UP, UV, BE, BS, AT = 0x01, 0x04, 0x08, 0x10, 0x40
 
 
 def b64url(data: bytes) -> str:
     return urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class AttestationCA:
+    """An authenticator maker's attestation root and one batch certificate under it: a
+    packed attestation whose chain leads to ``root_pem``."""
+
+    def __init__(self, maker: str = "Contoso Keys") -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        self.root_key = ec.generate_private_key(ec.SECP256R1())
+        root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{maker} Root CA")])
+        self.root = (
+            x509.CertificateBuilder()
+            .subject_name(root_name)
+            .issuer_name(root_name)
+            .public_key(self.root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+            .sign(self.root_key, hashes.SHA256())
+        )
+        self.batch_key = ec.generate_private_key(ec.SECP256R1())
+        batch_name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, maker),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{maker} Batch 1"),
+            ]
+        )
+        self.batch = (
+            x509.CertificateBuilder()
+            .subject_name(batch_name)
+            .issuer_name(root_name)
+            .public_key(self.batch_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(self.root_key, hashes.SHA256())
+        )
+
+    @property
+    def root_pem(self) -> str:
+        return self.root.public_bytes(serialization.Encoding.PEM).decode()
+
+    def statement(self, signed: bytes) -> dict:
+        signature = self.batch_key.sign(signed, ec.ECDSA(hashes.SHA256()))
+        der = self.batch.public_bytes(serialization.Encoding.DER)
+        return {"alg": -7, "sig": signature, "x5c": [der]}
 
 
 @dataclass
@@ -34,6 +91,10 @@ class SoftKey:
     private_key: ec.EllipticCurvePrivateKey = field(
         default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
     )
+    # The attestation a create() answer carries: "none"; "self" (packed, signed with the
+    # credential's own key: a claimed model, proven by nothing); or an AttestationCA's
+    # packed attestation with its certificate chain.
+    attestation: str | AttestationCA = "none"
 
     def _cose_key(self) -> bytes:
         numbers = self.private_key.public_key().public_numbers()
@@ -66,14 +127,24 @@ class SoftKey:
             + self._cose_key()
         )
         auth_data = rp_hash + bytes([self._flags(AT)]) + struct.pack(">I", self.sign_count)
-        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data + attested})
+        client_data = self._client_data("webauthn.create", challenge)
+        auth_data += attested
+        signed = auth_data + hashlib.sha256(client_data).digest()
+        if self.attestation == "none":
+            fmt, statement = "none", {}
+        elif self.attestation == "self":
+            signature = self.private_key.sign(signed, ec.ECDSA(hashes.SHA256()))
+            fmt, statement = "packed", {"alg": -7, "sig": signature}
+        else:
+            fmt, statement = "packed", self.attestation.statement(signed)
+        attestation = cbor2.dumps({"fmt": fmt, "attStmt": statement, "authData": auth_data})
         return json.dumps(
             {
                 "id": b64url(self.credential_id),
                 "rawId": b64url(self.credential_id),
                 "type": "public-key",
                 "response": {
-                    "clientDataJSON": b64url(self._client_data("webauthn.create", challenge)),
+                    "clientDataJSON": b64url(client_data),
                     "attestationObject": b64url(attestation),
                     "transports": ["internal"],
                 },

@@ -9,7 +9,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from twofold.audit.models import AuditEvent
 from twofold.methods.passkeys import services
 from twofold.methods.passkeys.models import Passkey, PasskeyPolicy
-from twofold.methods.passkeys.tests.softkey import SoftKey
+from twofold.methods.passkeys.tests.softkey import AttestationCA, SoftKey
 
 pytestmark = pytest.mark.django_db
 
@@ -65,18 +65,21 @@ def test_a_user_who_is_not_an_administrator_is_refused(client, user, passkey) ->
 def test_the_policy_page_shows_and_saves_the_passkey_rules(admin_client, organisation) -> None:
     page = admin_client.get("/admin-portal/policy")
     assert b'data-testid="passkey-policy-form"' in page.content
+    maker = AttestationCA()
     response = admin_client.post(
         "/passkeys/admin/policy",
         {
             "user_verification": "required",
             "attestation": "direct",
             "allowed_aaguids": "CB69481E-8FF7-4039-93EC-0A2729A154A8\n",
+            "attestation_roots": maker.root_pem,
         },
     )
     assert response.status_code == 302
     policy = PasskeyPolicy.objects.get(organisation=organisation)
     assert policy.allowed_aaguids == ["cb69481e-8ff7-4039-93ec-0a2729a154a8"]
     assert policy.attestation == "direct"
+    assert policy.attestation_roots == maker.root_pem
 
 
 @pytest.mark.parametrize("aaguids", ["", "not-an-aaguid", "cb69481e8ff7403993ec0a2729a154a8"])

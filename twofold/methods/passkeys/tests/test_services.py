@@ -4,6 +4,7 @@ passwordless sign-in's rules, and a counter going backwards."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -13,7 +14,7 @@ from twofold.core.errors import InvalidInput, NotAllowed, NotFound, RateLimited
 from twofold.methods import base
 from twofold.methods.passkeys import passwordless, services
 from twofold.methods.passkeys.models import Attestation, Passkey, PasskeyAccount, PasskeyPolicy
-from twofold.methods.passkeys.tests.softkey import SoftKey
+from twofold.methods.passkeys.tests.softkey import AttestationCA, SoftKey
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +88,64 @@ def test_direct_attestation_refuses_a_model_not_listed(session, user, organisati
     with pytest.raises(InvalidInput, match="does not allow this kind"):
         register(session, user, SoftKey())
     assert not Passkey.objects.exists()
+
+
+YUBIKEY = "cb69481e-8ff7-4039-93ec-0a2729a154a8"
+
+
+def direct(organisation, maker: AttestationCA) -> None:
+    PasskeyPolicy.objects.create(
+        organisation=organisation,
+        attestation=Attestation.DIRECT,
+        allowed_aaguids=[YUBIKEY],
+        attestation_roots=maker.root_pem,
+    )
+
+
+def listed_model(attestation) -> SoftKey:
+    return SoftKey(aaguid=uuid.UUID(YUBIKEY).bytes, attestation=attestation)
+
+
+def test_direct_attestation_accepts_a_listed_model_whose_chain_leads_to_a_root(
+    session, user, organisation
+) -> None:
+    maker = AttestationCA()
+    direct(organisation, maker)
+    passkey = register(session, user, listed_model(maker))
+    assert passkey.aaguid == YUBIKEY
+
+
+def test_direct_attestation_refuses_a_listed_model_it_cannot_prove(
+    session, user, organisation
+) -> None:
+    """A model (AAGUID) is the authenticator's own claim: without a certificate chain to
+    one of the policy's roots (self-attestation, none, or another maker's root) it proves
+    nothing, and is refused."""
+    direct(organisation, AttestationCA())
+    for unproven in ("self", "none", AttestationCA("Fabrikam Keys")):
+        with pytest.raises(InvalidInput):
+            register(session, user, listed_model(unproven))
+    assert not Passkey.objects.exists()
+
+
+def test_without_roots_direct_attestation_accepts_nothing(session, user, organisation) -> None:
+    maker = AttestationCA()
+    direct(organisation, maker)
+    PasskeyPolicy.objects.update(attestation_roots="")
+    with pytest.raises(InvalidInput, match="does not allow this kind"):
+        register(session, user, listed_model(maker))
+
+
+def test_the_policy_form_wants_pem_roots_for_direct_attestation() -> None:
+    from twofold.methods.passkeys.forms import PolicyForm
+
+    data = {"user_verification": "required", "attestation": "direct", "allowed_aaguids": YUBIKEY}
+    assert "attestation_roots" in PolicyForm(data).errors
+    assert "attestation_roots" in PolicyForm({**data, "attestation_roots": "not PEM"}).errors
+    pem = AttestationCA().root_pem
+    form = PolicyForm({**data, "attestation_roots": pem})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["attestation_roots"] == pem
 
 
 def test_rename_and_delete_are_audited_and_only_the_owners(session, user, make_user) -> None:
