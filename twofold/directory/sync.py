@@ -301,7 +301,7 @@ def _apply_entry(directory: Directory, entry: Entry, accounts_by_id: dict, repor
         report.created.append(entry.username)
         return True
     user = account.user
-    changed = _update(account, entry)
+    changed = _update(account, entry, organisation)
     if entry.state == "disabled" and not user.is_blocked:
         _block(account, "disabled in the directory", report)
     elif entry.state != "disabled" and account.blocked_by_directory:
@@ -387,7 +387,7 @@ def _valid_email(text: str) -> str:
     return text.lower()[:254]
 
 
-def _update(account: DirectoryAccount, entry: Entry) -> bool:
+def _update(account: DirectoryAccount, entry: Entry, organisation) -> bool:
     """Bring the user's name, display name and e-mail address in line; True if any
     changed (the phones follow their own rule, docs/directory.md)."""
     user = account.user
@@ -419,7 +419,8 @@ def _update(account: DirectoryAccount, entry: Entry) -> bool:
     if account.dn != entry.dn:
         account.dn = entry.dn
         account.save(update_fields=["dn", "synced_at"])
-    phoned = phones.follow(account, entry.phone, entry.office_phone, user.organisation)
+    # The directory's organisation, which is the user's: read once, not once a user.
+    phoned = phones.follow(account, entry.phone, entry.office_phone, organisation)
     return bool(changes) or phoned
 
 
