@@ -23,7 +23,7 @@ from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.accounts.names import typed_user_name
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_for_users
-from twofold.core import crypto, languages
+from twofold.core import bulk, crypto, languages
 from twofold.core.errors import AlreadyExists, DependencyUnavailable, InvalidInput, RateLimited
 from twofold.core.ratelimit import AddressLimits, Limit, resume_time
 from twofold.organisations.models import Organisation
@@ -163,7 +163,15 @@ def create_users(
     at a time through ``create_user``)."""
     if not users:
         return users
-    User.objects.bulk_create(users)
+    bulk.insert(User, users)
+    ids = dict(
+        User.objects.filter(username__in=[user.username for user in users]).values_list(
+            "username", "pk"
+        )
+    )
+    for user in users:
+        user.pk = ids[user.username]
+        user._state.adding, user._state.db = False, User.objects.db
     record_for_users(
         AuditAction.USER_CREATED,
         AuditResult.SUCCESS,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, record_each
-from twofold.core import languages
+from twofold.core import bulk, languages
 from twofold.directory.models import DirectoryAccount
 from twofold.methods import verification
 from twofold.methods.phone import services as phone_services
@@ -85,7 +85,7 @@ def hold_new(accounts: list[DirectoryAccount], phone_texts: list[tuple[str, str]
 
 def save_held(phones: list[Phone]) -> None:
     """Save the phones ``hold_new`` made (once their accounts are saved), audited."""
-    Phone.objects.bulk_create(phones)
+    bulk.insert(Phone, phones)
     record_each(
         AuditAction.PHONE_CHANGE_PENDING,
         AuditResult.SUCCESS,

@@ -23,6 +23,7 @@ from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
+from twofold.core import bulk
 from twofold.core.errors import InvalidInput
 from twofold.directory import client, phones
 from twofold.directory.models import Directory, DirectoryAccount, Effect
@@ -353,7 +354,15 @@ def _create_in_bulk(directory: Directory, batch: list[Entry], accounts_by_id: di
                 for user, entry in zip(users, chosen, strict=True)
             ]
             held = phones.hold_new(made, [(entry.phone, entry.office_phone) for entry in chosen])
-            DirectoryAccount.objects.bulk_create(made)
+            bulk.insert(DirectoryAccount, made)
+            ids = dict(
+                DirectoryAccount.objects.filter(
+                    directory=directory, entry_id__in=[account.entry_id for account in made]
+                ).values_list("entry_id", "pk")
+            )
+            for account in made:
+                account.pk = ids[account.entry_id]
+                account._state.adding, account._state.db = False, DirectoryAccount.objects.db
             phones.save_held(held)
     except (IntegrityError, InvalidInput):
         return set()
