@@ -28,8 +28,8 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connections, transaction
-from django.db.models import Model, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record_for_users
-from twofold.core import crypto, phones
+from twofold.core import bulk, crypto, phones
 from twofold.core.errors import InvalidInput
 from twofold.core.spreadsheet import escape_cell, starts_formula
 from twofold.methods.phone.models import ContactMode, Phone, PhoneRole
@@ -562,7 +562,7 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
         # ("!" and 40 random letters) drawn a letter at a time was a tenth of the import.
         user.password = UNUSABLE_PASSWORD_PREFIX + crypto.random_token(30)
         users.append(user)
-    _insert(User, users)
+    bulk.insert(User, users)
     ids = dict(
         User.objects.filter(username__in=[user.username for user in users]).values_list(
             "username", "pk"
@@ -570,7 +570,7 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
     )
     for user in users:
         user.pk = ids[user.username]
-    _insert(Phone, _phones(rows, users))
+    bulk.insert(Phone, _phones(rows, users))
     # One event per created user, written by the database itself (INSERT ... SELECT).
     record_for_users(
         AuditAction.USERS_IMPORTED,
@@ -580,31 +580,6 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
         via="import",
     )
     return users
-
-
-def _insert(model: type[Model], objects: list[Model]) -> None:
-    """What bulk_create inserts, as one executemany: Django's bulk_create builds the SQL
-    value by value, which is most of the time of a 100,000-row import on SQLite."""
-    if not objects:
-        return
-    fields = [
-        field
-        for field in model._meta.concrete_fields
-        if not field.primary_key and not field.generated
-    ]
-    database = connections[model.objects.db]
-    quote = database.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    values = [
-        [field.get_db_prep_save(field.pre_save(obj, True), database) for field in fields]
-        for obj in objects
-    ]
-    with database.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})",  # noqa: S608 - names from the model
-            values,
-        )
 
 
 def _phones(rows: list[_Row], users: list[User]) -> list[Phone]:

@@ -181,3 +181,42 @@ def record_for_users(
             for start in range(0, len(by_chain[key]), _BATCH):
                 count += len(chain.append(by_chain[key][start : start + _BATCH]))
     return count
+
+
+def record_each(
+    action: AuditAction | str,
+    result: AuditResult,
+    subjects: list[tuple[User, dict[str, Any]]],
+    *,
+    actor_label: str,
+) -> int:
+    """One event per (subject, details), as ``record`` writes it, chained in batches: for
+    users whose rows this transaction already holds (made or locked by it), each event
+    with its own details (a masked number, say)."""
+    _known(action)
+    request_context = context.current()
+    by_chain: dict[int, list[AuditEvent]] = {}
+    for subject, details in subjects:
+        _check(details)
+        by_chain.setdefault(chain.chain_of(subject.organisation_id), []).append(
+            AuditEvent(
+                organisation_id=subject.organisation_id,
+                actor_label=actor_label,
+                subject=subject,
+                subject_label=subject.username,
+                action=action,
+                result=result,
+                client_address=request_context.client_address,
+                user_agent=request_context.user_agent,
+                correlation_id=request_context.correlation_id,
+                details=json.loads(json.dumps(_with_person(details, request_context))),
+            )
+        )
+    count = 0
+    with transaction.atomic(savepoint=False):
+        for key in sorted(by_chain):  # heads locked in one order: no deadlock between them
+            for start in range(0, len(by_chain[key]), _BATCH):
+                for event in chain.append(by_chain[key][start : start + _BATCH]):
+                    metrics.observe_event(action, result, event.details)
+                    count += 1
+    return count

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from twofold.audit.models import AuditResult
-from twofold.audit.services import record
-from twofold.core import languages
+from twofold.audit.services import record, record_each
+from twofold.core import bulk, languages
 from twofold.directory.models import DirectoryAccount
 from twofold.methods import verification
 from twofold.methods.phone import actions as phone_actions
@@ -60,6 +60,43 @@ def follow(
         if number:
             changed |= _hold(account, role, number)
     return changed
+
+
+def hold_new(accounts: list[DirectoryAccount], phone_texts: list[tuple[str, str]]) -> list[Phone]:
+    """``follow`` for accounts just made in bulk, with users just made (no phone of theirs
+    yet, so no number in force to tell): each account's numbers set on it (before it is
+    saved), and the unsaved phones that hold its valid numbers pending (``save_held``
+    saves them, audited as ``_hold`` audits)."""
+    phones: list[Phone] = []
+    now = timezone.now()
+    for account, (phone_text, office_text) in zip(accounts, phone_texts, strict=True):
+        region = account.user.organisation.default_country
+        for role, text, field in (
+            (PhoneRole.AUTHENTICATION, phone_text, "phone"),
+            (PhoneRole.OFFICE, office_text, "office_phone"),
+        ):
+            number = parse(text, region)
+            setattr(account, field, number)
+            if number:
+                phones.append(
+                    Phone(user=account.user, role=role, pending_number=number, pending_since=now)
+                )
+    return phones
+
+
+def save_held(phones: list[Phone]) -> None:
+    """Save the phones ``hold_new`` made (once their accounts are saved), audited."""
+    bulk.insert(Phone, phones)
+    record_each(
+        phone_actions.CHANGE_PENDING,
+        AuditResult.SUCCESS,
+        [
+            (phone.user, {"kind": phone.role, "masked_number": phone.masked_pending,
+                          "via": "directory"})
+            for phone in phones
+        ],
+        actor_label="directory sync",
+    )  # fmt: skip
 
 
 def _hold(account: DirectoryAccount, role: str, number: str) -> bool:

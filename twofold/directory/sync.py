@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 import ldap
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record
+from twofold.core import bulk
 from twofold.core.errors import InvalidInput
 from twofold.directory import client, phones
 from twofold.directory.models import Directory, DirectoryAccount, Effect
@@ -30,7 +31,8 @@ from twofold.directory.passwords import STATE_ATTRIBUTES, state_from_entry
 from twofold.organisations.services import domain_of
 
 ACTOR = "directory sync"
-BATCH = 200  # entries applied in one transaction
+BATCH = 1000  # entries applied in one transaction; new users among them made in bulk
+_STATE_CHUNK = 500  # users whose MFA state one call sets
 _STRENGTH = {MfaState.DISABLED: 0, MfaState.ENABLED: 1, MfaState.ENFORCED: 2}
 
 
@@ -218,10 +220,15 @@ def _apply(directory, entries, present, members, report: Report) -> None:
     marks = [directory.sync_mark]
     looked_at: list[str] = []
     for start in range(0, len(entries), BATCH):
+        batch = entries[start : start + BATCH]
         # A transaction a batch: SQLite's one writer is never held for a whole run.
         with transaction.atomic():
-            for entry in entries[start : start + BATCH]:
+            made = _create_in_bulk(directory, batch, accounts_by_id, report)
+            for entry in batch:
                 marks.append(entry.mark)
+                if id(entry) in made:
+                    looked_at.append(entry.username)
+                    continue
                 try:
                     with transaction.atomic():  # a savepoint: one entry's refusal undoes it alone
                         applied = _apply_entry(directory, entry, accounts_by_id, report)
@@ -295,7 +302,7 @@ def _apply_entry(directory: Directory, entry: Entry, accounts_by_id: dict, repor
         report.created.append(entry.username)
         return True
     user = account.user
-    changed = _update(account, entry)
+    changed = _update(account, entry, organisation)
     if entry.state == "disabled" and not user.is_blocked:
         _block(account, "disabled in the directory", report)
     elif entry.state != "disabled" and account.blocked_by_directory:
@@ -303,6 +310,66 @@ def _apply_entry(directory: Directory, entry: Entry, accounts_by_id: dict, repor
     elif changed:
         report.updated.append(user.username)
     return True
+
+
+def _create_in_bulk(directory: Directory, batch: list[Entry], accounts_by_id: dict, report) -> set:
+    """Make, in bulk, the users of the batch's new entries that ``_apply_entry`` would make
+    (the same rules: ``_refuse``, not disabled, a user name nobody has, the first of a name
+    the directory lists twice); the ids of the entries made. Every other entry, and all of
+    them if the bulk insert fails (a name taken meanwhile), go one at a time through
+    ``_apply_entry``, which refuses them or makes them as before."""
+    organisation = directory.organisation
+    domains = _domains(organisation)
+    wanted: dict[str, Entry] = {}
+    for entry in batch:
+        if (
+            entry.entry_id in accounts_by_id
+            or _refuse(entry, domains)
+            or entry.state == "disabled"
+            or entry.username in wanted
+        ):
+            continue
+        wanted[entry.username] = entry
+    taken = set(User.objects.filter(username__in=list(wanted)).values_list("username", flat=True))
+    chosen = [entry for name, entry in wanted.items() if name not in taken]
+    if not chosen:
+        return set()
+    try:
+        with transaction.atomic():  # a savepoint: a failure leaves the batch to go one at a time
+            users = [
+                accounts.new_user(
+                    organisation,
+                    entry.username,
+                    display_name=entry.display_name,
+                    email=_valid_email(entry.email),
+                    domains=domains,
+                )
+                for entry in chosen
+            ]
+            accounts.create_users(users, actor_label=ACTOR)
+            made = [
+                DirectoryAccount(
+                    user=user, directory=directory, entry_id=entry.entry_id, dn=entry.dn
+                )
+                for user, entry in zip(users, chosen, strict=True)
+            ]
+            held = phones.hold_new(made, [(entry.phone, entry.office_phone) for entry in chosen])
+            bulk.insert(DirectoryAccount, made)
+            ids = dict(
+                DirectoryAccount.objects.filter(
+                    directory=directory, entry_id__in=[account.entry_id for account in made]
+                ).values_list("entry_id", "pk")
+            )
+            for account in made:
+                account.pk = ids[account.entry_id]
+                account._state.adding, account._state.db = False, DirectoryAccount.objects.db
+            phones.save_held(held)
+    except (IntegrityError, InvalidInput):
+        return set()
+    for entry, account in zip(chosen, made, strict=True):
+        accounts_by_id[entry.entry_id] = account
+        report.created.append(entry.username)
+    return {id(entry) for entry in chosen}
 
 
 def _create(directory: Directory, entry: Entry) -> DirectoryAccount:
@@ -329,7 +396,7 @@ def _valid_email(text: str) -> str:
     return text.lower()[:254]
 
 
-def _update(account: DirectoryAccount, entry: Entry) -> bool:
+def _update(account: DirectoryAccount, entry: Entry, organisation) -> bool:
     """Bring the user's name, display name and e-mail address in line; True if any
     changed (the phones follow their own rule, docs/directory.md)."""
     user = account.user
@@ -361,7 +428,8 @@ def _update(account: DirectoryAccount, entry: Entry) -> bool:
     if account.dn != entry.dn:
         account.dn = entry.dn
         account.save(update_fields=["dn", "synced_at"])
-    phoned = phones.follow(account, entry.phone, entry.office_phone, user.organisation)
+    # The directory's organisation, which is the user's: read once, not once a user.
+    phoned = phones.follow(account, entry.phone, entry.office_phone, organisation)
     return bool(changes) or phoned
 
 
@@ -410,6 +478,7 @@ def _apply_groups(directory, members: dict, accounts_by_id: dict, report: Report
             if current is None or _STRENGTH[mapping.effect] > _STRENGTH[current]:
                 states[entry_id] = mapping.effect
     already = {*report.updated, *report.created}  # a set: tens of thousands of names
+    changing: dict[str, list[User]] = {}  # the MFA state → the users it is to be set for
     for entry_id, account in accounts_by_id.items():
         user = account.user
         changed = False
@@ -419,12 +488,22 @@ def _apply_groups(directory, members: dict, accounts_by_id: dict, report: Report
         if wanted is not None:
             wanted = accounts.minimum_mfa_state(wanted, is_admin=user.is_admin)
             if user.mfa_state != wanted:
-                accounts.set_mfa_state(User.objects.filter(pk=user.pk), wanted, actor_label=ACTOR)
-                user.mfa_state = wanted
+                changing.setdefault(wanted, []).append(user)
                 changed = True
         if changed and user.username not in already:
             already.add(user.username)
             report.updated.append(user.username)
+    for state, users in changing.items():  # set-based: one call a state and chunk
+        for start in range(0, len(users), _STATE_CHUNK):
+            chunk = users[start : start + _STATE_CHUNK]
+            with transaction.atomic():
+                accounts.set_mfa_state(
+                    User.objects.filter(pk__in=[user.pk for user in chunk]),
+                    state,
+                    actor_label=ACTOR,
+                )
+            for user in chunk:
+                user.mfa_state = state
 
 
 def _follow_admin(account: DirectoryAccount, member: bool) -> bool:
