@@ -16,6 +16,7 @@ from twofold.directory import sync
 from twofold.directory.models import DirectoryAccount
 from twofold.directory.sync import synchronise
 from twofold.directory.tests.test_directory import configure
+from twofold.methods.phone import actions as phone_actions
 from twofold.methods.phone.models import Phone, PhoneRole
 
 pytestmark = [pytest.mark.xdist_group("slapd"), pytest.mark.django_db]
@@ -81,7 +82,7 @@ def test_bulk_made_users_are_audited_and_held_as_one_at_a_time(organisation, dir
     assert AuditEvent.objects.filter(action=AuditAction.USER_CREATED).count() == len(report.created)
     phone = Phone.objects.get(user=adele, role=PhoneRole.AUTHENTICATION)
     assert (phone.number, phone.pending_number) == ("", "+14255550101")
-    pending = AuditEvent.objects.get(action=AuditAction.PHONE_CHANGE_PENDING, subject=adele,
+    pending = AuditEvent.objects.get(action=phone_actions.CHANGE_PENDING, subject=adele,
                                      details__kind=PhoneRole.AUTHENTICATION)  # fmt: skip
     assert pending.details["via"] == "directory"
     assert "4255550101" not in str(pending.details)  # masked, never in full
