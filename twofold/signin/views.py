@@ -92,6 +92,14 @@ def _page(
         # An application demanded a phishing-resistant sign-in (acr phr): a passkey only.
         options = [o for o in options if services.phishing_resistant(o.key)] or options
     challenge = flow.current(request, user, how.purpose)
+    if challenge is not None and not any(o.key == challenge.option for o in options):
+        # Its way went meanwhile (the last passkey deleted in another tab, the policy
+        # changed): nothing can answer it, so the page offers the ways still open.
+        flow.forget(request)
+        challenge = None
+        messages.error(request, _("That way to verify is no longer available. Choose another."))
+        if request.method == "POST":
+            return redirect(how.page)
     try:  # locked: said at once, not after a way that can only be refused is chosen
         verification.refuse_if_locked(user)
     except verification.SecondFactorLocked as locked:

@@ -40,6 +40,25 @@ class TestChallenge:
         assert signed_in(client)
         assert client.session[services.AMR] == ["pwd", "sms"]
 
+    def test_a_challenge_whose_way_went_meanwhile_offers_the_ways_left(
+        self, client, alice, outbox
+    ) -> None:
+        """The text was started, then the organisation stopped allowing texts (or the last
+        passkey was deleted in another tab): the answer is not checked against a box of
+        the wrong kind; the page says so and offers what is left."""
+        phone_services.set_number(alice, "office", OFFICE_NUMBER)
+        password_step(client)
+        organisation = alice.organisation
+        organisation.allowed_methods = [k for k in organisation.allowed_methods if k != "text"]
+        organisation.save()
+        response = client.post("/signin/verify", {"code": "x" * 500})
+        assert response["Location"] == "/signin/verify"
+        page = client.get("/signin/verify").content.decode()
+        assert "no longer available" in page
+        assert "too long" not in page
+        assert "+1 XXX XXX XX99" in page  # the office phone's call, still open
+        assert not signed_in(client)
+
     def test_the_sign_in_event_names_the_option_used(self, client, alice, outbox) -> None:
         password_step(client)
         client.post("/signin/verify", {"code": outbox.last_code()})
