@@ -19,9 +19,11 @@ from twofold.radius.models import RadiusClient
 
 MAX_NAME_LENGTH = 80
 MAX_REPLY_LENGTH = 200
-#: 24 random bytes, 32 characters: far beyond the 16 octets RFC 2865 asks at least, and
-#: short enough to type into a gateway's form.
-SECRET_BYTES = 24
+#: 32 letters and digits (about 190 bits): far beyond the 16 octets RFC 2865 asks at
+#: least, short enough to type into a gateway's form, and nothing a gateway's form or a
+#: command line may refuse or misread (a secret starting with "-" was an option to
+#: FreeRADIUS's radclient).
+SECRET_LENGTH = 32
 
 
 def clients_of(organisation: Organisation) -> QuerySet[RadiusClient]:
@@ -102,7 +104,7 @@ def create(
             _("Another RADIUS client already covers an address of this network."),
             field="network",
         )
-    secret = crypto.random_token(SECRET_BYTES)
+    secret = crypto.random_alphanumeric(SECRET_LENGTH)
     client = RadiusClient.objects.create(
         organisation=organisation,
         name=name,

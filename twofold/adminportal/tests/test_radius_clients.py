@@ -83,3 +83,15 @@ def test_another_organisations_client_is_not_found(admin_client, other_organisat
     theirs, _secret = clients.create(other_organisation, "Their VPN", "198.51.100.1", actor=boss)
     assert admin_client.post(f"{LIST}{theirs.pk}/delete").status_code == 404
     assert RadiusClient.objects.filter(pk=theirs.pk).exists()
+
+
+def test_secrets_are_letters_and_digits_a_gateway_and_a_command_line_take_as_they_are(
+    organisation, admin
+) -> None:
+    """No "-" (a leading one was an option to radclient) and no "_" (refused by some
+    gateways' forms): 32 letters and digits, about 190 bits."""
+    for number in range(40):
+        _client, secret = clients.create(
+            organisation, f"VPN {number}", f"198.51.100.{number}", actor=admin
+        )
+        assert re.fullmatch(r"[A-Za-z0-9]{32}", secret), secret
