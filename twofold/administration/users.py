@@ -33,6 +33,15 @@ class UserFilter(forms.Form):
         required=False,
         choices=[("", _("Any")), ("yes", _("Has methods")), ("no", _("No methods"))],
     )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # And one choice per method one registers (passkeys, hardware tokens, ...).
+        self.fields["methods"].choices = [
+            *self.fields["methods"].choices,
+            *((f"has:{key}", title) for key, title in base.filterable_methods()),
+        ]
+
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -54,7 +63,10 @@ class UserFilter(forms.Form):
             )
         if data["mfa_state"]:
             users = users.filter(mfa_state=data["mfa_state"])
-        if data["methods"]:
+        if data["methods"].startswith("has:"):
+            ids = base.users_with_method(data["methods"].removeprefix("has:"))
+            users = users.filter(Exists(ids.filter(user_id=OuterRef("pk"))))
+        elif data["methods"]:
             # EXISTS per user, never NOT IN (subquery): PostgreSQL can't turn NOT IN into an
             # anti-join, and over a million users it compared every user with every method.
             registered = [

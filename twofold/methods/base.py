@@ -182,6 +182,8 @@ class Method(ABC):
     #: The kinds of verifying this method brings to organisations' policies (a kind may
     #: be shared: hardware tokens count as the authenticator's "app_code").
     policy_kinds: tuple[PolicyKind, ...] = ()
+    #: What the admin portal's users filter calls those who registered it ("Passkeys").
+    title: str = ""
     #: Every option the method could offer once registered.
     catalogue: tuple[OptionSpec, ...] = ()
     #: The audit actions this method records, as (value, lazy label): "recovery_codes.made".
@@ -425,6 +427,22 @@ def option_admin_label(option_key: str) -> str:
 def audit_actions() -> dict[str, str]:
     """Every method's audit actions: value -> lazy label."""
     return {value: label for method in registry().values() for value, label in method.audit_actions}
+
+
+def users_with_method(key: str) -> QuerySet | None:
+    """A subquery of the ids of users who registered the method ``key`` (None: no such
+    method one registers)."""
+    method = registry().get(key)
+    return method.registered_user_ids() if method is not None else None
+
+
+def filterable_methods() -> list[tuple[str, str]]:
+    """(key, title) of the methods the admin portal can filter users by."""
+    return [
+        (method.key, method.title)
+        for method in registry().values()
+        if method.title and method.registered_user_ids() is not None
+    ]
 
 
 def users_with_methods() -> list[QuerySet]:

@@ -33,6 +33,7 @@ _APP_RECOMMENDED = gettext_lazy(
 
 
 class AuthenticatorMethod(Method):
+    title = gettext_lazy("Authenticator app")
     key = "authenticator"
     settings_template = "authenticator/panel.html"
     policy_kinds = kinds.POLICY_KINDS

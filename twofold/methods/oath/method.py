@@ -23,6 +23,7 @@ _LABEL = gettext_lazy("Use a code from my hardware token")
 
 
 class HardwareTokenMethod(Method):
+    title = gettext_lazy("Hardware tokens")
     key = OPTION_KEY
     settings_template = "oath/panel.html"
     audit_actions = actions.AUDIT_ACTIONS

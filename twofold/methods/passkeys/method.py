@@ -36,6 +36,7 @@ _LABEL = gettext_lazy("Use a passkey (fingerprint, face, screen lock or security
 
 
 class PasskeyMethod(Method):
+    title = gettext_lazy("Passkeys")
     key = "passkey"
     policy_kinds = (PolicyKind(services.POLICY_KIND, gettext_lazy("Passkeys")),)
     catalogue = (

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 
 class PhoneMethod(Method):
+    title = gettext_lazy("Phones")
     key = KEY
     policy_kinds = kinds.POLICY_KINDS
     catalogue = CATALOGUE

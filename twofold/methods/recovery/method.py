@@ -55,6 +55,7 @@ _ENROLMENT = Enrolment(
 
 
 class RecoveryCodeMethod(Method):
+    title = gettext_lazy("Recovery codes")
     key = KEY
     settings_template = "recovery/panel.html"
     #: The sign-in and step-up pages' sentence above the code box (not "6-digit code").

@@ -100,3 +100,13 @@ def test_the_admins_user_page_summary_lists_each_passkey_removable(user, passkey
     assert [item.label for item in items] == ["Passkey: Laptop"]
     assert "not used yet" in items[0].detail
     assert items[0].remove_url == f"/passkeys/admin/users/{user.pk}/{passkey.pk}/remove"
+
+
+def test_the_users_list_filters_those_with_a_passkey(admin_client, user, passkey, make_user):
+    make_user("bob@contoso.example")  # no passkey
+    page = admin_client.get("/admin-portal/users", {"methods": "has:passkey"}).content.decode()
+    assert user.username in page
+    assert "bob@contoso.example" not in page
+    everyone = admin_client.get("/admin-portal/users").content.decode()
+    assert "bob@contoso.example" in everyone
+    assert 'value="has:passkey"' in everyone  # offered in the filter's choices
