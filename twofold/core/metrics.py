@@ -91,12 +91,20 @@ def method_label(option_key: Any) -> str:
     return _bounded(head, _KNOWN_METHODS)
 
 
+#: The integration key a RADIUS client's requests carry (radius/models.py): "radius-client:7".
+_RADIUS_INTEGRATION = "radius-client:"
+
+
 def channel(action: str, details: dict[str, Any]) -> str:
-    """Where the event came from: "api" (an integration's call), "oidc" (a sign-in for an
-    OpenID Connect application) or "pages" (twofold's own pages)."""
+    """Where the event came from: "radius" (a RADIUS client's Access-Request), "api" (an
+    integration's call), "oidc" (a sign-in for an OpenID Connect application) or "pages"
+    (twofold's own pages)."""
     from twofold.core import context
 
-    if context.current().integration or action == "api.call":
+    integration = context.current().integration
+    if integration.startswith(_RADIUS_INTEGRATION):
+        return "radius"
+    if integration or action == "api.call":
         return "api"
     if details.get("via") == "application" or context.application():
         return "oidc"

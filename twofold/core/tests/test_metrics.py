@@ -186,6 +186,14 @@ def test_an_integrations_check_counts_on_the_api_channel(with_phone, outbox) -> 
     assert sample("twofold_second_factor_checks_total", **labels) == before + 1
 
 
+def test_a_radius_clients_request_counts_on_the_radius_channel(user) -> None:
+    labels = {"step": "password", "result": "success", "channel": "radius"}
+    before = sample("twofold_signins_total", **labels)
+    with context.for_application("VPN"), context.for_integration("radius-client:1", None):
+        record(AuditAction.SIGNIN_PASSWORD, AuditResult.SUCCESS, actor=user, subject=user)
+    assert sample("twofold_signins_total", **labels) == before + 1
+
+
 def test_a_started_challenge_is_counted_by_method_and_purpose(with_phone) -> None:
     labels = {"result": "success", "method": "text", "purpose": "signin", "channel": "pages"}
     before = sample("twofold_challenges_started_total", **labels)

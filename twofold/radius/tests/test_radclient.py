@@ -34,6 +34,33 @@ def test_a_code_appended_signs_in_in_one_round(gateway, with_app, clock) -> None
     assert received(output) == "Access-Accept", output
 
 
+def test_a_sign_in_through_radius_counts_on_the_radius_channel(gateway, with_app, clock) -> None:
+    from prometheus_client import REGISTRY
+
+    def counted() -> dict[str, float]:
+        return {
+            f"{sample.name}{sorted(sample.labels.items())}": sample.value
+            for family in REGISTRY.collect()
+            for sample in family.samples
+            if sample.labels.get("channel") == "radius" and sample.name.endswith("_total")
+        }
+
+    before = counted()
+    output = radclient(gateway.port, gateway.secret, attributes(STRONG_PASSWORD + clock.code(
+        with_app.secret)))  # fmt: skip
+    assert received(output) == "Access-Accept", output
+    after = counted()
+    password = (
+        "twofold_signins_total[('channel', 'radius'), ('result', 'success'), ('step', 'password')]"
+    )
+    code = (
+        "twofold_second_factor_checks_total[('channel', 'radius'), ('method', 'app_code'), "
+        "('purpose', 'api'), ('result', 'success')]"
+    )
+    for counter in (password, code):
+        assert after.get(counter, 0) == before.get(counter, 0) + 1, after
+
+
 def test_a_challenge_round_with_state_signs_in(gateway, with_app, clock) -> None:
     first = radclient(gateway.port, gateway.secret, attributes(STRONG_PASSWORD))
     assert received(first) == "Access-Challenge", first
