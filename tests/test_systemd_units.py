@@ -43,6 +43,8 @@ LOADED = (
     "twofold-radius.service",
     "twofold-notices.timer",
     "twofold@notices.service",
+    "twofold-sync-directories.timer",
+    "twofold@sync-directories.service",
     "twofold@migrate.service",
     "twofold@rotate-keys.service",
 )
@@ -136,14 +138,14 @@ def test_each_service_carries_the_required_hardening(name: str) -> None:
     assert set(directives(name)) >= HARDENING
 
 
-def test_the_timer_starts_a_shipped_unit_running_twofold_notices() -> None:
-    (target,) = [
-        line.split("=", 1)[1]
-        for line in directives("twofold-notices.timer")
-        if line.startswith("Unit=")
-    ]
-    assert target == "twofold@notices.service"
-    assert "notices" in _MANAGEMENT
+@pytest.mark.parametrize(
+    ("timer", "command"),
+    [("twofold-notices.timer", "notices"), ("twofold-sync-directories.timer", "sync-directories")],
+)
+def test_each_timer_starts_a_shipped_unit_running_a_twofold_command(timer, command) -> None:
+    (target,) = [line.split("=", 1)[1] for line in directives(timer) if line.startswith("Unit=")]
+    assert target == f"twofold@{command}.service"
+    assert command in _MANAGEMENT
 
 
 def test_the_web_service_runs_twofold_serve() -> None:

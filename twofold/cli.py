@@ -26,6 +26,7 @@ commands:
   forward     send audit events to the configured SIEMs (syslog, webhooks)     [--once]
   rotate-keys re-encrypt every stored secret under the first encryption key [--batch-size N]
   directory   an organisation's LDAP or Active Directory   configure|test|sync --org SLUG ...
+  sync-directories  sync every organisation's directory (for a timer or cron)
   manage      any Django management command  (twofold manage help)
 """
 
@@ -43,6 +44,7 @@ _MANAGEMENT = {
     "serve": "serve",
     "radius": "radius",
     "directory": "directory",
+    "sync-directories": "sync_directories",
 }
 
 

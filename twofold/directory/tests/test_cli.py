@@ -56,3 +56,20 @@ def test_a_plain_ldap_url_without_starttls_is_a_clear_error(organisation, tree) 
             "--bind-dn", devslapd.SERVICE_DN, "--base-dn", tree.people,
         )  # fmt: skip
     assert not Directory.objects.exists()
+
+
+def test_sync_directories_syncs_each_one_and_names_those_that_did_not_answer(
+    organisation, other_organisation, tree
+) -> None:
+    from twofold.directory.tests.test_directory import configure
+
+    configure(organisation, tree)
+    down = configure(other_organisation, tree)
+    down.urls = f"ldap://127.0.0.1:{devslapd.free_port()}"
+    down.save()
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match=f"not synchronised: {other_organisation.slug}"):
+        call_command("sync_directories", stdout=out, stderr=err)
+    assert "contoso: full sync: created 6" in out.getvalue()
+    assert f"{other_organisation.slug}: not synchronised: " in err.getvalue()
+    assert User.objects.filter(username="adele@contoso.example").exists()

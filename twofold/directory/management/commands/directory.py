@@ -100,15 +100,21 @@ class Command(BaseCommand):
             report = sync.synchronise(
                 _directory(organisation), dry_run=options["dry_run"], full=options["full"]
             )
-            counts = ", ".join(f"{name} {count}" for name, count in report.counts().items())
-            kind = "incremental" if report.incremental else "full"
-            dry = " (dry run: nothing changed)" if report.dry_run else ""
-            self.stdout.write(f"{organisation.slug}: {kind} sync{dry}: {counts}")
-            for name, reason in report.refused:
-                self.stdout.write(f"  refused {name}: {reason}")
+            for line in report_lines(organisation.slug, report):
+                self.stdout.write(line)
             if not options["every"]:
                 return
             time.sleep(options["every"])
+
+
+def report_lines(slug: str, report: sync.Report) -> list[str]:
+    """A sync's report as the commands print it: its counts, then each refusal."""
+    counts = ", ".join(f"{name} {count}" for name, count in report.counts().items())
+    kind = "incremental" if report.incremental else "full"
+    dry = " (dry run: nothing changed)" if report.dry_run else ""
+    return [f"{slug}: {kind} sync{dry}: {counts}"] + [
+        f"  refused {name}: {reason}" for name, reason in report.refused
+    ]
 
 
 def _directory(organisation: Organisation) -> Directory:
