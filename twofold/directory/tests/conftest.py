@@ -23,7 +23,8 @@ from twofold.directory import devslapd
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devslapd.Slapd]:
     if not devslapd.available():
-        pytest.skip("slapd is not installed (make slapd)")
+        # make test installs it (TEST_NEEDS): a missing slapd fails, never skips silently.
+        pytest.fail("slapd is not installed: `make slapd` (make test installs it)")
     # Searches of more than 5 entries fail unless paged: the sync's paging is exercised.
     server = devslapd.start(tmp_path_factory.mktemp("slapd") / "server", size_limit=5)
     yield server
