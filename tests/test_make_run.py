@@ -34,15 +34,14 @@ SET_UP = """
 import json
 from twofold.accounts.models import User
 from twofold.methods.app_passwords import services as app_passwords
-from twofold.methods import totp
+from functools import partial
 from twofold.methods.authenticator import services as authenticator
-from twofold.core import crypto
+from twofold.methods.testing import prove_with_previous_step
 from twofold.oidc import services as oidc
 
 alice = User.objects.get(username="alice@contoso.example")
 secret = authenticator.new_secret()
-authenticator.add_device(alice, "Phone", secret,
-                         crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1))
+prove_with_previous_step(secret, partial(authenticator.add_device, alice, "Phone", secret))
 _entry, app_password = app_passwords.create(alice, "Mail")
 application = oidc.applications_of(alice.organisation).get(name="Contoso Example App")
 admin = User.objects.get(username="admin@contoso.example")

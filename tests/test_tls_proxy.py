@@ -60,12 +60,12 @@ FORGED = "203.0.113.9"
 #: Alice's authenticator app for codes, added after the demo seeded her (printed: Base32).
 ADD_CODE_APP = """
 from twofold.accounts.models import User
-from twofold.core import crypto
-from twofold.methods import totp
+from functools import partial
 from twofold.methods.authenticator import services as a
+from twofold.methods.testing import prove_with_previous_step
 user = User.objects.get(username="alice@contoso.example")
 secret = a.new_secret()
-a.add_device(user, "Code app", secret, crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1))
+prove_with_previous_step(secret, partial(a.add_device, user, "Code app", secret))
 print(a.base32(secret))
 """
 AUDIT_ADDRESS = """

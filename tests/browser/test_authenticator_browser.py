@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 
 import pyotp
 import pytest
@@ -20,10 +21,10 @@ from tests.browser.conftest import PHONE, pass_the_recovery_codes_offer
 from tests.conftest import PATIENCE_MS
 from twofold.accounts.models import MfaState, User
 from twofold.core import crypto
-from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.models import AuthenticatorDevice, PushNotice
 from twofold.methods.models import Challenge, ChallengeState
+from twofold.methods.testing import prove_with_previous_step
 from twofold.organisations.models import Organisation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -72,8 +73,7 @@ def alice(db) -> User:
 
 def add_code_app(user: User) -> pyotp.TOTP:
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
-    authenticator.add_device(user, "Old phone", secret, previous)
+    prove_with_previous_step(secret, partial(authenticator.add_device, user, "Old phone", secret))
     return pyotp.TOTP(authenticator.base32(secret))
 
 

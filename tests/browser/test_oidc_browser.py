@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -33,10 +34,9 @@ from joserfc.jwk import KeySet
 from playwright.sync_api import Page, expect
 
 from twofold.accounts.models import MfaState, User
-from twofold.core import crypto
-from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.phone import services as phones
+from twofold.methods.testing import prove_with_previous_step
 from twofold.oidc import services
 from twofold.oidc.claims import ACR_MFA, ACR_PWD
 from twofold.organisations.models import Organisation
@@ -129,8 +129,9 @@ def alice(contoso) -> User:
 def add_app(user: User) -> str:
     """Enrol an authenticator app (proven with the previous step's code), preferred; its key."""
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
-    authenticator.add_device(user, "Alice's phone", secret, previous)
+    prove_with_previous_step(
+        secret, partial(authenticator.add_device, user, "Alice's phone", secret)
+    )
     User.objects.filter(pk=user.pk).update(preferred_option="app_code")
     return authenticator.base32(secret)
 

@@ -8,6 +8,7 @@ ID) and twofold's base URL is set to it, so the relying party ID and origin are 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import pyotp
 import pytest
@@ -17,12 +18,11 @@ from playwright.sync_api import CDPSession, Page, expect
 from tests.browser.conftest import pass_the_recovery_codes_offer
 from twofold.accounts.models import MfaState, User
 from twofold.audit.models import AuditEvent
-from twofold.core import crypto
-from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.passkeys import services
 from twofold.methods.passkeys.models import Passkey
 from twofold.methods.passkeys.tests.softkey import SoftKey
+from twofold.methods.testing import prove_with_previous_step
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,8 +48,7 @@ def alice(db) -> tuple[User, pyotp.TOTP]:
         contoso, ALICE, PASSWORD, display_name="Alice Example", mfa_state=MfaState.ENABLED
     )
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
-    authenticator.add_device(user, "Old phone", secret, previous)
+    prove_with_previous_step(secret, partial(authenticator.add_device, user, "Old phone", secret))
     return user, pyotp.TOTP(authenticator.base32(secret))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, timedelta
+from functools import partial
 
 import pyotp
 import pytest
@@ -17,12 +18,11 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import pass_the_recovery_codes_offer
 from twofold.accounts.models import MfaState, User
-from twofold.core import crypto
 from twofold.delivery.models import OutboxKind, OutboxMessage
-from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.models import Challenge, ChallengeState
 from twofold.methods.phone import services as phones
+from twofold.methods.testing import prove_with_previous_step
 from twofold.organisations.models import Organisation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -118,8 +118,9 @@ def add_app(user: User) -> str:
     current step's code unused for signing in (a step used once is refused).
     """
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
-    authenticator.add_device(user, "Alice's phone", secret, previous)
+    prove_with_previous_step(
+        secret, partial(authenticator.add_device, user, "Alice's phone", secret)
+    )
     return authenticator.base32(secret)
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyotp
@@ -29,6 +30,7 @@ from twofold.methods.oath import importing
 from twofold.methods.oath import services as hardware_tokens
 from twofold.methods.oath.models import HardwareToken
 from twofold.methods.phone import services as phones
+from twofold.methods.testing import prove_with_previous_step
 from twofold.oidc import services
 from twofold.oidc.models import Application
 
@@ -111,8 +113,7 @@ def bob(make_user) -> User:
 def add_app(user: User) -> str:
     """Enrol an authenticator app (proven with the previous step's code); its Base32 key."""
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
-    authenticator.add_device(user, "Phone", secret, previous)
+    prove_with_previous_step(secret, partial(authenticator.add_device, user, "Phone", secret))
     User.objects.filter(pk=user.pk).update(preferred_option="app_code")
     return authenticator.base32(secret)
 
@@ -126,8 +127,7 @@ def add_hardware_token(user: User, admin: User) -> bytes:
     report = importing.import_tokens(user.organisation, f"{header}\n{line}".encode(), admin)
     assert len(report.imported) == 1, report.refused
     token = HardwareToken.objects.get(organisation=user.organisation, serial="GALT00000001")
-    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
-    hardware_tokens.activate(user, token.pk, previous)
+    prove_with_previous_step(secret, partial(hardware_tokens.activate, user, token.pk))
     User.objects.filter(pk=user.pk).update(preferred_option="hardware_token")
     return secret
 

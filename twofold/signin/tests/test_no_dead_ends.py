@@ -3,6 +3,7 @@ registering is said on the page the person is on, with when to try again and the
 still open; what a page says matches what happened."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.test import Client
@@ -10,10 +11,9 @@ from django.utils import timezone
 
 from conftest import after_first_method
 from twofold.accounts.models import MfaState, User
-from twofold.core import crypto
-from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.phone import services as phone_services
+from twofold.methods.testing import prove_with_previous_step
 from twofold.organisations.models import Organisation
 
 from .conftest import OFFICE_NUMBER, password_step
@@ -29,8 +29,9 @@ def caps(settings, **changes) -> None:
 
 def add_app(user: User) -> None:
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
-    authenticator.add_device(user, "Alice's phone", secret, previous)
+    prove_with_previous_step(
+        secret, partial(authenticator.add_device, user, "Alice's phone", secret)
+    )
 
 
 def signed_in(client: Client) -> bool:

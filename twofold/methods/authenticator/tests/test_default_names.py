@@ -1,20 +1,22 @@
 """A default device name is shown in the reader's language, whichever it was stored in."""
 
+from functools import partial
+
 import pytest
 from django.utils import translation
 
-from twofold.core import crypto
-from twofold.methods import totp
 from twofold.methods.authenticator import services as authenticator
 from twofold.methods.authenticator.models import AuthenticatorDevice
+from twofold.methods.testing import prove_with_previous_step
 
 pytestmark = pytest.mark.django_db
 
 
 def add_app(user) -> None:
     secret = authenticator.new_secret()
-    previous = crypto.hotp(secret, crypto.totp_step(totp.clock()) - 1)
-    authenticator.add_device(user, "Alice's phone", secret, previous)
+    prove_with_previous_step(
+        secret, partial(authenticator.add_device, user, "Alice's phone", secret)
+    )
 
 
 def test_a_default_device_name_is_shown_in_the_readers_language(user) -> None:

@@ -3,6 +3,8 @@ address limit as any code, and the API's validate check (docs/security.md 9 and 
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from conftest import STRONG_PASSWORD, side_by_side
@@ -13,6 +15,7 @@ from twofold.core.errors import TwofoldError
 from twofold.methods import base, verification
 from twofold.methods.models import ChallengePurpose, ChallengeState
 from twofold.methods.recovery import method, services
+from twofold.methods.testing import prove_with_previous_step
 
 OPTION = method.OPTION
 
@@ -142,12 +145,15 @@ def test_the_api_tells_a_recovery_code_from_an_app_code_by_its_shape(
     # A VPN or RADIUS client cannot name the method: the code's shape picks it, whatever
     # the person's preferred held-code option (here the authenticator app).
     from twofold.core import crypto
-    from twofold.methods import totp
     from twofold.methods.authenticator import services as authenticator
 
     secret = authenticator.new_secret()
-    step = crypto.totp_step(totp.clock())
-    authenticator.add_device(with_phone, "Phone", secret, crypto.hotp(secret, step - 1))
+    step = (
+        prove_with_previous_step(
+            secret, partial(authenticator.add_device, with_phone, "Phone", secret)
+        )
+        + 1
+    )
     User.objects.filter(pk=with_phone.pk).update(preferred_option="app_code")
     by_shape = _check(client, token, code=made[0].upper().replace("-", " "))
     assert (by_shape["result"], by_shape["reason"]) == ("accept", "second_factor")
