@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import password_validation
@@ -229,6 +231,22 @@ def check_password(
     organisation: Organisation | None = None,
     say_blocked: bool = False,
 ) -> User:
+    """Verify a user name and password (see ``check_password_readings``, of which this is
+    the one-reading case)."""
+    user, _reading = check_password_readings(
+        request, username, (password,), organisation=organisation, say_blocked=say_blocked
+    )
+    return user
+
+
+def check_password_readings(
+    request: HttpRequest | None,
+    username: str,
+    readings: Sequence[str],
+    *,
+    organisation: Organisation | None = None,
+    say_blocked: bool = False,
+) -> tuple[User, int]:
     """Verify a user name and password, counting a wrong one against the user and the address.
 
     The address is the person's (an integration's own counts only in its own ceiling,
@@ -241,6 +259,12 @@ def check_password(
     request (RADIUS); the address context says whose attempt it is. ``say_blocked``: raise
     AccountBlocked when a right password meets a blocked account (the sign-in page tells
     the person; the API answers as for a wrong password).
+
+    ``readings``: the ways the typed password can be read, tried in order, as one attempt:
+    RADIUS's PAP carries password and code in one field, so ``secret123456`` is tried as
+    ``secret`` (with a code) and then as itself (docs/radius.md). One wrong attempt is
+    counted once, and a right second reading leaves nothing counted. Returns the user and
+    the index of the reading that was right.
     """
     username = normalise_username(username)
     by_user, by_address = _limits()
@@ -268,7 +292,7 @@ def check_password(
         )
     addresses.hit()
     try:
-        user = auth.authenticate(request, username=username, password=password)
+        user, reading = _authenticate(request, username, readings)
     except AccountBlocked as blocked:
         # A directory's refusal names the account's state (disabled, locked, expired...).
         reason = getattr(blocked, "state", "blocked")
@@ -284,7 +308,18 @@ def check_password(
         raise InvalidCredentials(_("Your user name or password is incorrect."))
     forgive_password_attempt(username)
     record(AuditAction.SIGNIN_PASSWORD, AuditResult.SUCCESS, actor=user, subject=user)
-    return user
+    return user, reading
+
+
+def _authenticate(
+    request: HttpRequest | None, username: str, readings: Sequence[str]
+) -> tuple[User | None, int]:
+    """The user whose password one of ``readings`` is, and which (None: none is)."""
+    for reading, password in enumerate(readings):
+        user = auth.authenticate(request, username=username, password=password)
+        if user is not None:
+            return user, reading
+    return None, -1
 
 
 def forgive_password_attempt(username: str) -> None:

@@ -80,23 +80,29 @@ def check(
     challenge_id: UUID | None = None,
     method: str | None = None,
     prefer_sending: bool = True,
+    code_appended: tuple[str, str] | None = None,
 ) -> Decision:
     """Decide for ``username`` of ``organisation``: accept, reject, or a challenge to answer.
 
     With ``challenge_id`` and a code, the challenge a previous call started is answered;
     its password was checked then, so it need not be sent again. Without a code, ``method``
     or else the preferred option is started: of those that send something (text, call)
-    if ``prefer_sending``, else whichever the user prefers.
+    if ``prefer_sending``, else whichever the user prefers. ``code_appended``: ``password``
+    read as a password and a code after it (RADIUS's one field), tried before ``password``
+    as a whole, the two readings one attempt (docs/radius.md).
     """
     username = normalise_username(username)
     if challenge_id is not None and password is None:
         return _answer_challenge(_member(organisation, username), challenge_id, code)
     if password is None:
         raise InvalidInput(_("Send the user's password."), field="password")
-    found = _password(request, organisation, username, password)
+    readings = [(password, code)]
+    if code_appended is not None:
+        readings.insert(0, code_appended)
+    found = _password(request, organisation, username, readings)
     if isinstance(found, Decision):
         return found
-    user = found
+    user, code = found
     step = signin.decide(request, user, devices=False)  # the browser's rule, in its order
     if step.next is signin.Next.SIGNED_IN:
         return _accept(user, SHORTCUTS[step.via], step.via)
@@ -111,23 +117,30 @@ def check(
 
 
 def _password(
-    request: HttpRequest | None, organisation: Organisation, username: str, password: str
-) -> User | Decision:
-    """The user if the password is right; a decision if it is not (or is an app password)."""
+    request: HttpRequest | None,
+    organisation: Organisation,
+    username: str,
+    readings: list[tuple[str, str | None]],
+) -> tuple[User, str | None] | Decision:
+    """The user and the code that came with the right reading of the password (as
+    ``(password, code)``, the whole last); a decision if none is right (or the whole is
+    an app password, which stands for both factors)."""
     owner = find_by_username(username)
     if owner is None or owner.pk != organisation.pk:
         # Another organisation's user (or nobody's): not this client's to check.
         return _wrong_credentials()
     try:
-        user = accounts.check_password(request, username, password, organisation=owner)
+        user, reading = accounts.check_password_readings(
+            request, username, [password for password, _code in readings], organisation=owner
+        )
     except accounts.InvalidCredentials as wrong:
-        holder = _app_password_holder(organisation, username, password)
+        holder = _app_password_holder(organisation, username, readings[-1][0])
         if holder is None:
             return _wrong_credentials(wrong.message)
         return _accept(holder, Reason.APP_PASSWORD, "app password")
     if user.organisation_id != organisation.pk:
         return _wrong_credentials()
-    return user
+    return user, readings[reading][1]
 
 
 def _app_password_holder(organisation: Organisation, username: str, password: str) -> User | None:

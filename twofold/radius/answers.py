@@ -156,18 +156,12 @@ def _split(password: str) -> tuple[str, str] | None:
 
 
 def _first_round(organisation: Any, username: str, password: str) -> checks.Decision:
-    split = _split(password)
-    if split is not None:
-        head, code = split
-        decision = checks.check(None, organisation, username, head, code=code)
-        wrong_password = (
-            decision.result == checks.REJECT and decision.reason is Reason.INVALID_CREDENTIALS
-        )
-        if not wrong_password:
-            return decision
-    # The whole is the password (or an app password): accepted, or the preferred option
-    # starts, whatever it is (an app code: nothing is sent; the person types it).
-    return checks.check(None, organisation, username, password, prefer_sending=False)
+    # Read as password and code first, then as the whole password, in one counted attempt.
+    # The whole, if right, is accepted or the preferred option starts, whatever it is (an
+    # app code: nothing is sent; the person types it).
+    return checks.check(
+        None, organisation, username, password, code_appended=_split(password), prefer_sending=False
+    )
 
 
 def _state_key(state: bytes) -> str:

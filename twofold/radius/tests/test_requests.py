@@ -13,13 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import STRONG_PASSWORD
+from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.core.ratelimit import integration_ceiling
 from twofold.methods.app_passwords import services as app_passwords
 from twofold.methods.authenticator import activation
 from twofold.methods.authenticator.models import PushNotice
 from twofold.methods.authenticator.tests.phone_app import PhoneApp
 from twofold.methods.models import Challenge
+from twofold.methods.phone import services as phones
 from twofold.methods.recovery import services as recovery
 from twofold.radius import answers, clients, server
 from twofold.radius.server import Server
@@ -28,6 +31,8 @@ from twofold.radius.tests.conftest import SILENCE_SECONDS, ask, request_packet
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ALICE, BOB = "alice@contoso.example", "bob@contoso.example"
+#: A password whose tail reads as an app code.
+DIGITS_PASSWORD = "lighthouse keeper 204817"
 
 
 def events(action: AuditAction) -> list[AuditEvent]:
@@ -151,6 +156,34 @@ class TestCodes:
     ) -> None:
         reply = gateway.ask(BOB, STRONG_PASSWORD + clock.code(with_app.secret))
         assert reply.accepted
+
+    def test_a_password_ending_in_digits_sent_alone_counts_no_failure(
+        self, gateway, make_user
+    ) -> None:
+        # Read first as a password and an appended code, then as the whole: one attempt, and
+        # a right whole leaves nothing counted against the person or the gateway.
+        alice = make_user(ALICE, password=DIGITS_PASSWORD, mfa_state=MfaState.ENABLED)
+        phones.set_number(alice, "authentication", "+14255550134", mode="text")
+
+        assert gateway.ask(ALICE, DIGITS_PASSWORD).challenged
+
+        by_user, _by_address = accounts._limits()
+        assert by_user.count(ALICE) == 0
+        assert integration_ceiling().count(gateway.client.integration_key) == 0
+        failed = [e for e in events(AuditAction.SIGNIN_PASSWORD) if e.result != "success"]
+        assert failed == []
+
+    def test_a_wrong_password_with_a_code_appended_is_one_failed_attempt(
+        self, gateway, with_app, clock
+    ) -> None:
+        reply = gateway.ask(BOB, "not the password" + clock.code(with_app.secret))
+
+        assert (reply.rejected, reply.message) == (True, "Your user name or password is incorrect.")
+        by_user, _by_address = accounts._limits()
+        assert by_user.count(BOB) == 1
+        assert integration_ceiling().count(gateway.client.integration_key) == 1
+        failed = [e for e in events(AuditAction.SIGNIN_PASSWORD) if e.result != "success"]
+        assert len(failed) == 1
 
     def test_a_wrong_code_appended_is_rejected(self, gateway, with_app) -> None:
         reply = gateway.ask(BOB, STRONG_PASSWORD + "000000")
