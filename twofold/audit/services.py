@@ -107,6 +107,12 @@ def record(
     return event
 
 
+#: However many addresses a flood comes from (UDP sources are forged at will, and IPv6
+#: gives anyone many /64s), an action limited per address is audited at most this many
+#: times its per-address limit in a window, counting every address together.
+ALL_ADDRESSES_FACTOR = 20
+
+
 def record_at_most(
     limit: Limit,
     action: AuditAction | str,
@@ -114,17 +120,25 @@ def record_at_most(
     **kwargs: Any,
 ) -> AuditEvent | None:
     """``record()``, but at most ``limit.limit`` times per window for each client address
-    (an IPv6 address's /64, as per-address limits count it).
+    (an IPv6 address's /64, as per-address limits count it), and at most
+    ``ALL_ADDRESSES_FACTOR`` times that for every address together.
 
-    For refusals anybody can provoke (forged callbacks, guessed credentials): beyond the
-    limit they are still refused, but a flood of them cannot fill the audit log. The
-    operator's log says so once a window per address.
+    For refusals anybody can provoke (forged callbacks, guessed credentials, forged
+    datagrams): beyond the limits they are still refused, but a flood of them cannot fill
+    the audit log. The operator's log says so once a window per address, and once when
+    the ceiling for all addresses is met.
     """
     source = context.address_bucket_of(context.current().client_address) or "unknown"
     count = limit.hit(source)
     if count > limit.limit:
         if count == limit.limit + 1:
             log.warning("%s events from one address are no longer audited", action)
+        return None
+    everyone = Limit(f"{limit.scope}:all", limit.limit * ALL_ADDRESSES_FACTOR, limit.window)
+    count = everyone.hit("all")
+    if count > everyone.limit:
+        if count == everyone.limit + 1:
+            log.warning("%s events are no longer audited: too many from every address", action)
         return None
     return record(action, result, **kwargs)
 

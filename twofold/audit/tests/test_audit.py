@@ -2,8 +2,14 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from twofold.audit.models import AppendOnlyError, AuditAction, AuditEvent, AuditResult
-from twofold.audit.services import UnsafeAuditDetails, record
+from twofold.audit.services import (
+    ALL_ADDRESSES_FACTOR,
+    UnsafeAuditDetails,
+    record,
+    record_at_most,
+)
 from twofold.core import context
+from twofold.core.ratelimit import Limit
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +117,26 @@ def test_finding_events_by_correlation_id_uses_the_index(user) -> None:
             cursor.execute("SET enable_seqscan = off")
         plan = AuditEvent.objects.filter(correlation_id="cid-7").explain()
     assert "audit_correlation_id" in plan
+
+
+def test_events_limited_per_address_also_stop_at_a_ceiling_for_every_address() -> None:
+    # A flood from ever new addresses (forged UDP sources, many IPv6 /64s): each address
+    # stays under its own limit, but the audit log takes only so many in all.
+    per_address = Limit("test-flood", 2, 60)
+    ceiling = per_address.limit * ALL_ADDRESSES_FACTOR
+    written = 0
+    for index in range(ceiling):  # twice the ceiling in events, two from each address
+        token = context.activate(
+            context.RequestContext(client_address=f"10.{index // 250}.{index % 250}.1")
+        )
+        try:
+            for _ in range(2):
+                event = record_at_most(
+                    per_address, AuditAction.RADIUS_DROPPED, AuditResult.DENIED, reason="flood"
+                )
+                written += event is not None
+        finally:
+            context.deactivate(token)
+
+    assert written == ceiling
+    assert AuditEvent.objects.filter(action=AuditAction.RADIUS_DROPPED).count() == ceiling
