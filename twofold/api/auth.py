@@ -42,6 +42,7 @@ class Call:
     result: AuditResult | None = None  # a decided refusal answered with 200 is a FAILURE
     subject: User | None = None
     subject_label: str = ""  # set through ``names``, never from a client's value directly
+    typed_name: str | None = None  # ``names_unless_found``: named when the event is written
     error: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     polled: bool = False  # only asked how something stands: no action to record
@@ -55,6 +56,21 @@ class Call:
         organisation's user names, never a password sent in the wrong field
         (docs/security.md 31)."""
         self.subject_label = typed_user_name(typed, self.organisation)
+
+    def names_unless_found(self, typed: str) -> None:
+        """``names``, looked up only if the call ends without a subject: a call that finds
+        its user (every accepted check) saves the statement (issue 20). For calls that
+        never remove or create the user they name, where both give the same label."""
+        self.typed_name = typed
+
+    def label(self) -> str:
+        """The subject's label for the call's event: "" when a subject names itself."""
+        if self.subject is not None:
+            return ""
+        if self.typed_name is not None:
+            self.names(self.typed_name)
+            self.typed_name = None
+        return self.subject_label
 
 
 def _operation(request: HttpRequest) -> str:
@@ -145,7 +161,7 @@ def audited(action: AuditAction | None) -> Callable[[Callable[..., HttpResponse]
                     operation=_operation(request),
                     subject=call.subject,
                     # A found subject names itself; the label is for a subject not found or gone.
-                    subject_label="" if call.subject else call.subject_label,
+                    subject_label=call.label(),
                     **details,
                 )
             return response

@@ -226,7 +226,7 @@ def check(request: HttpRequest, body: CheckIn) -> ResultOut:
     something (text, call) is started and a challenge is returned. App passwords are
     accepted here, where the organisation allows them."""
     call: Call = request.auth
-    call.names(body.user)
+    call.names_unless_found(body.user)
     with _on_behalf(call, body.user_address):
         decision = checks.check(
             request,
@@ -255,7 +255,7 @@ def start_challenge(request: HttpRequest, body: StartIn) -> ResultOut:
     strength of a user name alone. A user who needs no second factor is accepted at once,
     as in check."""
     call: Call = request.auth
-    call.names(body.user)
+    call.names_unless_found(body.user)
     with _on_behalf(call, body.user_address):
         decision = checks.check(
             request,
