@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record
+from twofold.audit.services import batching, record
 from twofold.core import context, metrics
 from twofold.core.crypto import constant_time_equals, keyed_digest, random_digits
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
@@ -251,8 +251,18 @@ def verify_code(
     return verify(user, challenge_id, code, purpose=purpose)
 
 
-@transaction.atomic
 def _check(
+    user: User, challenge_id: str | UUID, response: str, purpose: ChallengePurpose | None
+) -> _Outcome:
+    # Inside a call that is one transaction with its audit events queued (the API's answer
+    # to a challenge, api/auth.py), no savepoint of its own: an error escaping here rolls
+    # the whole call back, and the call is recorded on its own, as when this block alone
+    # rolled back.
+    with transaction.atomic(savepoint=not batching()):
+        return _checked(user, challenge_id, response, purpose)
+
+
+def _checked(
     user: User, challenge_id: str | UUID, response: str, purpose: ChallengePurpose | None
 ) -> _Outcome:
     # Failures are recorded and committed; the error is raised after the transaction.

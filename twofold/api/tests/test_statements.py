@@ -11,6 +11,7 @@ shows COMMIT; what is counted (savepoints included) is the same on both.
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django.db import connection
@@ -24,8 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
 
 #: Statements per path. Lower them as statements are cut; never raise one without a reason.
-CODE_FOR_A_TEXT_CHALLENGE = 11
-CODE_FOR_AN_APP_CHALLENGE = 13
+CODE_FOR_A_TEXT_CHALLENGE = 8
+CODE_FOR_AN_APP_CHALLENGE = 10
 PASSWORD_AND_APP_CODE = 33
 
 
@@ -97,3 +98,50 @@ def test_a_password_and_an_app_code(make_token, with_app, clock) -> None:
     answer, statements = _counted(token, body)
     assert answer["result"] == "accept", answer
     assert len(statements) == PASSWORD_AND_APP_CODE, _shown(statements)
+
+
+def _events(correlation_id: str) -> list[tuple[str, str]]:
+    from twofold.audit.models import AuditEvent
+
+    found = AuditEvent.objects.filter(correlation_id=correlation_id).order_by("id")
+    return list(found.values_list("action", "result"))
+
+
+def _last_correlation_id() -> str:
+    from twofold.audit.models import AuditEvent
+
+    return str(AuditEvent.objects.latest("id").correlation_id)
+
+
+def test_a_challenges_code_and_the_calls_event_are_one_insert_on_an_intact_chain(
+    make_token, texted, outbox, organisation
+) -> None:
+    from twofold.audit import chain
+
+    token = make_token("validate")
+    started = _post(
+        token, "/validate/challenges", {"user": texted.username, "password": STRONG_PASSWORD}
+    )
+    body = {"user": texted.username, "challenge_id": started["challenge_id"], "code": "000000"}
+    if outbox.last_code() == "000000":
+        body["code"] = "111111"
+    answer, statements = _counted(token, body)
+    assert answer["result"] == "reject", answer  # a wrong code: counted, audited, answered
+    inserts = [sql for sql in statements if sql.startswith('INSERT INTO "audit_auditevent"')]
+    assert len(inserts) == 1, _shown(statements)
+    assert _events(_last_correlation_id()) == [
+        ("challenge.verified", "failure"),
+        ("api.call", "failure"),
+    ]
+    assert chain.verify(organisation.pk).ok
+
+
+def test_an_unknown_challenge_is_refused_and_the_call_still_audited(make_token, texted) -> None:
+    token = make_token("validate")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = {"user": texted.username, "challenge_id": str(uuid.uuid4()), "code": "123456"}
+    answer = client.post(
+        "/api/v1/validate/check", json.dumps(body), content_type="application/json"
+    )
+    assert answer.status_code == 404, answer.content
+    assert _events(_last_correlation_id()) == [("api.call", "denied")]
