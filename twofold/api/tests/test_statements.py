@@ -25,8 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
 
 #: Statements per path. Lower them as statements are cut; never raise one without a reason.
-CODE_FOR_A_TEXT_CHALLENGE = 8
-CODE_FOR_AN_APP_CHALLENGE = 10
+CODE_FOR_A_TEXT_CHALLENGE = 7
+CODE_FOR_AN_APP_CHALLENGE = 9
 PASSWORD_AND_APP_CODE = 33
 
 
@@ -145,3 +145,31 @@ def test_an_unknown_challenge_is_refused_and_the_call_still_audited(make_token, 
     )
     assert answer.status_code == 404, answer.content
     assert _events(_last_correlation_id()) == [("api.call", "denied")]
+
+
+def test_ten_answers_of_one_code_at_once_accept_once_on_an_intact_chain(
+    make_token, with_app, clock, organisation
+) -> None:
+    """The one-transaction answer keeps the row lock (docs/security.md 7)."""
+    from conftest import at_once
+    from twofold.audit import chain
+
+    token = make_token("validate")
+    user = with_app.user.username
+    started = _post(
+        token,
+        "/validate/challenges",
+        {"user": user, "password": STRONG_PASSWORD, "method": "app_code"},
+    )
+    body = json.dumps(
+        {"user": user, "challenge_id": started["challenge_id"], "code": clock.code(with_app.secret)}
+    )
+
+    def answer() -> bool:
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+        reply = client.post("/api/v1/validate/check", body, content_type="application/json")
+        assert reply.status_code == 200, reply.content
+        return reply.json()["result"] == "accept"
+
+    assert sorted(at_once(answer)) == [False] * 9 + [True]
+    assert chain.verify(organisation.pk).ok
