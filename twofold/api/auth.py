@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
@@ -20,6 +21,7 @@ from twofold.accounts.models import User
 from twofold.accounts.names import typed_user_name
 from twofold.api import audit, clients
 from twofold.api.models import ApiClient, ApiScope
+from twofold.audit import services as audit_events
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.core import languages
 from twofold.core.errors import NotAllowed
@@ -42,6 +44,7 @@ class Call:
     result: AuditResult | None = None  # a decided refusal answered with 200 is a FAILURE
     subject: User | None = None
     subject_label: str = ""  # set through ``names``, never from a client's value directly
+    typed_name: str | None = None  # ``names_unless_found``: named when the event is written
     error: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     polled: bool = False  # only asked how something stands: no action to record
@@ -55,6 +58,21 @@ class Call:
         organisation's user names, never a password sent in the wrong field
         (docs/security.md 31)."""
         self.subject_label = typed_user_name(typed, self.organisation)
+
+    def names_unless_found(self, typed: str) -> None:
+        """``names``, looked up only if the call ends without a subject: a call that finds
+        its user (every accepted check) saves the statement (issue 20). For calls that
+        never remove or create the user they name, where both give the same label."""
+        self.typed_name = typed
+
+    def label(self) -> str:
+        """The subject's label for the call's event: "" when a subject names itself."""
+        if self.subject is not None:
+            return ""
+        if self.typed_name is not None:
+            self.names(self.typed_name)
+            self.typed_name = None
+        return self.subject_label
 
 
 def _operation(request: HttpRequest) -> str:
@@ -122,32 +140,69 @@ def _result(call: Call, status: int) -> AuditResult:
     return AuditResult.DENIED if status in (401, 403, 404, 429) else AuditResult.FAILURE
 
 
-def audited(action: AuditAction | None) -> Callable[[Callable[..., HttpResponse]], Any]:
+def _record(request: HttpRequest, action: AuditAction | None, response: HttpResponse) -> None:
+    call = getattr(request, "auth", None)
+    if not isinstance(call, Call):
+        return
+    details = dict(call.details)
+    if call.error:
+        details["reason"] = call.error
+    audit.record_call(
+        call.client,
+        None if call.polled else (call.action or action),
+        _result(call, response.status_code),
+        operation=_operation(request),
+        subject=call.subject,
+        # A found subject names itself; the label is for a subject not found or gone.
+        subject_label=call.label(),
+        **details,
+    )
+
+
+def _in_one_transaction(
+    run: Callable[..., HttpResponse],
+    action: AuditAction | None,
+    request: HttpRequest,
+    *args,
+    **kwargs,
+) -> HttpResponse:
+    """The call and its audit events in one transaction, the events written together at its
+    end (one head lock, one INSERT): the verification's event and the call's. An answer
+    that rolls back (a 5xx, or an error that escaped a block without its savepoint) rolls
+    back all the call did, and the call's event is then written on its own, as for any call
+    whose work rolled back."""
+    with transaction.atomic(), audit_events.batch() as events:
+        response = run(request, *args, **kwargs)
+        undone = transaction.get_connection().needs_rollback or response.status_code >= 500
+        if undone:
+            transaction.set_rollback(True)
+        else:
+            _record(request, action, response)
+            events.write()
+    if undone:
+        _record(request, action, response)
+    return response
+
+
+def audited(
+    action: AuditAction | None, *, together: Callable[[HttpRequest], bool] | None = None
+) -> Callable[[Callable[..., HttpResponse]], Any]:
     """Record the call's event once its answer is known (a ``decorate_view`` decorator).
 
     ``action`` is what the call did in the words of the audit log (None for reads); the
-    event itself is always an API call (see ``twofold.api.audit``).
+    event itself is always an API call (see ``twofold.api.audit``). ``together``: for the
+    requests it picks, the call runs in one transaction with its events written together
+    (``_in_one_transaction``); only for a path whose first lock is the user's row (the
+    lock order, methods/verification.py).
     """
 
     def decorate(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(run)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if together is not None and together(request):
+                return _in_one_transaction(run, action, request, *args, **kwargs)
             response = run(request, *args, **kwargs)
-            call = getattr(request, "auth", None)
-            if isinstance(call, Call):
-                details = dict(call.details)
-                if call.error:
-                    details["reason"] = call.error
-                audit.record_call(
-                    call.client,
-                    None if call.polled else (call.action or action),
-                    _result(call, response.status_code),
-                    operation=_operation(request),
-                    subject=call.subject,
-                    # A found subject names itself; the label is for a subject not found or gone.
-                    subject_label="" if call.subject else call.subject_label,
-                    **details,
-                )
+            _record(request, action, response)
             return response
 
         return wrapper

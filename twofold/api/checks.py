@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -93,7 +94,7 @@ def check(
     """
     username = normalise_username(username)
     if challenge_id is not None and password is None:
-        return _answer_challenge(_member(organisation, username), challenge_id, code)
+        return _answer_challenge_of(organisation, username, challenge_id, code)
     if password is None:
         raise InvalidInput(_("Send the user's password."), field="password")
     readings = [(password, code)]
@@ -180,7 +181,24 @@ def _member(organisation: Organisation, username: str) -> User:
     return user
 
 
-def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decision:
+def _answer_challenge_of(
+    organisation: Organisation, username: str, challenge_id: UUID, code: str | None
+) -> Decision:
+    """``_answer_challenge`` for a user named by the client. Inside a transaction that the
+    caller holds for the whole call (the API's answer to a challenge, api/auth.py
+    ``audited``), a code's check locks the user's row as it reads it: the first lock of the
+    verification's lock order, held until the call ends, so the user is read once."""
+    if code is None or not transaction.get_connection().in_atomic_block:
+        return _answer_challenge(_member(organisation, username), challenge_id, code)
+    user = verification.lock_member(organisation.pk, username)
+    if user is None:
+        raise NotFound(_("This verification no longer exists. Start again."))
+    return _answer_challenge(user, challenge_id, code, user_locked=True)
+
+
+def _answer_challenge(
+    user: User, challenge_id: UUID, code: str | None, *, user_locked: bool = False
+) -> Decision:
     """Check ``code`` against a challenge an earlier call started for ``user``; without a
     code, how a challenge that waits for the user (a push, a call) stands."""
     if not user.can_sign_in:
@@ -189,7 +207,9 @@ def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decis
         return _waiting(user, challenge_id)
     # Only a challenge the API started counts (any other is "not found"): checked in the
     # statement that locks it.
-    return _verified(user, challenge_id, code, purpose=ChallengePurpose.API)
+    return _verified(
+        user, challenge_id, code, purpose=ChallengePurpose.API, user_locked=user_locked
+    )
 
 
 def answer(organisation: Organisation, username: str, challenge_id: UUID, code: str) -> Decision:
@@ -253,10 +273,17 @@ def _held_code(user: User, code: str, method: str | None, options: list[base.Opt
 
 
 def _verified(
-    user: User, challenge_id: UUID, code: str, purpose: ChallengePurpose | None = None
+    user: User,
+    challenge_id: UUID,
+    code: str,
+    purpose: ChallengePurpose | None = None,
+    *,
+    user_locked: bool = False,
 ) -> Decision:
     try:
-        challenge = verification.verify(user, challenge_id, code, purpose=purpose)
+        challenge = verification.verify(
+            user, challenge_id, code, purpose=purpose, user_locked=user_locked
+        )
     except InvalidInput as refused:  # wrong, expired, finished: decided, and audited
         if refused.code not in REFUSED:
             raise

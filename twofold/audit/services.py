@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -102,9 +105,58 @@ def record(
         correlation_id=request_context.correlation_id,
         details=_with_person(details, request_context),
     )
+    queued = _batch.get()
+    if queued is not None:  # written with the batch's other events (``batch``)
+        queued.append((event, details))
+        return event
     event = chain.append([event])[0]
     metrics.observe_event(action, result, details)  # written, then counted
     return event
+
+
+class Batch(list):
+    """The events ``record`` queued inside ``batch`` (each with the details it was given),
+    in the order they were recorded."""
+
+    def write(self) -> None:
+        """Write them, chained (one head lock, one INSERT, one head update per chain), in
+        the caller's transaction; then count them."""
+        by_chain: dict[int, list[AuditEvent]] = {}
+        for event, _details in self:
+            by_chain.setdefault(chain.chain_of(event.organisation_id), []).append(event)
+        with transaction.atomic(savepoint=False):
+            for key in sorted(by_chain):  # heads locked in one order: no deadlock between them
+                chain.append(by_chain[key])
+        for event, details in self:
+            metrics.observe_event(event.action, event.result, details)
+        self.clear()
+
+
+_batch: ContextVar[Batch | None] = ContextVar("audit_batch", default=None)
+
+
+def batching() -> bool:
+    """Whether ``record`` queues its events (inside ``batch``)."""
+    return _batch.get() is not None
+
+
+@contextmanager
+def batch() -> Iterator[Batch]:
+    """Inside, ``record`` queues its events (unsaved) instead of writing each with its own
+    head lock, INSERT and head update: the caller writes them all with ``Batch.write``
+    before its transaction ends, or drops them with a transaction it rolls back (events not
+    written when the block ends are dropped). For one transaction that holds a whole call
+    (api/auth.py ``audited``); the chain's head is then still its last lock (issue 20)."""
+    if batching():
+        raise RuntimeError("audit batches do not nest")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("an audit batch belongs inside the transaction that writes it")
+    queued = Batch()
+    token = _batch.set(queued)
+    try:
+        yield queued
+    finally:
+        _batch.reset(token)
 
 
 #: However many addresses a flood comes from (UDP sources are forged at will, and IPv6

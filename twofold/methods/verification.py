@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from twofold.accounts.models import User
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record
+from twofold.audit.services import batching, record
 from twofold.core import context, metrics
 from twofold.core.crypto import constant_time_equals, keyed_digest, random_digits
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
@@ -185,11 +185,21 @@ def _open(user: User, option: base.Option, purpose: ChallengePurpose, subject: s
     return challenge
 
 
+def _locking():
+    return User.objects.select_for_update(no_key=True, of=("self",)).select_related("organisation")
+
+
 def lock_user(user_id: int) -> User | None:
     """Lock the user's row, first of all (the lock order above), and read it afresh with
     its organisation (not locked); None if the user is gone."""
-    users = User.objects.select_for_update(no_key=True, of=("self",))
-    return users.select_related("organisation").filter(pk=user_id).first()
+    return _locking().filter(pk=user_id).first()
+
+
+def lock_member(organisation_id: int, username: str) -> User | None:
+    """``lock_user`` by user name, for a caller whose transaction begins with it and then
+    verifies (``verify(..., user_locked=True)``): one statement instead of a read and a
+    lock. None if the organisation has no such user."""
+    return _locking().filter(username=username, organisation_id=organisation_id).first()
 
 
 def get_challenge(
@@ -198,16 +208,19 @@ def get_challenge(
     *,
     lock: bool = False,
     purpose: ChallengePurpose | None = None,
+    user_locked: bool = False,
 ) -> Challenge:
     """The user's own challenge (for ``purpose``, if given); anybody else's, or one for
     another purpose, is "not found" (and never locked).
 
     With ``lock``, the user's row is locked and read afresh (their lockout may have begun
     since), then the challenge row: two indexed statements, in the lock order above.
+    ``user_locked``: the caller's transaction has done the first already (``lock_member``).
     """
     challenges = Challenge.objects
-    if lock:
+    if lock and not user_locked:
         user = lock_user(user.pk) or user  # a user gone meanwhile has no challenge left
+    if lock:
         challenges = challenges.select_for_update()
     if purpose is not None:
         challenges = challenges.filter(purpose=purpose)
@@ -232,12 +245,15 @@ def verify(
     response: str,
     *,
     purpose: ChallengePurpose | None = None,
+    user_locked: bool = False,
 ) -> Challenge:
     """Check ``response`` (six digits, a recovery code, a WebAuthn assertion: its method
     parses it) against the user's open challenge (for ``purpose``, if given: any other is
-    "not found"); approve it or raise why not. Pages and the API alike come here."""
+    "not found"); approve it or raise why not. Pages and the API alike come here.
+    ``user_locked``: ``user`` was read by ``lock_member`` in the caller's transaction,
+    which this check joins (its first lock is taken)."""
     with metrics.timed_check() as timing:
-        outcome = _check(user, challenge_id, response or "", purpose)
+        outcome = _check(user, challenge_id, response or "", purpose, user_locked)
         timing.option = outcome.option
     if outcome.error is not None:
         raise outcome.error
@@ -251,15 +267,35 @@ def verify_code(
     return verify(user, challenge_id, code, purpose=purpose)
 
 
-@transaction.atomic
 def _check(
-    user: User, challenge_id: str | UUID, response: str, purpose: ChallengePurpose | None
+    user: User,
+    challenge_id: str | UUID,
+    response: str,
+    purpose: ChallengePurpose | None,
+    user_locked: bool = False,
+) -> _Outcome:
+    # Inside a call that is one transaction with its audit events queued (the API's answer
+    # to a challenge, api/auth.py), no savepoint of its own: an error escaping here rolls
+    # the whole call back, and the call is recorded on its own, as when this block alone
+    # rolled back.
+    with transaction.atomic(savepoint=not batching()):
+        return _checked(user, challenge_id, response, purpose, user_locked)
+
+
+def _checked(
+    user: User,
+    challenge_id: str | UUID,
+    response: str,
+    purpose: ChallengePurpose | None,
+    user_locked: bool,
 ) -> _Outcome:
     # Failures are recorded and committed; the error is raised after the transaction.
     # The user's row is locked and read afresh (their lockout may have begun since), then
     # the challenge, only if it is the user's (404 for anybody else's): a lockout below
     # then updates a row this transaction already holds (the lock order above).
-    challenge = get_challenge(user, challenge_id, lock=True, purpose=purpose)
+    challenge = get_challenge(
+        user, challenge_id, lock=True, purpose=purpose, user_locked=user_locked
+    )
     user = challenge.user
     try:
         refuse_if_locked(user)
