@@ -77,7 +77,6 @@ def minimum_mfa_state(state: str, *, is_admin: bool) -> str:
     return MfaState.ENFORCED if is_admin else state
 
 
-@transaction.atomic
 def new_user(
     organisation: Organisation,
     username: str,
@@ -165,7 +164,7 @@ def create_users(
         return users
     bulk.insert(User, users)
     ids = dict(
-        User.objects.filter(username__in=[user.username for user in users]).values_list(
+        User.objects.filter(username__any=[user.username for user in users]).values_list(
             "username", "pk"
         )
     )
@@ -175,7 +174,7 @@ def create_users(
     record_for_users(
         AuditAction.USER_CREATED,
         AuditResult.SUCCESS,
-        User.objects.filter(pk__in=[user.pk for user in users]),
+        User.objects.filter(pk__any=[user.pk for user in users]),
         actor=actor,
         actor_label=actor_label or ("system" if actor is None else ""),
     )

@@ -448,7 +448,7 @@ def _region_of(text: str) -> str:
 
 
 def _taken(usernames: list[str]) -> set[str]:
-    return set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
+    return set(User.objects.filter(username__any=usernames).values_list("username", flat=True))
 
 
 def _waiting_users(organisation: Organisation) -> QuerySet[User]:
@@ -463,7 +463,7 @@ def _waiting_users(organisation: Organisation) -> QuerySet[User]:
 
 
 def _waiting(usernames: list[str], organisation: Organisation) -> set[str]:
-    users = _waiting_users(organisation).filter(username__in=usernames)
+    users = _waiting_users(organisation).filter(username__any=usernames)
     return set(users.values_list("username", flat=True))
 
 
@@ -529,7 +529,7 @@ def _relink(
 def _void_links(rows: list[_Row], organisation: Organisation, actor: User | None) -> list[User]:
     """Replace the unusable password mark of the rows' users still waiting for a password,
     which voids every link issued to them before; one audit event per new link."""
-    waiting = _waiting_users(organisation).filter(username__in=[row.username for row in rows])
+    waiting = _waiting_users(organisation).filter(username__any=[row.username for row in rows])
     users = list(waiting.select_for_update().order_by("pk"))
     if not users:
         return []
@@ -539,7 +539,7 @@ def _void_links(rows: list[_Row], organisation: Organisation, actor: User | None
     record_for_users(
         AuditAction.PASSWORD_LINK_ISSUED,
         AuditResult.SUCCESS,
-        User.objects.filter(pk__in=[user.pk for user in users]),
+        User.objects.filter(pk__any=[user.pk for user in users]),
         actor=actor,
         via="import",
     )
@@ -564,7 +564,7 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
         users.append(user)
     bulk.insert(User, users)
     ids = dict(
-        User.objects.filter(username__in=[user.username for user in users]).values_list(
+        User.objects.filter(username__any=[user.username for user in users]).values_list(
             "username", "pk"
         )
     )
@@ -575,7 +575,7 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
     record_for_users(
         AuditAction.USERS_IMPORTED,
         AuditResult.SUCCESS,
-        User.objects.filter(pk__in=[user.pk for user in users]),
+        User.objects.filter(pk__any=[user.pk for user in users]),
         actor=actor,
         via="import",
     )

@@ -229,13 +229,7 @@ def _apply(directory, entries, present, members, report: Report) -> None:
                 if id(entry) in made:
                     looked_at.append(entry.username)
                     continue
-                try:
-                    with transaction.atomic():  # a savepoint: one entry's refusal undoes it alone
-                        applied = _apply_entry(directory, entry, accounts_by_id, report)
-                except InvalidInput as refused:  # made meanwhile by someone else, say
-                    report.refused.append((entry.username or entry.dn, refused.message))
-                    applied = False
-                if applied:
+                if _apply_one(directory, entry, accounts_by_id, report):
                     looked_at.append(entry.username)
     ids = set(present.values())
     if not ids and accounts_by_id:
@@ -254,6 +248,21 @@ def _apply(directory, entries, present, members, report: Report) -> None:
         directory.save(update_fields=["sync_mark", "synced_at"])
     counted = {*report.created, *report.updated, *report.blocked, *report.unblocked}
     report.unchanged = sum(1 for name in looked_at if name not in counted)
+
+
+def _apply_one(directory: Directory, entry: Entry, accounts_by_id: dict, report) -> bool:
+    """``_apply_entry``, for a new entry in a savepoint: its refusal (a name made meanwhile
+    by someone else, say) undoes it alone. A known entry's update refuses nothing, and
+    needs none: a savepoint is two round trips to PostgreSQL for each of 100,000 entries
+    that mostly did not change."""
+    if entry.entry_id in accounts_by_id:
+        return _apply_entry(directory, entry, accounts_by_id, report)
+    try:
+        with transaction.atomic():
+            return _apply_entry(directory, entry, accounts_by_id, report)
+    except InvalidInput as refused:
+        report.refused.append((entry.username or entry.dn, refused.message))
+        return False
 
 
 def _domains(organisation) -> frozenset[str]:
@@ -330,7 +339,7 @@ def _create_in_bulk(directory: Directory, batch: list[Entry], accounts_by_id: di
         ):
             continue
         wanted[entry.username] = entry
-    taken = set(User.objects.filter(username__in=list(wanted)).values_list("username", flat=True))
+    taken = set(User.objects.filter(username__any=list(wanted)).values_list("username", flat=True))
     chosen = [entry for name, entry in wanted.items() if name not in taken]
     if not chosen:
         return set()
@@ -357,7 +366,7 @@ def _create_in_bulk(directory: Directory, batch: list[Entry], accounts_by_id: di
             bulk.insert(DirectoryAccount, made)
             ids = dict(
                 DirectoryAccount.objects.filter(
-                    directory=directory, entry_id__in=[account.entry_id for account in made]
+                    directory=directory, entry_id__any=[account.entry_id for account in made]
                 ).values_list("entry_id", "pk")
             )
             for account in made:
@@ -498,7 +507,7 @@ def _apply_groups(directory, members: dict, accounts_by_id: dict, report: Report
             chunk = users[start : start + _STATE_CHUNK]
             with transaction.atomic():
                 accounts.set_mfa_state(
-                    User.objects.filter(pk__in=[user.pk for user in chunk]),
+                    User.objects.filter(pk__any=[user.pk for user in chunk]),
                     state,
                     actor_label=ACTOR,
                 )
