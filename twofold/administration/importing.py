@@ -35,7 +35,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from twofold.accounts.backends import kept_elsewhere
 from twofold.accounts.models import MfaState, User, normalise_username
+from twofold.accounts.services import PasswordKeptElsewhere
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record_for_users
 from twofold.core import bulk, crypto, phones
@@ -285,12 +287,15 @@ def _checked(
     checked = [_check_row(number, cells, columns, context) for number, cells in batch]
     names = [row.username for row, _problems, _label in checked if row.username]
     taken, waiting = _taken(names), _waiting(names, context.organisation)
+    kept = _kept_elsewhere(taken)
     good, relink = [], []
     for row, problems, label in checked:
         if row.username in waiting and not problems:
             relink.append(row)
             continue
-        if row.username in taken:
+        if row.username in kept:
+            problems.append(Problem("user name", str(PasswordKeptElsewhere.default_message)))
+        elif row.username in taken:
             problems.append(Problem("user name", _exists_message()))
         if problems:
             report.refused.append(RefusedRow(row.number, label, tuple(problems)))
@@ -451,15 +456,24 @@ def _taken(usernames: list[str]) -> set[str]:
     return set(User.objects.filter(username__any=usernames).values_list("username", flat=True))
 
 
+def _kept_elsewhere(usernames: set[str]) -> set[str]:
+    """Those of ``usernames`` whose password their directory keeps: no link for them."""
+    if not usernames:
+        return set()
+    users = User.objects.filter(kept_elsewhere(), username__any=list(usernames))
+    return set(users.values_list("username", flat=True))
+
+
 def _waiting_users(organisation: Organisation) -> QuerySet[User]:
     """The organisation's users who have never signed in and have no usable password yet:
-    those an import (or an administrator) made, whose set-password link is unused or lost."""
+    those an import (or an administrator) made, whose set-password link is unused or lost.
+    Not a directory's people (no password of theirs is ever set here)."""
     return User.objects.filter(
         organisation=organisation,
         is_active=True,
         last_login__isnull=True,
         password__startswith=UNUSABLE_PASSWORD_PREFIX,
-    )
+    ).exclude(kept_elsewhere())
 
 
 def _waiting(usernames: list[str], organisation: Organisation) -> set[str]:
