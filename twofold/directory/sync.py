@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User, normalise_username
@@ -43,7 +45,8 @@ class Report:
     blocked: list[str] = field(default_factory=list)
     unblocked: list[str] = field(default_factory=list)
     unchanged: int = 0
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (name or DN, reason)
+    # (name or DN, reason): each reason said in the reader's language when shown.
+    refused: list[tuple[str, str | Promise]] = field(default_factory=list)
     incremental: bool = False
     dry_run: bool = False
 
@@ -235,7 +238,7 @@ def _apply(directory, entries, present, members, report: Report) -> None:
     if not ids and accounts_by_id:
         # A directory that lists nobody is far likelier a wrong base DN or filter than
         # everyone gone: block no one on its word.
-        report.refused.append(("*", "the directory listed nobody: no one was blocked"))
+        report.refused.append(("*", _("the directory listed nobody: no one was blocked")))
     else:
         for account in accounts_by_id.values():
             if account.entry_id not in ids and not account.blocked_by_directory:
@@ -274,18 +277,18 @@ def _domains(organisation) -> frozenset[str]:
     return cached
 
 
-def _refuse(entry: Entry, domains: frozenset[str]) -> str:
+def _refuse(entry: Entry, domains: frozenset[str]) -> str | Promise:
     """Why this entry cannot be a user of ``organisation`` ("" when it can)."""
     if not entry.entry_id:
-        return "no entry ID"
+        return _("no entry ID")
     if not entry.username:
-        return "no user name"
+        return _("no user name")
     try:
         validate_email(entry.username)
     except ValidationError:
-        return "the user name is not of the form name@domain"
+        return _("the user name is not of the form name@domain")
     if domain_of(entry.username) not in domains:
-        return "the user name's domain is not the organisation's"
+        return _("the user name's domain is not the organisation's")
     return ""
 
 
@@ -301,10 +304,10 @@ def _apply_entry(directory: Directory, entry: Entry, accounts_by_id: dict, repor
         owner = User.objects.filter(username=entry.username).first()
         if owner is not None:
             # Never taken over: a twofold user, or another directory's, keeps their account.
-            report.refused.append((entry.username, "a user with this user name exists already"))
+            report.refused.append((entry.username, _("a user with this user name exists already")))
             return False
         if entry.state == "disabled":
-            report.refused.append((entry.username, "disabled in the directory"))
+            report.refused.append((entry.username, _("disabled in the directory")))
             return False
         account = _create(directory, entry)
         accounts_by_id[entry.entry_id] = account
