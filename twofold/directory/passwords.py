@@ -113,8 +113,10 @@ def _number(text: str) -> int:
 
 
 def kept_users() -> Q:
-    """Directory users: their password is the directory's, changed and reset there only."""
-    return Q(directory_account__isnull=False)
+    """Directory users: their password is the directory's, changed and reset there only.
+    A subquery, not a join: callers lock the users it selects or excludes (FOR UPDATE
+    refuses the nullable side of an outer join on PostgreSQL)."""
+    return Q(pk__in=DirectoryAccount.objects.values("user_id"))
 
 
 def check_user(user: User, password: str) -> bool | None:
