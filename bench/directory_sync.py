@@ -1,7 +1,7 @@
 """Time a directory sync of N people (default 100,000) against a local slapd, first and
 incremental, and a password check through the directory beside a local one.
 
-    .venv/bin/python bench/directory_sync.py [N]
+    .venv/bin/python bench/directory_sync.py [N] [--profile FILE]
 
 Needs Debian's slapd (`make slapd`); starts its own (twofold/directory/devslapd.py) in a
 temporary folder, with N generated people loaded offline by slapadd. Without DATABASE_URL
@@ -9,12 +9,15 @@ it migrates a fresh SQLite database in a temporary folder; with DATABASE_URL it 
 database and removes the benchmark organisation first, so runs repeat. Every person has a
 user name, display name, e-mail and mobile number (each number distinct: each is parsed and
 held pending, docs/directory.md). The incremental run follows a change to 1% of them.
-Not part of `make test`.
+``--profile FILE``: cProfile the two syncs only (not the set-up) into FILE, and print
+their costliest functions and how many times psycopg waited on the server. Not part of
+`make test`.
 """
 
 from __future__ import annotations
 
 import atexit
+import io
 import os
 import shutil
 import statistics
@@ -23,13 +26,21 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Run as a script, its own folder comes first on the path, where bench/profile.py would
+# hide the standard library's profile module (which cProfile imports).
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import cProfile  # noqa: E402
+import pstats  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twofold.settings")
 if not os.environ.get("DATABASE_URL"):
     os.environ["TWOFOLD_DATA_DIR"] = tempfile.mkdtemp(prefix="twofold-bench-directory-")
     atexit.register(shutil.rmtree, os.environ["TWOFOLD_DATA_DIR"], ignore_errors=True)
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
@@ -96,8 +107,40 @@ def password_times(username: str, password: str, rounds: int = 20) -> list[float
     return times
 
 
+def timed_sync(directory, profiler: cProfile.Profile | None):
+    """The sync's report, its time, and this process's CPU time in it (what the load
+    average of a shared machine changes least: the database server's is not in it)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    report = synchronise(directory)
+    if profiler is not None:
+        profiler.disable()
+    return report, time.perf_counter() - started, time.process_time() - cpu
+
+
+def print_profile(profiler: cProfile.Profile, path: str) -> None:
+    profiler.dump_stats(path)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats.print_stats(r"twofold/(directory|accounts|audit|core)/", 25)
+    waits = sum(
+        calls for (file, _line, name), (calls, *_rest) in stats.stats.items()
+        if file.endswith("psycopg/connection.py") and name == "wait"
+    )  # fmt: skip
+    print(out.getvalue())
+    print(f"psycopg waited on the server {waits:,} times (profile in {path})")
+
+
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    arguments = sys.argv[1:]
+    profile_path = ""
+    if "--profile" in arguments:
+        at = arguments.index("--profile")
+        profile_path = arguments[at + 1]
+        del arguments[at : at + 2]
+    profiler = cProfile.Profile() if profile_path else None
+    count = int(arguments[0]) if arguments else 100_000
     call_command("migrate", verbosity=0)
     folder = Path(tempfile.mkdtemp(prefix="twofold-bench-slapd-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -118,18 +161,17 @@ def main() -> None:
         preset="ad",
         user_filter="(objectClass=adLikeUser)",
     )
-    started = time.perf_counter()
-    report = synchronise(directory)
-    took = time.perf_counter() - started
+    report, took, cpu = timed_sync(directory, profiler)
     print(
-        f"first sync, {count:,} people: {took:.1f} s ({count / took:,.0f} people/s), "
-        f"{report.counts()}"
+        f"first sync, {count:,} people: {took:.1f} s ({count / took:,.0f} people/s, "
+        f"CPU {cpu:.1f} s), {report.counts()}"
     )
     changed = change_some(server, count)
-    started = time.perf_counter()
-    report = synchronise(directory)
-    took = time.perf_counter() - started
-    print(f"incremental sync after {changed:,} changes: {took:.1f} s, {report.counts()}")
+    report, took, cpu = timed_sync(directory, profiler)
+    print(
+        f"incremental sync after {changed:,} changes: {took:.1f} s (CPU {cpu:.1f} s), "
+        f"{report.counts()}"
+    )
     accounts.create_user(organisation, f"local@{DOMAIN}", LOCAL_PASSWORD)
     directory_times = password_times(f"u0000001@{DOMAIN}", devslapd.PEOPLE_PASSWORD)
     local_times = password_times(f"local@{DOMAIN}", LOCAL_PASSWORD)
@@ -141,6 +183,8 @@ def main() -> None:
             f"password check, {name}: median {statistics.median(times) * 1000:.1f} ms, "
             f"max {max(times) * 1000:.1f} ms over {len(times)}"
         )
+    if profiler is not None:
+        print_profile(profiler, profile_path)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ exactly once, a blocked user's too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import reduce
+from operator import or_
 
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +30,16 @@ password_checkers: list[Callable[[User, str], bool | None]] = []
 # only at the next sync. It raises AccountBlocked (or a subclass) to refuse, and its
 # dependency's error when it cannot tell; it returns for anyone else.
 standing_checkers: list[Callable[[User], None]] = []
+
+
+# And which users' passwords they keep: a filter on users (a directory's people). twofold
+# never sets, nor offers to set, a password it would never check (docs/directory.md).
+password_keepers: list[Callable[[], Q]] = []
+
+
+def kept_elsewhere() -> Q:
+    """The users whose password a registered keeper (their directory) keeps; nobody if none."""
+    return reduce(or_, (keeper() for keeper in password_keepers), Q(pk__in=[]))
 
 
 def confirm_standing(user: User) -> None:

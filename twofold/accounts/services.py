@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from twofold.accounts.backends import AccountBlocked
+from twofold.accounts.backends import AccountBlocked, kept_elsewhere
 from twofold.accounts.models import MfaState, User, normalise_username
 from twofold.accounts.names import typed_user_name
 from twofold.audit.models import AuditAction, AuditResult
@@ -36,6 +37,22 @@ class InvalidCredentials(InvalidInput):
     """Unknown user, wrong password, or a user who may not sign in: one answer for all three."""
 
     code = "invalid_credentials"
+
+
+class PasswordKeptElsewhere(InvalidInput):
+    """The user's password is their directory's: twofold neither sets it nor makes a link
+    to set it (a password set here would never be checked, docs/directory.md)."""
+
+    code = "password_kept_elsewhere"
+    default_message = gettext_lazy(
+        "This user's password is kept in your organisation's directory: change or reset it "
+        "there. twofold checks it there at every sign-in."
+    )
+
+
+def password_kept_elsewhere(user: User) -> bool:
+    """Whether ``user``'s password is kept outside twofold (by their directory)."""
+    return User.objects.filter(kept_elsewhere(), pk=user.pk).exists()
 
 
 def _limits() -> tuple[Limit, Limit]:
@@ -79,7 +96,6 @@ def minimum_mfa_state(state: str, *, is_admin: bool) -> str:
     return MfaState.ENFORCED if is_admin else state
 
 
-@transaction.atomic
 def new_user(
     organisation: Organisation,
     username: str,
@@ -167,7 +183,7 @@ def create_users(
         return users
     bulk.insert(User, users)
     ids = dict(
-        User.objects.filter(username__in=[user.username for user in users]).values_list(
+        User.objects.filter(username__any=[user.username for user in users]).values_list(
             "username", "pk"
         )
     )
@@ -177,7 +193,7 @@ def create_users(
     record_for_users(
         AuditAction.USER_CREATED,
         AuditResult.SUCCESS,
-        User.objects.filter(pk__in=[user.pk for user in users]),
+        User.objects.filter(pk__any=[user.pk for user in users]),
         actor=actor,
         actor_label=actor_label or ("system" if actor is None else ""),
     )
@@ -212,7 +228,9 @@ def _validated(password: str, user: User) -> None:
 @transaction.atomic
 def set_password(user: User, password: str, *, actor: User | None = None, via: str = "") -> None:
     """Set a new password. Every trusted device is forgotten and, through Django's session
-    hash, every other session of the user ends."""
+    hash, every other session of the user ends. PasswordKeptElsewhere for a directory user."""
+    if password_kept_elsewhere(user):
+        raise PasswordKeptElsewhere()
     _validated(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
@@ -392,7 +410,10 @@ def password_link(user: User, *, actor: User | None = None) -> str:
     or after PASSWORD_RESET_TIMEOUT). Shown once to an administrator; never stored.
 
     For a user without a password, a new link voids the earlier ones (the unusable mark
-    the token is bound to is replaced): at most one works, the newest."""
+    the token is bound to is replaced): at most one works, the newest.
+    PasswordKeptElsewhere for a directory user: their password is changed there."""
+    if password_kept_elsewhere(user):
+        raise PasswordKeptElsewhere()
     if not user.has_usable_password():
         user.set_unusable_password()
         still_without = User.objects.filter(

@@ -186,9 +186,21 @@ class SetPassword(PasswordResetConfirmView):
     template_name = "accounts/set_password.html"
     success_url = reverse_lazy("set-password-done")
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # A directory user's password is changed in the directory: the page says so and
+        # offers no form (a link made before that rule, say).
+        context["kept_elsewhere"] = self.validlink and services.password_kept_elsewhere(self.user)
+        return context
+
     def form_valid(self, form):
         # Through our service, so that the change is validated, audited and forgets devices.
-        services.set_password(form.user, form.cleaned_data["new_password1"], via="one-time link")
+        try:
+            services.set_password(
+                form.user, form.cleaned_data["new_password1"], via="one-time link"
+            )
+        except services.PasswordKeptElsewhere:
+            return self.render_to_response(self.get_context_data(form=form))
         self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
         return HttpResponseRedirect(self.get_success_url())
 

@@ -35,7 +35,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from twofold.accounts.backends import kept_elsewhere
 from twofold.accounts.models import MfaState, User, normalise_username
+from twofold.accounts.services import PasswordKeptElsewhere
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record_for_users
 from twofold.core import bulk, crypto, phones
@@ -285,12 +287,15 @@ def _checked(
     checked = [_check_row(number, cells, columns, context) for number, cells in batch]
     names = [row.username for row, _problems, _label in checked if row.username]
     taken, waiting = _taken(names), _waiting(names, context.organisation)
+    kept = _kept_elsewhere(taken)
     good, relink = [], []
     for row, problems, label in checked:
         if row.username in waiting and not problems:
             relink.append(row)
             continue
-        if row.username in taken:
+        if row.username in kept:
+            problems.append(Problem("user name", str(PasswordKeptElsewhere.default_message)))
+        elif row.username in taken:
             problems.append(Problem("user name", _exists_message()))
         if problems:
             report.refused.append(RefusedRow(row.number, label, tuple(problems)))
@@ -448,22 +453,31 @@ def _region_of(text: str) -> str:
 
 
 def _taken(usernames: list[str]) -> set[str]:
-    return set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
+    return set(User.objects.filter(username__any=usernames).values_list("username", flat=True))
+
+
+def _kept_elsewhere(usernames: set[str]) -> set[str]:
+    """Those of ``usernames`` whose password their directory keeps: no link for them."""
+    if not usernames:
+        return set()
+    users = User.objects.filter(kept_elsewhere(), username__any=list(usernames))
+    return set(users.values_list("username", flat=True))
 
 
 def _waiting_users(organisation: Organisation) -> QuerySet[User]:
     """The organisation's users who have never signed in and have no usable password yet:
-    those an import (or an administrator) made, whose set-password link is unused or lost."""
+    those an import (or an administrator) made, whose set-password link is unused or lost.
+    Not a directory's people (no password of theirs is ever set here)."""
     return User.objects.filter(
         organisation=organisation,
         is_active=True,
         last_login__isnull=True,
         password__startswith=UNUSABLE_PASSWORD_PREFIX,
-    )
+    ).exclude(kept_elsewhere())
 
 
 def _waiting(usernames: list[str], organisation: Organisation) -> set[str]:
-    users = _waiting_users(organisation).filter(username__in=usernames)
+    users = _waiting_users(organisation).filter(username__any=usernames)
     return set(users.values_list("username", flat=True))
 
 
@@ -529,7 +543,7 @@ def _relink(
 def _void_links(rows: list[_Row], organisation: Organisation, actor: User | None) -> list[User]:
     """Replace the unusable password mark of the rows' users still waiting for a password,
     which voids every link issued to them before; one audit event per new link."""
-    waiting = _waiting_users(organisation).filter(username__in=[row.username for row in rows])
+    waiting = _waiting_users(organisation).filter(username__any=[row.username for row in rows])
     users = list(waiting.select_for_update().order_by("pk"))
     if not users:
         return []
@@ -539,7 +553,7 @@ def _void_links(rows: list[_Row], organisation: Organisation, actor: User | None
     record_for_users(
         AuditAction.PASSWORD_LINK_ISSUED,
         AuditResult.SUCCESS,
-        User.objects.filter(pk__in=[user.pk for user in users]),
+        User.objects.filter(pk__any=[user.pk for user in users]),
         actor=actor,
         via="import",
     )
@@ -564,7 +578,7 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
         users.append(user)
     bulk.insert(User, users)
     ids = dict(
-        User.objects.filter(username__in=[user.username for user in users]).values_list(
+        User.objects.filter(username__any=[user.username for user in users]).values_list(
             "username", "pk"
         )
     )
@@ -575,7 +589,7 @@ def _create(rows: list[_Row], organisation: Organisation, actor: User | None) ->
     record_for_users(
         AuditAction.USERS_IMPORTED,
         AuditResult.SUCCESS,
-        User.objects.filter(pk__in=[user.pk for user in users]),
+        User.objects.filter(pk__any=[user.pk for user in users]),
         actor=actor,
         via="import",
     )

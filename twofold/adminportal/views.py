@@ -221,6 +221,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "events": activity.recent_events(subject),
         "states": MfaState.choices,
         "told_by_text": resets.is_told_by_text(subject),
+        "password_kept_elsewhere": accounts.password_kept_elsewhere(subject),
     }
     return render(request, "adminportal/user.html", context)
 

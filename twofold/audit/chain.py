@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from twofold.audit.models import AuditEvent, ChainHead
+from twofold.core import bulk
 
 #: The previous digest of a chain's first event.
 GENESIS = "0" * 64
@@ -72,7 +73,8 @@ def lock_head(chain: int) -> ChainHead:
 
 
 def append(events: list[AuditEvent]) -> list[AuditEvent]:
-    """Insert ``events`` (all of one chain) chained to its head, in this transaction."""
+    """Insert ``events`` (all of one chain) chained to its head, in this transaction. A
+    single event gets its ID; many are inserted in bulk (``core.bulk.insert``) and do not."""
     if not events:
         return events
     with transaction.atomic(savepoint=False):
@@ -84,8 +86,8 @@ def append(events: list[AuditEvent]) -> list[AuditEvent]:
             event.digest = previous = digest(previous, event)
         if len(events) == 1:
             events[0].save(force_insert=True)
-        else:
-            AuditEvent.objects.bulk_create(events)
+        else:  # in the list's order, so IDs follow the chain; their IDs are not read back
+            bulk.insert(AuditEvent, events)
         ChainHead.objects.filter(pk=head.pk).update(digest=previous)
     return events
 

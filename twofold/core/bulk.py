@@ -1,15 +1,24 @@
-"""``insert``: rows inserted in bulk as one executemany (no primary keys read back)."""
+"""Bulk work on many rows at once (a directory sync, a CSV import, a batch of audit events).
+
+``insert``: rows inserted in bulk, no primary keys read back: COPY on PostgreSQL, one
+executemany on SQLite. ``field__any=[...]``: a lookup that sends a batch's values as one
+array on PostgreSQL (``= ANY(%s)``) instead of one placeholder each. Both exist for speed
+(docs/directory.md, "Speed"): psycopg converts a query a placeholder at a time and caches
+no long query, and its executemany sends a row at a time.
+"""
 
 from __future__ import annotations
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Model
+from django.db.models import Field, Lookup, Model
 
 
 def insert(model: type[Model], objects: list[Model]) -> None:
-    """What bulk_create inserts, as one executemany: Django's bulk_create builds the SQL
-    value by value, which is most of the time of a 100,000-row import or sync on SQLite.
-    The objects' primary keys are not set: read them back by a unique field if needed."""
+    """What bulk_create inserts, without building the SQL value by value as Django's
+    bulk_create does (most of the time of a 100,000-row import or sync): on PostgreSQL
+    one COPY, elsewhere one executemany. The objects' primary keys are not set: read them
+    back by a unique field if needed. Rows go in the list's order (their IDs follow it)."""
     if not objects:
         return
     fields = [
@@ -19,14 +28,49 @@ def insert(model: type[Model], objects: list[Model]) -> None:
     ]
     database = connections[model.objects.db]
     quote = database.ops.quote_name
+    table = quote(model._meta.db_table)
     columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    values = [
+    values = (
         [field.get_db_prep_save(field.pre_save(obj, True), database) for field in fields]
         for obj in objects
-    ]
+    )
     with database.cursor() as cursor:
+        if database.vendor == "postgresql":
+            # psycopg's own cursor (Django's wrapper has no copy()); its errors turned into
+            # Django's (an IntegrityError for a name taken meanwhile), as the wrapper does.
+            copying = cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN")
+            with database.wrap_database_errors, copying as copy:
+                for row in values:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(fields))
         cursor.executemany(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})",  # noqa: S608 - names from the model
-            values,
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 - names from the model
+            list(values),
         )
+
+
+@Field.register_lookup
+class AnyOf(Lookup):
+    """``field__any=values``: the rows whose field is one of ``values`` (a list), as
+    ``__in`` selects them, but sent as one array parameter on PostgreSQL
+    (``field = ANY(%s)``): a query with one placeholder, which psycopg converts once and
+    caches, whatever the number of values. Elsewhere it is ``IN (%s, ...)``. No values:
+    no rows."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> list:
+        field = self.lhs.output_field
+        return [field.get_prep_value(value) for value in self.rhs]
+
+    def as_sql(self, compiler, connection) -> tuple[str, list]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(value, connection, prepared=True) for value in self.rhs]
+        if not values:
+            raise EmptyResultSet
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]

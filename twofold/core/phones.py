@@ -156,9 +156,12 @@ def international(e164: str) -> str:
 
 def mask(e164: str) -> str:
     """``+1 XXX XXX XX34``: the country code and the last two digits, the rest as X."""
-    parsed = phonenumbers.parse(e164)
+    parsed = phonenumbers.parse(e164)  # once: parsing is most of the cost (a sync masks 100,000)
     prefix = f"+{parsed.country_code}"
-    rest = international(e164)[len(prefix) :]
+    international_form = phonenumbers.format_number(
+        parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    rest = international_form[len(prefix) :]
     digits_seen = sum(ch.isdigit() for ch in rest)
     masked, remaining = [], digits_seen
     for ch in rest:

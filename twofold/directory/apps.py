@@ -17,3 +17,6 @@ class DirectoryConfig(AppConfig):
         # ...and on the ways in without a password, their account's state (disabled, gone).
         if passwords.check_standing not in backends.standing_checkers:
             backends.standing_checkers.append(passwords.check_standing)
+        # ...and twofold neither sets nor hands out links to set their passwords.
+        if passwords.kept_users not in backends.password_keepers:
+            backends.password_keepers.append(passwords.kept_users)

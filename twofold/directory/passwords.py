@@ -15,6 +15,7 @@ import re
 import time
 
 import ldap
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from twofold.accounts.backends import AccountBlocked
@@ -109,6 +110,13 @@ def _number(text: str) -> int:
         return int(text)
     except ValueError:
         return 0
+
+
+def kept_users() -> Q:
+    """Directory users: their password is the directory's, changed and reset there only.
+    A subquery, not a join: callers lock the users it selects or excludes (FOR UPDATE
+    refuses the nullable side of an outer join on PostgreSQL)."""
+    return Q(pk__in=DirectoryAccount.objects.values("user_id"))
 
 
 def check_user(user: User, password: str) -> bool | None:

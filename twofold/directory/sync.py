@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState, User, normalise_username
@@ -43,7 +45,8 @@ class Report:
     blocked: list[str] = field(default_factory=list)
     unblocked: list[str] = field(default_factory=list)
     unchanged: int = 0
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (name or DN, reason)
+    # (name or DN, reason): each reason said in the reader's language when shown.
+    refused: list[tuple[str, str | Promise]] = field(default_factory=list)
     incremental: bool = False
     dry_run: bool = False
 
@@ -229,19 +232,13 @@ def _apply(directory, entries, present, members, report: Report) -> None:
                 if id(entry) in made:
                     looked_at.append(entry.username)
                     continue
-                try:
-                    with transaction.atomic():  # a savepoint: one entry's refusal undoes it alone
-                        applied = _apply_entry(directory, entry, accounts_by_id, report)
-                except InvalidInput as refused:  # made meanwhile by someone else, say
-                    report.refused.append((entry.username or entry.dn, refused.message))
-                    applied = False
-                if applied:
+                if _apply_one(directory, entry, accounts_by_id, report):
                     looked_at.append(entry.username)
     ids = set(present.values())
     if not ids and accounts_by_id:
         # A directory that lists nobody is far likelier a wrong base DN or filter than
         # everyone gone: block no one on its word.
-        report.refused.append(("*", "the directory listed nobody: no one was blocked"))
+        report.refused.append(("*", _("the directory listed nobody: no one was blocked")))
     else:
         for account in accounts_by_id.values():
             if account.entry_id not in ids and not account.blocked_by_directory:
@@ -256,6 +253,21 @@ def _apply(directory, entries, present, members, report: Report) -> None:
     report.unchanged = sum(1 for name in looked_at if name not in counted)
 
 
+def _apply_one(directory: Directory, entry: Entry, accounts_by_id: dict, report) -> bool:
+    """``_apply_entry``, for a new entry in a savepoint: its refusal (a name made meanwhile
+    by someone else, say) undoes it alone. A known entry's update refuses nothing, and
+    needs none: a savepoint is two round trips to PostgreSQL for each of 100,000 entries
+    that mostly did not change."""
+    if entry.entry_id in accounts_by_id:
+        return _apply_entry(directory, entry, accounts_by_id, report)
+    try:
+        with transaction.atomic():
+            return _apply_entry(directory, entry, accounts_by_id, report)
+    except InvalidInput as refused:
+        report.refused.append((entry.username or entry.dn, refused.message))
+        return False
+
+
 def _domains(organisation) -> frozenset[str]:
     """The organisation's domains, read once a run (not once an entry)."""
     cached = getattr(organisation, "_sync_domains", None)
@@ -265,18 +277,18 @@ def _domains(organisation) -> frozenset[str]:
     return cached
 
 
-def _refuse(entry: Entry, domains: frozenset[str]) -> str:
+def _refuse(entry: Entry, domains: frozenset[str]) -> str | Promise:
     """Why this entry cannot be a user of ``organisation`` ("" when it can)."""
     if not entry.entry_id:
-        return "no entry ID"
+        return _("no entry ID")
     if not entry.username:
-        return "no user name"
+        return _("no user name")
     try:
         validate_email(entry.username)
     except ValidationError:
-        return "the user name is not of the form name@domain"
+        return _("the user name is not of the form name@domain")
     if domain_of(entry.username) not in domains:
-        return "the user name's domain is not the organisation's"
+        return _("the user name's domain is not the organisation's")
     return ""
 
 
@@ -292,10 +304,10 @@ def _apply_entry(directory: Directory, entry: Entry, accounts_by_id: dict, repor
         owner = User.objects.filter(username=entry.username).first()
         if owner is not None:
             # Never taken over: a twofold user, or another directory's, keeps their account.
-            report.refused.append((entry.username, "a user with this user name exists already"))
+            report.refused.append((entry.username, _("a user with this user name exists already")))
             return False
         if entry.state == "disabled":
-            report.refused.append((entry.username, "disabled in the directory"))
+            report.refused.append((entry.username, _("disabled in the directory")))
             return False
         account = _create(directory, entry)
         accounts_by_id[entry.entry_id] = account
@@ -330,7 +342,7 @@ def _create_in_bulk(directory: Directory, batch: list[Entry], accounts_by_id: di
         ):
             continue
         wanted[entry.username] = entry
-    taken = set(User.objects.filter(username__in=list(wanted)).values_list("username", flat=True))
+    taken = set(User.objects.filter(username__any=list(wanted)).values_list("username", flat=True))
     chosen = [entry for name, entry in wanted.items() if name not in taken]
     if not chosen:
         return set()
@@ -357,7 +369,7 @@ def _create_in_bulk(directory: Directory, batch: list[Entry], accounts_by_id: di
             bulk.insert(DirectoryAccount, made)
             ids = dict(
                 DirectoryAccount.objects.filter(
-                    directory=directory, entry_id__in=[account.entry_id for account in made]
+                    directory=directory, entry_id__any=[account.entry_id for account in made]
                 ).values_list("entry_id", "pk")
             )
             for account in made:
@@ -498,7 +510,7 @@ def _apply_groups(directory, members: dict, accounts_by_id: dict, report: Report
             chunk = users[start : start + _STATE_CHUNK]
             with transaction.atomic():
                 accounts.set_mfa_state(
-                    User.objects.filter(pk__in=[user.pk for user in chunk]),
+                    User.objects.filter(pk__any=[user.pk for user in chunk]),
                     state,
                     actor_label=ACTOR,
                 )

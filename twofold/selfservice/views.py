@@ -69,6 +69,8 @@ def security_verification(request: HttpRequest) -> HttpResponse:
         "enrolments": base.enrolments_for(user, enrolment.SETTINGS),
         "can_change": stepup.may_change_methods(request),
         "organisation": user.organisation,
+        # A directory user looking for where to change their password: not here.
+        "password_kept_elsewhere": accounts.password_kept_elsewhere(user),
     }
     return _limited(render(request, "selfservice/security_verification.html", context), limit_met)
 
