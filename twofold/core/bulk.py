@@ -1,24 +1,32 @@
 """Bulk work on many rows at once (a directory sync, a CSV import, a batch of audit events).
 
-``insert``: rows inserted in bulk, no primary keys read back: COPY on PostgreSQL, one
-executemany on SQLite. ``field__any=[...]``: a lookup that sends a batch's values as one
-array on PostgreSQL (``= ANY(%s)``) instead of one placeholder each. Both exist for speed
-(docs/directory.md, "Speed"): psycopg converts a query a placeholder at a time and caches
-no long query, and its executemany sends a row at a time.
+``insert``: rows inserted in bulk, no primary keys read back: a few in one multi-row
+INSERT, more by COPY on PostgreSQL or one executemany on SQLite. ``field__any=[...]``: a
+lookup that sends a batch's values as one array on PostgreSQL (``= ANY(%s)``) instead of
+one placeholder each. Both exist for speed (docs/directory.md, "Speed"): psycopg converts
+a query a placeholder at a time and caches no long query, and its executemany sends a row
+at a time.
 """
 
 from __future__ import annotations
+
+import time
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Field, Lookup, Model
 
+#: Up to this many rows go in one multi-row INSERT (one statement, one round trip: a
+#: batch of audit events on the validate check's path); more go by COPY on PostgreSQL.
+FEW_ROWS = 20
+
 
 def insert(model: type[Model], objects: list[Model]) -> None:
     """What bulk_create inserts, without building the SQL value by value as Django's
-    bulk_create does (most of the time of a 100,000-row import or sync): on PostgreSQL
-    one COPY, elsewhere one executemany. The objects' primary keys are not set: read them
-    back by a unique field if needed. Rows go in the list's order (their IDs follow it)."""
+    bulk_create does (most of the time of a 100,000-row import or sync): a few rows in one
+    multi-row INSERT; more by one COPY on PostgreSQL, elsewhere one executemany. The
+    objects' primary keys are not set: read them back by a unique field if needed. Rows go
+    in the list's order (their IDs follow it)."""
     if not objects:
         return
     fields = [
@@ -34,20 +42,32 @@ def insert(model: type[Model], objects: list[Model]) -> None:
         [field.get_db_prep_save(field.pre_save(obj, True), database) for field in fields]
         for obj in objects
     )
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with database.cursor() as cursor:
-        if database.vendor == "postgresql":
-            # psycopg's own cursor (Django's wrapper has no copy()); its errors turned into
-            # Django's (an IntegrityError for a name taken meanwhile), as the wrapper does.
-            copying = cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN")
-            with database.wrap_database_errors, copying as copy:
-                for row in values:
-                    copy.write_row(row)
-            return
-        placeholders = ", ".join(["%s"] * len(fields))
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 - names from the model
-            list(values),
-        )
+        if len(objects) <= FEW_ROWS:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objects))}",  # noqa: S608 - names from the model
+                [value for one in values for value in one],
+            )
+        elif database.vendor == "postgresql":
+            _copy(database, cursor, f"COPY {table} ({columns}) FROM STDIN", values)
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES {row}",  # noqa: S608 - names from the model
+                list(values),
+            )
+
+
+def _copy(database, cursor, sql: str, rows) -> None:
+    """COPY ``rows`` in through psycopg's own cursor (Django's wrapper has no copy()), its
+    errors turned into Django's (an IntegrityError for a name taken meanwhile), as the
+    wrapper does; logged where Django logs queries (tests counting statements see it)."""
+    started = time.monotonic()
+    with database.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+    if database.queries_logged:
+        database.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 @Field.register_lookup
