@@ -55,6 +55,21 @@ def _shown(statements: list[str]) -> str:
     )
 
 
+def _app_challenge_answered(token: str, with_app, clock) -> dict:
+    """The body of a check answering a challenge for the app's code, just started."""
+    user = with_app.user.username
+    started = _post(
+        token,
+        "/validate/challenges",
+        {"user": user, "password": STRONG_PASSWORD, "method": "app_code"},
+    )
+    return {
+        "user": user,
+        "challenge_id": started["challenge_id"],
+        "code": clock.code(with_app.secret),
+    }
+
+
 def test_a_code_for_a_text_challenge(make_token, texted, outbox) -> None:
     token = make_token("validate")
     started = _post(
@@ -72,17 +87,7 @@ def test_a_code_for_a_text_challenge(make_token, texted, outbox) -> None:
 
 def test_a_code_for_an_app_challenge(make_token, with_app, clock) -> None:
     token = make_token("validate")
-    user = with_app.user.username
-    started = _post(
-        token,
-        "/validate/challenges",
-        {"user": user, "password": STRONG_PASSWORD, "method": "app_code"},
-    )
-    body = {
-        "user": user,
-        "challenge_id": started["challenge_id"],
-        "code": clock.code(with_app.secret),
-    }
+    body = _app_challenge_answered(token, with_app, clock)
     answer, statements = _counted(token, body)
     assert answer["result"] == "accept", answer
     assert len(statements) == CODE_FOR_AN_APP_CHALLENGE, _shown(statements)
@@ -155,15 +160,7 @@ def test_ten_answers_of_one_code_at_once_accept_once_on_an_intact_chain(
     from twofold.audit import chain
 
     token = make_token("validate")
-    user = with_app.user.username
-    started = _post(
-        token,
-        "/validate/challenges",
-        {"user": user, "password": STRONG_PASSWORD, "method": "app_code"},
-    )
-    body = json.dumps(
-        {"user": user, "challenge_id": started["challenge_id"], "code": clock.code(with_app.secret)}
-    )
+    body = json.dumps(_app_challenge_answered(token, with_app, clock))
 
     def answer() -> bool:
         client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
