@@ -289,15 +289,12 @@ def check_password_readings(
     addresses = AddressLimits.current(by_address)
     if organisation is None:
         organisation = find_by_username(username)
-    # Only an existing user's name is kept: anything else typed in the user-name box (a
-    # password, a phone number) must not reach the audit log (docs/security.md 31).
-    label = typed_user_name(username, organisation)
     if by_user.exceeded(username) or addresses.exceeded():
         record(
             AuditAction.SIGNIN_RATE_LIMITED,
             AuditResult.DENIED,
             organisation=organisation,
-            subject_label=label,
+            subject_label=typed_user_name(username, organisation),
         )
         seconds = max(
             by_user.retry_after(username) if by_user.exceeded(username) else 0,
@@ -314,7 +311,7 @@ def check_password_readings(
     except AccountBlocked as blocked:
         # A directory's refusal names the account's state (disabled, locked, expired...).
         reason = getattr(blocked, "state", "blocked")
-        _refused(username, organisation, label, by_user, reason=reason)
+        _refused(username, organisation, by_user, reason=reason)
         if say_blocked:
             raise
         raise InvalidCredentials(_("Your user name or password is incorrect.")) from blocked
@@ -322,7 +319,7 @@ def check_password_readings(
         addresses.forgive()  # not judged (the user's directory is down): not an attempt
         raise
     if user is None:
-        _refused(username, organisation, label, by_user)
+        _refused(username, organisation, by_user)
         raise InvalidCredentials(_("Your user name or password is incorrect."))
     forgive_password_attempt(username)
     record(AuditAction.SIGNIN_PASSWORD, AuditResult.SUCCESS, actor=user, subject=user)
@@ -349,7 +346,7 @@ def forgive_password_attempt(username: str) -> None:
 
 
 def _refused(
-    username: str, organisation: Organisation | None, label: str, by_user: Limit, reason: str = ""
+    username: str, organisation: Organisation | None, by_user: Limit, reason: str = ""
 ) -> None:
     """Count and audit a refused password (a right one for a blocked account too)."""
     by_user.hit(username)
@@ -359,7 +356,9 @@ def _refused(
         AuditResult.FAILURE,
         organisation=None if known else organisation,
         subject=known,
-        subject_label=label,
+        # Only an existing user's name is kept: anything else typed in the user-name box
+        # (a password, a phone number) must not reach the audit log (docs/security.md 31).
+        subject_label=typed_user_name(username, organisation),
         **({"reason": reason} if reason else {}),
     )
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
@@ -159,31 +158,6 @@ def _record(request: HttpRequest, action: AuditAction | None, response: HttpResp
     )
 
 
-def _in_one_transaction(
-    run: Callable[..., HttpResponse],
-    action: AuditAction | None,
-    request: HttpRequest,
-    *args,
-    **kwargs,
-) -> HttpResponse:
-    """The call and its audit events in one transaction, the events written together at its
-    end (one head lock, one INSERT): the verification's event and the call's. An answer
-    that rolls back (a 5xx, or an error that escaped a block without its savepoint) rolls
-    back all the call did, and the call's event is then written on its own, as for any call
-    whose work rolled back."""
-    with transaction.atomic(), audit_events.batch() as events:
-        response = run(request, *args, **kwargs)
-        undone = transaction.get_connection().needs_rollback or response.status_code >= 500
-        if undone:
-            transaction.set_rollback(True)
-        else:
-            _record(request, action, response)
-            events.write()
-    if undone:
-        _record(request, action, response)
-    return response
-
-
 def audited(
     action: AuditAction | None, *, together: Callable[[HttpRequest], bool] | None = None
 ) -> Callable[[Callable[..., HttpResponse]], Any]:
@@ -192,15 +166,20 @@ def audited(
     ``action`` is what the call did in the words of the audit log (None for reads); the
     event itself is always an API call (see ``twofold.api.audit``). ``together``: for the
     requests it picks, the call runs in one transaction with its events written together
-    (``_in_one_transaction``); only for a path whose first lock is the user's row (the
-    lock order, methods/verification.py).
+    (``audit.services.together``; a 5xx rolls the call's work back and its event is
+    written alone); only for a path that locks the user's row as soon as it knows the user
+    (the lock order, methods/verification.py; api/checks.py does).
     """
 
     def decorate(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(run)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if together is not None and together(request):
-                return _in_one_transaction(run, action, request, *args, **kwargs)
+                return audit_events.together(
+                    lambda: run(request, *args, **kwargs),
+                    finish=lambda response: _record(request, action, response),
+                    undone=lambda response: response.status_code >= 500,
+                )
             response = run(request, *args, **kwargs)
             _record(request, action, response)
             return response

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -32,6 +31,7 @@ from twofold.accounts import services as accounts
 from twofold.accounts.backends import AccountBlocked, confirm_standing
 from twofold.accounts.models import User, normalise_username
 from twofold.api.reasons import ENDED, REFUSED, SHORTCUTS, Reason
+from twofold.audit.services import batching
 from twofold.core.errors import InvalidInput, NotFound
 from twofold.methods import base, verification, waits
 from twofold.methods.app_passwords import services as app_passwords
@@ -71,6 +71,15 @@ def _wrong_credentials(message: str = "") -> Decision:
     return _reject(None, Reason.INVALID_CREDENTIALS, message)
 
 
+def _whole_call() -> bool:
+    """Whether the caller holds one transaction for the whole check, its audit events
+    written together at its end (``audit.services.together``: the API's checks, RADIUS).
+    Then the user's row is locked as soon as the user is known, before any challenge is
+    touched (the lock order, methods/verification.py), and held to the end: the check
+    reads the user once, and the verification needs no lock of its own."""
+    return batching()
+
+
 def check(
     request: HttpRequest | None,
     organisation: Organisation,
@@ -104,6 +113,10 @@ def check(
     if isinstance(found, Decision):
         return found
     user, code = found
+    if _whole_call():  # the password is checked: no row was held while it was hashed
+        user = verification.lock_user(user.pk)
+        if user is None:  # removed meanwhile
+            return _wrong_credentials()
     step = signin.decide(request, user, devices=False)  # the browser's rule, in its order
     if step.next is signin.Next.SIGNED_IN:
         return _accept(user, SHORTCUTS[step.via], step.via)
@@ -171,11 +184,15 @@ def _app_password_holder(organisation: Organisation, username: str, password: st
 
 
 def _member(organisation: Organisation, username: str) -> User:
-    user = (
-        User.objects.select_related("organisation")
-        .filter(username=username, organisation=organisation)
-        .first()
-    )
+    """The organisation's user of that name, locked inside a whole call (``_whole_call``)."""
+    if _whole_call():
+        user = verification.lock_member(organisation.pk, username)
+    else:
+        user = (
+            User.objects.select_related("organisation")
+            .filter(username=username, organisation=organisation)
+            .first()
+        )
     if user is None:
         raise NotFound(_("This verification no longer exists. Start again."))
     return user
@@ -184,21 +201,11 @@ def _member(organisation: Organisation, username: str) -> User:
 def _answer_challenge_of(
     organisation: Organisation, username: str, challenge_id: UUID, code: str | None
 ) -> Decision:
-    """``_answer_challenge`` for a user named by the client. Inside a transaction that the
-    caller holds for the whole call (the API's answer to a challenge, api/auth.py
-    ``audited``), a code's check locks the user's row as it reads it: the first lock of the
-    verification's lock order, held until the call ends, so the user is read once."""
-    if code is None or not transaction.get_connection().in_atomic_block:
-        return _answer_challenge(_member(organisation, username), challenge_id, code)
-    user = verification.lock_member(organisation.pk, username)
-    if user is None:
-        raise NotFound(_("This verification no longer exists. Start again."))
-    return _answer_challenge(user, challenge_id, code, user_locked=True)
+    """``_answer_challenge`` for a user named by the client."""
+    return _answer_challenge(_member(organisation, username), challenge_id, code)
 
 
-def _answer_challenge(
-    user: User, challenge_id: UUID, code: str | None, *, user_locked: bool = False
-) -> Decision:
+def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decision:
     """Check ``code`` against a challenge an earlier call started for ``user``; without a
     code, how a challenge that waits for the user (a push, a call) stands."""
     if not user.can_sign_in:
@@ -207,9 +214,7 @@ def _answer_challenge(
         return _waiting(user, challenge_id)
     # Only a challenge the API started counts (any other is "not found"): checked in the
     # statement that locks it.
-    return _verified(
-        user, challenge_id, code, purpose=ChallengePurpose.API, user_locked=user_locked
-    )
+    return _verified(user, challenge_id, code, purpose=ChallengePurpose.API)
 
 
 def answer(organisation: Organisation, username: str, challenge_id: UUID, code: str) -> Decision:
@@ -273,16 +278,12 @@ def _held_code(user: User, code: str, method: str | None, options: list[base.Opt
 
 
 def _verified(
-    user: User,
-    challenge_id: UUID,
-    code: str,
-    purpose: ChallengePurpose | None = None,
-    *,
-    user_locked: bool = False,
+    user: User, challenge_id: UUID, code: str, purpose: ChallengePurpose | None = None
 ) -> Decision:
+    # In a whole call, ``user`` was locked when it was found (``check``, ``_member``).
     try:
         challenge = verification.verify(
-            user, challenge_id, code, purpose=purpose, user_locked=user_locked
+            user, challenge_id, code, purpose=purpose, user_locked=_whole_call()
         )
     except InvalidInput as refused:  # wrong, expired, finished: decided, and audited
         if refused.code not in REFUSED:

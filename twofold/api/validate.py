@@ -213,19 +213,20 @@ _LINKS = {
 }
 
 
-def _answers_a_challenge(request: HttpRequest) -> bool:
-    """A challenge's code without a password: the path that locks the user's row first, so
-    that the check and the call's audit events can be one transaction (issue 20). A
-    password's path opens challenges before it locks the user: never one transaction."""
+def _checks_something(request: HttpRequest) -> bool:
+    """A call that checks a password or a challenge's code (not one that only asks how a
+    challenge stands): api/checks.py locks the user's row as soon as it knows the user,
+    first of all its locks, so the call and its audit events can be one transaction
+    (docs/design.md, a check as one transaction). A poll reads, and may expire, a
+    challenge before any user is locked: it keeps a transaction per step."""
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError, RequestDataTooBig):
         return False  # answered by the operation itself, as any such request
-    return (
-        isinstance(body, dict)
-        and body.get("password") is None
-        and body.get("challenge_id") is not None
-        and bool(body.get("code"))
+    if not isinstance(body, dict):
+        return False
+    return body.get("password") is not None or bool(
+        body.get("challenge_id") is not None and body.get("code")
     )
 
 
@@ -236,7 +237,7 @@ def _answers_a_challenge(request: HttpRequest) -> bool:
     openapi_extra={**documented(ApiScope.VALIDATE), "responses": _LINKS},
     summary="Check a password and, where needed, a second factor",
 )
-@decorate_view(audited(AuditAction.SIGNIN_COMPLETED, together=_answers_a_challenge))
+@decorate_view(audited(AuditAction.SIGNIN_COMPLETED, together=_checks_something))
 def check(request: HttpRequest, body: CheckIn) -> ResultOut:
     """One call for most integrations. With a code (and no challenge_id) the code is checked
     as one from the user's authenticator app or hardware token; with challenge_id and code,
@@ -265,7 +266,7 @@ def check(request: HttpRequest, body: CheckIn) -> ResultOut:
     openapi_extra={**documented(ApiScope.VALIDATE), "responses": _LINKS},
     summary="Start a challenge (password required)",
 )
-@decorate_view(audited(AuditAction.CHALLENGE_STARTED))
+@decorate_view(audited(AuditAction.CHALLENGE_STARTED, together=_checks_something))
 def start_challenge(request: HttpRequest, body: StartIn) -> ResultOut:
     """Check the password, then start ``method`` or else the user's preferred option,
     whatever it is (for an app code nothing is sent: answer with check, challenge_id and

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from twofold.audit.models import AuditEvent, ChainHead
@@ -86,10 +86,20 @@ def append(events: list[AuditEvent]) -> list[AuditEvent]:
             event.digest = previous = digest(previous, event)
         if len(events) == 1:
             events[0].save(force_insert=True)
+            ChainHead.objects.filter(pk=head.pk).update(digest=previous)
         else:  # in the list's order, so IDs follow the chain; their IDs are not read back
-            bulk.insert(AuditEvent, events)
-        ChainHead.objects.filter(pk=head.pk).update(digest=previous)
+            bulk.insert(AuditEvent, events, along=_moved(head.pk, previous))
     return events
+
+
+def _moved(chain: int, digest: str) -> tuple[str, list]:
+    """The UPDATE that moves the chain's head to ``digest``: sent with the INSERT of the
+    events it follows where the database takes both in one statement (core.bulk)."""
+    quote = connection.ops.quote_name
+    table = quote(ChainHead._meta.db_table)
+    column = quote(ChainHead._meta.get_field("digest").column)
+    key = quote(ChainHead._meta.pk.column)
+    return f"UPDATE {table} SET {column} = %s WHERE {key} = %s", [digest, chain]  # noqa: S608 - names from the model
 
 
 @dataclass(frozen=True)

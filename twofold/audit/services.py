@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from contextvars import Context, ContextVar, copy_context
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -107,28 +107,60 @@ def record(
     )
     queued = _batch.get()
     if queued is not None:  # written with the batch's other events (``batch``)
-        queued.append((event, details))
+        queued.add(event, details)
         return event
     event = chain.append([event])[0]
     metrics.observe_event(action, result, details)  # written, then counted
     return event
 
 
+class _Queued:
+    """A queued event, its details, the context it was recorded in (its metrics are
+    labelled by the request's channel then, not when the batch is written), and its mark
+    in the transaction's on-commit list."""
+
+    __slots__ = ("context", "details", "event")
+
+    def __init__(self, event: AuditEvent, details: dict[str, Any]) -> None:
+        self.event = event
+        self.details = details
+        self.context: Context = copy_context()
+
+    def __call__(self) -> None:
+        """Run on commit: nothing to do (the event was written before it)."""
+
+
 class Batch(list):
-    """The events ``record`` queued inside ``batch`` (each with the details it was given),
-    in the order they were recorded."""
+    """The events ``record`` queued inside ``batch``, in the order they were recorded."""
+
+    def add(self, event: AuditEvent, details: dict[str, Any]) -> None:
+        """Queue ``event``. It is marked in the transaction's on-commit list, from which
+        Django removes what was registered inside a savepoint that rolls back: an event of
+        work undone that way is not written (``write``)."""
+        queued = _Queued(event, details)
+        transaction.on_commit(queued)
+        self.append(queued)
+
+    def _kept(self) -> list[_Queued]:
+        """The queued events whose savepoints did not roll back."""
+        marks = transaction.get_connection().run_on_commit
+        alive = {id(mark) for _savepoints, mark, _robust in marks}
+        return [queued for queued in self if id(queued) in alive]
 
     def write(self) -> None:
         """Write them, chained (one head lock, one INSERT, one head update per chain), in
         the caller's transaction; then count them."""
+        kept = self._kept()
         by_chain: dict[int, list[AuditEvent]] = {}
-        for event, _details in self:
+        for queued in kept:
+            event = queued.event
             by_chain.setdefault(chain.chain_of(event.organisation_id), []).append(event)
         with transaction.atomic(savepoint=False):
             for key in sorted(by_chain):  # heads locked in one order: no deadlock between them
                 chain.append(by_chain[key])
-        for event, details in self:
-            metrics.observe_event(event.action, event.result, details)
+        for queued in kept:
+            event = queued.event
+            queued.context.run(metrics.observe_event, event.action, event.result, queued.details)
         self.clear()
 
 
@@ -136,7 +168,8 @@ _batch: ContextVar[Batch | None] = ContextVar("audit_batch", default=None)
 
 
 def batching() -> bool:
-    """Whether ``record`` queues its events (inside ``batch``)."""
+    """Whether ``record`` queues its events (inside ``batch``): the caller holds one
+    transaction for its whole work (``together``)."""
     return _batch.get() is not None
 
 
@@ -145,8 +178,8 @@ def batch() -> Iterator[Batch]:
     """Inside, ``record`` queues its events (unsaved) instead of writing each with its own
     head lock, INSERT and head update: the caller writes them all with ``Batch.write``
     before its transaction ends, or drops them with a transaction it rolls back (events not
-    written when the block ends are dropped). For one transaction that holds a whole call
-    (api/auth.py ``audited``); the chain's head is then still its last lock (issue 20)."""
+    written when the block ends are dropped, as are those recorded inside a savepoint that
+    rolled back). The chain's head is then still the transaction's last lock (issue 20)."""
     if batching():
         raise RuntimeError("audit batches do not nest")
     if not transaction.get_connection().in_atomic_block:
@@ -157,6 +190,39 @@ def batch() -> Iterator[Batch]:
         yield queued
     finally:
         _batch.reset(token)
+
+
+Result = TypeVar("Result")
+
+
+def together(
+    work: Callable[[], Result],
+    *,
+    finish: Callable[[Result], None],
+    undone: Callable[[Result], bool] = lambda result: False,
+) -> Result:
+    """Run ``work`` as one transaction whose audit events are written together at its end
+    (``batch``), with ``finish(result)`` recording the caller's own event of it (an API
+    call's, a RADIUS request's) among them: one head lock, one INSERT, one head update.
+
+    Work that is ``undone`` (a 5xx answer), or that an error escaped from a block without
+    its savepoint, rolls back with everything it recorded, and ``finish`` then records the
+    caller's event alone, as for any call whose work rolled back. The work must take the
+    user's row first of all its locks (the lock order, methods/verification.py): callers
+    look at ``batching()`` to know (api/checks.py). An exception out of ``work`` rolls it
+    back and propagates, with no event, as it would without this.
+    """
+    with transaction.atomic(), batch() as events:
+        result = work()
+        rolled_back = transaction.get_connection().needs_rollback or undone(result)
+        if rolled_back:
+            transaction.set_rollback(True)
+        else:
+            finish(result)
+            events.write()
+    if rolled_back:
+        finish(result)
+    return result
 
 
 #: However many addresses a flood comes from (UDP sources are forged at will, and IPv6

@@ -21,12 +21,19 @@ from django.db.models import Field, Lookup, Model
 FEW_ROWS = 20
 
 
-def insert(model: type[Model], objects: list[Model]) -> None:
+def insert(
+    model: type[Model], objects: list[Model], *, along: tuple[str, list] | None = None
+) -> None:
     """What bulk_create inserts, without building the SQL value by value as Django's
     bulk_create does (most of the time of a 100,000-row import or sync): a few rows in one
     multi-row INSERT; more by one COPY on PostgreSQL, elsewhere one executemany. The
     objects' primary keys are not set: read them back by a unique field if needed. Rows go
-    in the list's order (their IDs follow it)."""
+    in the list's order (their IDs follow it).
+
+    ``along``: an UPDATE (SQL and parameters) that goes with the rows in the caller's
+    transaction: on PostgreSQL, with a few rows, in the same statement (``WITH … AS
+    (UPDATE …) INSERT …``: one round trip; an audit chain's head, audit/chain.py), else
+    as a statement of its own just before."""
     if not objects:
         return
     fields = [
@@ -45,11 +52,17 @@ def insert(model: type[Model], objects: list[Model]) -> None:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with database.cursor() as cursor:
         if len(objects) <= FEW_ROWS:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objects))}",  # noqa: S608 - names from the model
-                [value for one in values for value in one],
-            )
-        elif database.vendor == "postgresql":
+            sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objects))}"  # noqa: S608 - names from the model
+            params = [value for one in values for value in one]
+            if along is not None and database.vendor == "postgresql":
+                sql, params = f"WITH along AS ({along[0]}) {sql}", [*along[1], *params]
+            elif along is not None:
+                cursor.execute(*along)
+            cursor.execute(sql, params)
+            return
+        if along is not None:
+            cursor.execute(*along)
+        if database.vendor == "postgresql":
             _copy(database, cursor, f"COPY {table} ({columns}) FROM STDIN", values)
         else:
             cursor.executemany(

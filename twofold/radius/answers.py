@@ -35,7 +35,7 @@ from twofold.api import checks
 from twofold.api import clients as api_clients
 from twofold.api.reasons import Reason
 from twofold.audit.models import AuditAction, AuditResult
-from twofold.audit.services import record
+from twofold.audit.services import record, together
 from twofold.core import context, crypto, languages
 from twofold.core.errors import InvalidInput, TwofoldError
 from twofold.methods import base
@@ -89,8 +89,10 @@ def respond(client: RadiusClient, request: codec.AccessRequest, source: str) -> 
         fallback = settings.LANGUAGE_CODE
         with translation.override(language if languages.supported(language) else fallback):
             event = Event(client)
-            answer = _respond(client, request, event)
-            event.write()
+            # One transaction, its events written together (docs/design.md).
+            answer = together(
+                lambda: _respond(client, request, event), finish=lambda _answer: event.write()
+            )
         return codec.reply(
             request, answer.code, message=answer.message, state=answer.state, extra=answer.extra
         )

@@ -88,11 +88,22 @@ def test_a_bulk_insert_is_one_copy_not_inserts_on_postgresql(organisation) -> No
 
 
 def test_a_few_rows_are_one_insert_statement(organisation) -> None:
+    """With the chain head's UPDATE in the same statement on PostgreSQL (``along``)."""
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         chain.append(_events(organisation, bulk.FEW_ROWS))
-    inserts = [query for query in queries if query["sql"].upper().startswith("INSERT")]
+    statements = [
+        query["sql"] for query in queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    inserts = [sql for sql in statements if "INSERT" in sql.upper()]
     assert len(inserts) == 1
+    head_moved = [sql for sql in statements if 'UPDATE "audit_chainhead"' in sql]
+    if POSTGRESQL:
+        assert head_moved == inserts  # WITH along AS (UPDATE …) INSERT …: one round trip
+        assert len(statements) == 2  # and the head's lock before it
+    else:
+        assert len(head_moved) == 1
     assert AuditEvent.objects.filter(actor_label="bulk test").count() == bulk.FEW_ROWS
+    assert chain.verify(organisation.pk).ok
 
 
 def test_any_selects_the_rows_whose_value_is_listed(organisation) -> None:

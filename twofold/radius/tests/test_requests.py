@@ -468,3 +468,38 @@ def test_a_copy_that_arrives_while_the_first_is_answered_is_dropped_then_answere
         sock.close()
     assert first == again
     assert len(calls) == 1
+
+
+def test_a_requests_events_are_written_together_in_one_insert(
+    organisation, radius_admin, with_app, clock
+) -> None:
+    """One transaction per Access-Request (docs/design.md, a check as one transaction): the
+    password's, the decision's, the challenge's and the request's events, one INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from twofold.audit import chain
+    from twofold.radius import codec
+
+    client, secret = clients.create(organisation, "VPN", "127.0.0.1", actor=radius_admin)
+    packet = request_packet(secret, BOB, STRONG_PASSWORD + clock.code(with_app.secret))
+    request = codec.decode(packet.RequestPacket(), secret.encode())
+    with CaptureQueriesContext(connection) as captured:
+        reply = answers.respond(client, request, "127.0.0.1")
+    assert reply[0] == codec.ACCESS_ACCEPT
+    inserts = [
+        query["sql"]
+        for query in captured.captured_queries
+        if 'INSERT INTO "audit_auditevent"' in query["sql"]  # after WITH on PostgreSQL
+    ]
+    assert len(inserts) == 1, inserts
+    last = AuditEvent.objects.latest("id")
+    written = AuditEvent.objects.filter(correlation_id=last.correlation_id).order_by("id")
+    assert list(written.values_list("action", flat=True)) == [
+        "signin.password",
+        "signin.decided",
+        "challenge.started",
+        "challenge.verified",
+        "radius.request",
+    ]
+    assert chain.verify(organisation.pk).ok
