@@ -201,8 +201,18 @@ def _member(organisation: Organisation, username: str) -> User:
 def _answer_challenge_of(
     organisation: Organisation, username: str, challenge_id: UUID, code: str | None
 ) -> Decision:
-    """``_answer_challenge`` for a user named by the client."""
-    return _answer_challenge(_member(organisation, username), challenge_id, code)
+    """``_answer_challenge`` for a user named by the client. In a whole call, a code's
+    challenge and its user are read and locked by one statement, the user first."""
+    if not code or not _whole_call():
+        return _answer_challenge(_member(organisation, username), challenge_id, code)
+    challenge = verification.lock_answered(
+        organisation.pk, username, challenge_id, ChallengePurpose.API
+    )
+    if challenge is None:
+        raise NotFound(_("This verification no longer exists. Start again."))
+    if not challenge.user.can_sign_in:
+        return _wrong_credentials()
+    return _verified(challenge.user, challenge_id, code, locked=challenge)
 
 
 def _answer_challenge(user: User, challenge_id: UUID, code: str | None) -> Decision:
@@ -274,16 +284,24 @@ def _held_code(user: User, code: str, method: str | None, options: list[base.Opt
     if option is None:
         return _reject(user, Reason.NO_CODE_METHOD)
     challenge = verification.open_challenge(user, option, ChallengePurpose.API)
-    return _verified(user, challenge.pk, code)
+    # In a whole call it is this transaction's own row, which nobody else sees until it
+    # commits: checked as it is, not read and locked again.
+    return _verified(user, challenge.pk, code, locked=challenge if _whole_call() else None)
 
 
 def _verified(
-    user: User, challenge_id: UUID, code: str, purpose: ChallengePurpose | None = None
+    user: User,
+    challenge_id: UUID,
+    code: str,
+    purpose: ChallengePurpose | None = None,
+    *,
+    locked: Challenge | None = None,
 ) -> Decision:
-    # In a whole call, ``user`` was locked when it was found (``check``, ``_member``).
+    # In a whole call, ``user`` was locked when it was found (``check``, ``_member``), or
+    # with its challenge (``locked``, ``_answer_challenge_of``).
     try:
         challenge = verification.verify(
-            user, challenge_id, code, purpose=purpose, user_locked=_whole_call()
+            user, challenge_id, code, purpose=purpose, user_locked=_whole_call(), locked=locked
         )
     except InvalidInput as refused:  # wrong, expired, finished: decided, and audited
         if refused.code not in REFUSED:

@@ -25,6 +25,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -202,6 +203,32 @@ def lock_member(organisation_id: int, username: str) -> User | None:
     return _locking().filter(username=username, organisation_id=organisation_id).first()
 
 
+def lock_answered(
+    organisation_id: int, username: str, challenge_id: str | UUID, purpose: ChallengePurpose
+) -> Challenge | None:
+    """The challenge ``challenge_id`` of the organisation's user ``username``, with the
+    user (and the organisation) read afresh: both rows locked by one statement, the user's
+    first (``FOR NO KEY UPDATE OF`` the user, then the challenge: PostgreSQL locks a
+    joined row's tables in the order the ``OF`` list names them), which is the lock order
+    above. For a caller whose transaction begins with it and then verifies the challenge
+    (``verify(..., locked=...)``): one statement instead of two. None if there is no such
+    user, or no such challenge of theirs for ``purpose``."""
+    challenges = (
+        Challenge.objects.select_related("user__organisation")
+        .select_for_update(no_key=True, of=("user", "self"))
+        .filter(
+            pk=challenge_id,
+            purpose=purpose,
+            user__username=username,
+            user__organisation_id=organisation_id,
+        )
+    )
+    try:
+        return challenges.get()
+    except (Challenge.DoesNotExist, ValueError, TypeError, ValidationError):
+        return None
+
+
 def get_challenge(
     user: User,
     challenge_id: str | UUID,
@@ -246,14 +273,16 @@ def verify(
     *,
     purpose: ChallengePurpose | None = None,
     user_locked: bool = False,
+    locked: Challenge | None = None,
 ) -> Challenge:
     """Check ``response`` (six digits, a recovery code, a WebAuthn assertion: its method
     parses it) against the user's open challenge (for ``purpose``, if given: any other is
     "not found"); approve it or raise why not. Pages and the API alike come here.
-    ``user_locked``: ``user`` was read by ``lock_member`` in the caller's transaction,
-    which this check joins (its first lock is taken)."""
+    ``user_locked``: ``user`` was read by ``lock_user`` or ``lock_member`` in the caller's
+    transaction, which this check joins (its first lock is taken). ``locked``: the
+    challenge itself, read with its user by ``lock_answered`` in that transaction."""
     with metrics.timed_check() as timing:
-        outcome = _check(user, challenge_id, response or "", purpose, user_locked)
+        outcome = _check(user, challenge_id, response or "", purpose, user_locked, locked)
         timing.option = outcome.option
     if outcome.error is not None:
         raise outcome.error
@@ -273,13 +302,14 @@ def _check(
     response: str,
     purpose: ChallengePurpose | None,
     user_locked: bool = False,
+    locked: Challenge | None = None,
 ) -> _Outcome:
-    # Inside a call that is one transaction with its audit events queued (the API's answer
-    # to a challenge, api/auth.py), no savepoint of its own: an error escaping here rolls
-    # the whole call back, and the call is recorded on its own, as when this block alone
-    # rolled back.
+    # Inside a call that is one transaction with its audit events queued (the API's checks
+    # and RADIUS, audit.services.together), no savepoint of its own: an error escaping
+    # here rolls the whole call back, and the call is recorded on its own, as when this
+    # block alone rolled back.
     with transaction.atomic(savepoint=not batching()):
-        return _checked(user, challenge_id, response, purpose, user_locked)
+        return _checked(user, challenge_id, response, purpose, user_locked, locked)
 
 
 def _checked(
@@ -288,12 +318,13 @@ def _checked(
     response: str,
     purpose: ChallengePurpose | None,
     user_locked: bool,
+    locked: Challenge | None,
 ) -> _Outcome:
     # Failures are recorded and committed; the error is raised after the transaction.
     # The user's row is locked and read afresh (their lockout may have begun since), then
     # the challenge, only if it is the user's (404 for anybody else's): a lockout below
     # then updates a row this transaction already holds (the lock order above).
-    challenge = get_challenge(
+    challenge = locked or get_challenge(
         user, challenge_id, lock=True, purpose=purpose, user_locked=user_locked
     )
     user = challenge.user

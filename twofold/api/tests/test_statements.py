@@ -27,9 +27,9 @@ _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
 
 #: Statements per path on SQLite. Lower them as statements are cut; never raise one
 #: without a reason.
-CODE_FOR_A_TEXT_CHALLENGE = 7
-CODE_FOR_AN_APP_CHALLENGE = 9
-PASSWORD_AND_APP_CODE = 22
+CODE_FOR_A_TEXT_CHALLENGE = 6
+CODE_FOR_AN_APP_CHALLENGE = 8
+PASSWORD_AND_APP_CODE = 21
 #: PostgreSQL moves the audit chain's head in the statement that inserts a call's events
 #: (core.bulk ``along``): one statement fewer on each of these paths.
 ON_POSTGRESQL = 1 if connection.vendor == "postgresql" else 0
