@@ -55,6 +55,18 @@ def summarise(stacks: Counter, top: int = 30) -> str:
     return "\n".join(lines)
 
 
+def measured(result: harness.Result, workers: int) -> str:
+    """The measurement the profile was taken under (py-spy's sampling slows it a little)."""
+    cpu = result.usage.cpu_percent if result.usage else 0.0
+    per_request = workers * cpu / 100 / result.rate * 1000 if result.rate else 0.0
+    return (
+        f"{result.label}: {result.answered} answered ({result.accepted} accepted), "
+        f"{result.rate:.1f}/s, p50 {result.p50:.1f} ms, p99 {result.p99:.1f} ms, "
+        f"CPU per worker {cpu:.0f} %, worker CPU per request {per_request:.1f} ms, "
+        f"load tool CPU {result.client_cpu:.0f} %\n"
+    )
+
+
 def main() -> None:
     password = "--password" in sys.argv
     signin = "--signin" in sys.argv
@@ -78,15 +90,17 @@ def main() -> None:
         for thread in spies:
             thread.start()
         if signin:
-            harness.signin(server, users, 8 * seconds)
+            result = harness.signin(server, users, 8 * seconds)
         elif password:
             url = f"http://127.0.0.1:{harness.PORT}/api/v1/validate/check"
-            harness.measure("password + code", server, url, harness.password_body, users, total,
-                            8, '"accept"', "application/json", f"Bearer {token}")  # fmt: skip
+            result = harness.measure("password + code", server, url, harness.password_body,
+                                     users, total, 8, '"accept"', "application/json",
+                                     f"Bearer {token}")  # fmt: skip
         else:
-            harness.code_only("code only", server, users, total, 8, token)
+            result = harness.code_only("code only", server, users, total, 8, token)
         for thread in spies:
             thread.join()
+        print(measured(result, len(server.workers())))
         print(summarise(sum(stacks, Counter())))
     finally:
         server.stop()

@@ -114,7 +114,7 @@ def check(
         return found
     user, code = found
     if _whole_call():  # the password is checked: no row was held while it was hashed
-        user = verification.lock_user(user.pk)
+        user = verification.lock_user(user.pk, organisation=organisation)
         if user is None:  # removed meanwhile
             return _wrong_credentials()
     step = signin.decide(request, user, devices=False)  # the browser's rule, in its order
@@ -186,7 +186,7 @@ def _app_password_holder(organisation: Organisation, username: str, password: st
 def _member(organisation: Organisation, username: str) -> User:
     """The organisation's user of that name, locked inside a whole call (``_whole_call``)."""
     if _whole_call():
-        user = verification.lock_member(organisation.pk, username)
+        user = verification.lock_member(organisation, username)
     else:
         user = (
             User.objects.select_related("organisation")
@@ -206,7 +206,7 @@ def _answer_challenge_of(
     if not code or not _whole_call():
         return _answer_challenge(_member(organisation, username), challenge_id, code)
     challenge = verification.lock_answered(
-        organisation.pk, username, challenge_id, ChallengePurpose.API
+        organisation, username, challenge_id, ChallengePurpose.API
     )
     if challenge is None:
         raise NotFound(_("This verification no longer exists. Start again."))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
@@ -40,6 +41,9 @@ from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldErro
 from twofold.core.ratelimit import AddressLimits, Limit, resume_time
 from twofold.methods import base
 from twofold.methods.models import Challenge, ChallengePurpose, ChallengeState
+
+if TYPE_CHECKING:
+    from twofold.organisations.models import Organisation
 
 CODE_LIFETIME = timedelta(minutes=5)
 WAIT_LIFETIME = timedelta(minutes=2)
@@ -190,43 +194,57 @@ def _locking():
     return User.objects.select_for_update(no_key=True, of=("self",)).select_related("organisation")
 
 
-def lock_user(user_id: int) -> User | None:
+def lock_user(user_id: int, *, organisation: Organisation | None = None) -> User | None:
     """Lock the user's row, first of all (the lock order above), and read it afresh with
-    its organisation (not locked); None if the user is gone."""
-    return _locking().filter(pk=user_id).first()
+    its organisation (not locked; ``organisation``: the user's, which the caller read in
+    this transaction, not read again); None if the user is gone."""
+    if organisation is None:
+        return _locking().filter(pk=user_id).first()
+    user = User.objects.select_for_update(no_key=True).filter(pk=user_id).first()
+    if user is not None and user.organisation_id == organisation.pk:
+        user.organisation = organisation
+    return user
 
 
-def lock_member(organisation_id: int, username: str) -> User | None:
+def lock_member(organisation: Organisation, username: str) -> User | None:
     """``lock_user`` by user name, for a caller whose transaction begins with it and then
     verifies (``verify(..., user_locked=True)``): one statement instead of a read and a
-    lock. None if the organisation has no such user."""
-    return _locking().filter(username=username, organisation_id=organisation_id).first()
+    lock. The organisation is the caller's, read in this transaction: not read again.
+    None if the organisation has no such user."""
+    users = User.objects.select_for_update(no_key=True)
+    user = users.filter(username=username, organisation=organisation).first()
+    if user is not None:
+        user.organisation = organisation
+    return user
 
 
 def lock_answered(
-    organisation_id: int, username: str, challenge_id: str | UUID, purpose: ChallengePurpose
+    organisation: Organisation, username: str, challenge_id: str | UUID, purpose: ChallengePurpose
 ) -> Challenge | None:
     """The challenge ``challenge_id`` of the organisation's user ``username``, with the
-    user (and the organisation) read afresh: both rows locked by one statement, the user's
-    first (``FOR NO KEY UPDATE OF`` the user, then the challenge: PostgreSQL locks a
-    joined row's tables in the order the ``OF`` list names them), which is the lock order
-    above. For a caller whose transaction begins with it and then verifies the challenge
-    (``verify(..., locked=...)``): one statement instead of two. None if there is no such
-    user, or no such challenge of theirs for ``purpose``."""
+    user read afresh: both rows locked by one statement, the user's first (``FOR NO KEY
+    UPDATE OF`` the user, then the challenge: PostgreSQL locks a joined row's tables in the
+    order the ``OF`` list names them), which is the lock order above. For a caller whose
+    transaction begins with it and then verifies the challenge (``verify(...,
+    locked=...)``): one statement instead of two. The organisation is the caller's, read
+    in this transaction: not read again. None if there is no such user, or no such
+    challenge of theirs for ``purpose``."""
     challenges = (
-        Challenge.objects.select_related("user__organisation")
+        Challenge.objects.select_related("user")
         .select_for_update(no_key=True, of=("user", "self"))
         .filter(
             pk=challenge_id,
             purpose=purpose,
             user__username=username,
-            user__organisation_id=organisation_id,
+            user__organisation=organisation,
         )
     )
     try:
-        return challenges.get()
+        challenge = challenges.get()
     except (Challenge.DoesNotExist, ValueError, TypeError, ValidationError):
         return None
+    challenge.user.organisation = organisation
+    return challenge
 
 
 def get_challenge(

@@ -61,7 +61,7 @@ def test_the_users_row_is_locked_first_and_held_while_the_challenge_is_waited_fo
             with transaction.atomic():
                 found.append(
                     verification.lock_answered(
-                        texted.organisation_id, texted.username, challenge.pk, ChallengePurpose.API
+                        texted.organisation, texted.username, challenge.pk, ChallengePurpose.API
                     )
                 )
         finally:
