@@ -29,8 +29,12 @@ def py_spy() -> str:
 
 def record(spy: str, pid: int, seconds: int) -> Counter:
     out = harness.WORK / f"profile-{pid}.txt"
+    # --gil: only the samples of the thread that holds the GIL, that is what the worker's
+    # CPU runs (eight threads per worker: without it, waiting for PostgreSQL, Redis or the
+    # GIL itself would fill most of the samples).
     command = [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
-               "--format", "raw", "--function", "--nonblocking", "--output", str(out)]  # fmt: skip
+               "--format", "raw", "--function", "--nonblocking", "--gil",
+               "--output", str(out)]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True)
     stacks: Counter = Counter()
     for line in out.read_text().splitlines():
