@@ -44,7 +44,8 @@ _SIGNING_IN_TO = "twofold.organisation"
 def remember_for_session(request: HttpRequest, organisation: Organisation | None) -> None:
     """Note the organisation a sign-in is for, once the user name has told it: the error
     pages met halfway through still show its branding and help-desk link."""
-    if organisation is not None:
+    # Only when it changes: setting the same value again would save the session again.
+    if organisation is not None and request.session.get(_SIGNING_IN_TO) != organisation.pk:
         request.session[_SIGNING_IN_TO] = organisation.pk
 
 
