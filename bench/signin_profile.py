@@ -201,8 +201,11 @@ def main() -> None:
     for _ in range(count):
         sign_in(next(users))
     profile.disable()
+    dump = Path(__file__).resolve().parents[1] / ".bench" / "signin_profile.prof"
+    dump.parent.mkdir(exist_ok=True)
+    profile.dump_stats(dump)  # for pstats (print_callees) or snakeviz
     stats = pstats.Stats(profile)
-    print("share of the profile (cumulative):")
+    print(f"share of the profile (cumulative; the whole profile is in {dump}):")
     print("\n".join(shares(stats, stats.total_tt)))
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(20)

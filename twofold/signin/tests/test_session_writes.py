@@ -93,3 +93,10 @@ def test_the_password_post_looks_the_organisation_up_once(client, with_app) -> N
     ran = _sign_in(client, with_app)
     reads = [s for s in ran["POST /signin/password"] if '"organisations_organisationdomain"' in s]
     assert len(reads) == 1, reads
+
+
+def test_the_code_page_reads_nothing_for_a_wait(client, with_app) -> None:
+    """A push's number is read only for a page that waits for a push."""
+    ran = _sign_in(client, with_app)
+    reads = [s for s in ran["GET /signin/verify"] if '"authenticator_pushnotice"' in s]
+    assert reads == []
