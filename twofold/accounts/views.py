@@ -56,7 +56,7 @@ def signin_username(request: HttpRequest) -> HttpResponse:
         # Sealed: a password typed into the user-name box must not sit in the session store.
         request.session[PENDING_USERNAME] = seal(username)
         # Noted in the same write: the password page, which notes it too, then writes nothing.
-        organisations.remember_for_session(request, find_by_username(username))
+        organisations.remember_for_session_by_username(request, username)
         return redirect("signin-password")
     context = {"form": form, "method_templates": base.signin_templates()}
     return render(request, "accounts/signin_username.html", context)

@@ -49,6 +49,16 @@ def remember_for_session(request: HttpRequest, organisation: Organisation | None
         request.session[_SIGNING_IN_TO] = organisation.pk
 
 
+def remember_for_session_by_username(request: HttpRequest, username: str) -> None:
+    """``remember_for_session`` for the organisation of ``username``'s domain, reading
+    only its id (the user-name step needs nothing else of it)."""
+    domain = domain_of(username)
+    found = OrganisationDomain.objects.filter(domain=domain) if domain else None
+    pk = found.values_list("organisation_id", flat=True).first() if found is not None else None
+    if pk is not None and request.session.get(_SIGNING_IN_TO) != pk:
+        request.session[_SIGNING_IN_TO] = pk
+
+
 def of_session(request: HttpRequest) -> Organisation | None:
     """The signed-in user's organisation, else the one a sign-in in this session is for."""
     user = getattr(request, "user", None)

@@ -100,3 +100,18 @@ def test_the_code_page_reads_nothing_for_a_wait(client, with_app) -> None:
     ran = _sign_in(client, with_app)
     reads = [s for s in ran["GET /signin/verify"] if '"authenticator_pushnotice"' in s]
     assert reads == []
+
+
+def test_the_user_name_post_notes_the_organisation_reading_only_its_id(client, with_app) -> None:
+    user, _secret = with_app
+    with CaptureQueriesContext(connection) as captured:
+        client.post("/signin", {"username": user.username})
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(reads) == 1, reads
+    assert '"organisations_organisation"' not in reads[0]
+    assert client.session.get("twofold.organisation") == user.organisation_id
+
+
+def test_a_user_name_of_no_organisation_notes_none(client, with_app) -> None:
+    client.post("/signin", {"username": "someone@elsewhere.example"})
+    assert "twofold.organisation" not in client.session
