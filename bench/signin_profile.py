@@ -63,7 +63,7 @@ STEPS = (
 #: Where the time goes: (label, the end of the function's file name, the function's name).
 SHARES = (
     ("the Argon2id hash (argon2 verify_secret)", "argon2/low_level.py", "verify_secret"),
-    ("rendering templates (Template.render)", "django/template/base.py", "render"),
+    ("rendering templates (render_to_string)", "django/template/loader.py", "render_to_string"),
     ("compiling SQL (SQLCompiler.as_sql)", "django/db/models/sql/compiler.py", "as_sql"),
     ("executing SQL (CursorWrapper.execute)", "django/db/backends/utils.py", "execute"),
     ("saving the session (SessionStore.save)", "twofold/core/sessions.py", "save"),
