@@ -5,7 +5,8 @@
 
 Run from the repository root with twofold's virtualenv (``python -m bench.harness``).
 Everything listens on 127.0.0.1 only (ports BENCH_PORT and BENCH_PORT + 1, default
-18090/18091). Prints a Markdown report and appends it to BENCHMARKS.md.
+18090/18091; Redis at BENCH_REDIS_URL, default database 5 of 127.0.0.1:6379). Prints a
+Markdown report and appends it to BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ TWOFOLD_ENV = {
     # bench/probe.py measures the small size in a database of its own.
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/"
     + os.environ.get("BENCH_DATABASE", "twofold_bench"),
-    "REDIS_URL": "redis://127.0.0.1:6379/5",
+    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
     "TWOFOLD_BASE_URL": f"http://127.0.0.1:{PORT}",
     "TWOFOLD_LOG_LEVEL": "WARNING",
     # Every request comes from 127.0.0.1: the per-address sign-in limit would be measured.
@@ -97,6 +98,8 @@ class Result:
     usage: proc.Usage | None = None
     concurrency: int = 0
     client_cpu: float = 0.0  # the load tool's CPU time over wall time, in % of one core
+    requests: int | None = None  # requests the load tool sent, where an answer takes several
+    session_writes: int | None = None  # rows of django_session written meanwhile
 
     @property
     def rate(self) -> float:
@@ -120,6 +123,7 @@ def _parse(label: str, output: str, concurrency: int) -> Result:
         float(values["p99"]),
         errors,
         concurrency=concurrency,
+        requests=int(values["requests"]) if "requests" in values else None,
     )
 
 
@@ -310,12 +314,30 @@ def argon2_seconds() -> float:
     return statistics.median(times)
 
 
+#: PostgreSQL (15) counts a table's writes in each backend and reports them when it goes
+#: idle, at most once a second, and within 10 s at the latest: wait that long to read them.
+STATISTICS_LAG = 11.0
+
+
+def session_writes() -> int:
+    """Rows of django_session inserted, updated and deleted so far, as PostgreSQL counts
+    them (every server's writes, whichever worker made them)."""
+    database = TWOFOLD_ENV["DATABASE_URL"].rsplit("/", 1)[1]
+    sql = (
+        "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables "
+        "WHERE relname = 'django_session'"
+    )
+    return int(proc.psql(database, sql))
+
+
 def signin(server, users, total) -> Result:
     indexes = users.take(total)
     work = [[seed.username(i), seed.PASSWORD, seed.secret(i).hex()] for i in indexes]
     path = WORK / "signins.json"
     path.write_text(json.dumps(work))
     concurrency = 4 * CORES
+    # No wait here: the runs before (API calls, GET /healthz) write no session.
+    writes = session_writes()
     server.mark()
     before, wall = _children_cpu(), time.monotonic()
     done = subprocess.run(
@@ -335,7 +357,13 @@ def signin(server, users, total) -> Result:
     result = _parse("browser sign-in", done.stdout, concurrency)
     result.usage = server.usage()
     result.client_cpu = 100 * (_children_cpu() - before) / (time.monotonic() - wall)
-    log(f"  browser sign-in: {result.rate:,.1f}/s, {result.errors} errors")
+    time.sleep(STATISTICS_LAG)
+    result.session_writes = session_writes() - writes
+    log(
+        f"  browser sign-in: {result.rate:,.1f}/s, {result.errors} errors, per sign-in "
+        f"{report.per(result, result.requests)} requests and "
+        f"{report.per(result, result.session_writes)} session writes"
+    )
     return result
 
 

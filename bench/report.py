@@ -176,6 +176,11 @@ def _row(r) -> str:
     )
 
 
+def per(result, count: int | None) -> str:
+    """``count`` per answer of ``result`` (a sign-in), or "?" where it was not counted."""
+    return "?" if count is None or not result.answered else f"{count / result.answered:.1f}"
+
+
 def _cpu_ms(result, workers: int) -> float:
     return 1000 * workers * result.usage.cpu_percent / 100 / result.rate
 
@@ -241,6 +246,9 @@ def render(results, sign, hash_seconds, rss, scale, bulk, started, full) -> str:
         f"- one Argon2id hash at the configured cost: {hash_seconds * 1000:.1f} ms, so the "
         f"bound is {cores} ÷ that = {bound:,.1f} hashes/s; browser sign-ins "
         f"{sign.rate:,.1f}/s = **{100 * sign.rate / bound:.0f} % of the bound**",
+        f"- per browser sign-in: {per(sign, sign.requests)} requests sent by the load tool, "
+        f"{per(sign, sign.session_writes)} session writes (rows of django_session inserted, "
+        "updated or deleted, as PostgreSQL's statistics count them over the run)",
         f"- worker CPU per request (workers × CPU per worker ÷ requests/s): password + code "
         f"{_cpu_ms(results[0], cores):.0f} ms, of which the hash "
         f"{100 * hash_seconds * 1000 / _cpu_ms(results[0], cores):.0f} %; browser sign-in "

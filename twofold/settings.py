@@ -122,7 +122,7 @@ if CONFIG.redis_url:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A per-process cache must never hold sessions: a sign-out would not reach other workers.
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    SESSION_ENGINE = "twofold.core.db_sessions"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["twofold.accounts.backends.PasswordBackend"]

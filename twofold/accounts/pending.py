@@ -42,12 +42,22 @@ def pending_user(request: HttpRequest, *, even_blocked: bool = False) -> User | 
     held = request.session.get(PENDING)
     if not held or time.time() - held["at"] > PENDING_SECONDS:
         return None
-    user = User.objects.select_related("organisation").filter(pk=held["user"]).first()
+    user = _read(request, held["user"])
     if user is None or not (user.can_sign_in or even_blocked):
         return None
     if held.get("epoch", 0) != user.session_epoch:
         return None  # signed out everywhere since the password was checked
     return user
+
+
+def _read(request: HttpRequest, pk: int) -> User | None:
+    """The pending user's row, read once per request: the language middleware and the
+    page both ask for it."""
+    read = getattr(request, "_twofold_pending_row", None)
+    if read is None or read[0] != pk:
+        user = User.objects.select_related("organisation").filter(pk=pk).first()
+        read = request._twofold_pending_row = (pk, user)
+    return read[1]
 
 
 def forget(request: HttpRequest) -> None:

@@ -52,8 +52,11 @@ def signin_username(request: HttpRequest) -> HttpResponse:
         request.POST or None, initial={"username": unseal(request.session.get(PENDING_USERNAME))}
     )
     if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"].strip()
         # Sealed: a password typed into the user-name box must not sit in the session store.
-        request.session[PENDING_USERNAME] = seal(form.cleaned_data["username"].strip())
+        request.session[PENDING_USERNAME] = seal(username)
+        # Noted in the same write: the password page, which notes it too, then writes nothing.
+        organisations.remember_for_session_by_username(request, username)
         return redirect("signin-password")
     context = {"form": form, "method_templates": base.signin_templates()}
     return render(request, "accounts/signin_username.html", context)
@@ -76,7 +79,11 @@ def signin_password(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user = services.check_password(
-                request, username, form.cleaned_data["password"], say_blocked=True
+                request,
+                username,
+                form.cleaned_data["password"],
+                organisation=organisation,  # found above: not looked up twice
+                say_blocked=True,
             )
         except RateLimited as limited:  # said next to the field, with when to try again
             form.add_error("password", limited.message)

@@ -6,18 +6,67 @@ cache keeps the old session (one signed out, or not yet stepped up), and serves 
 once Redis is back. Here the cached copy is dropped before the database changes, and a
 cache error is never swallowed: the request fails with 503 (docs/security.md 35) and the
 session stays as it was. Only a read falls back to the database, which holds every session.
+
+Both stores (this one with Redis, ``DatabaseStore`` without) write a session's row only
+as often as a sign-in needs (docs/design.md, "Sessions"): a new key is drawn without
+asking whether it is taken (the INSERT refuses a key in use, and another is drawn), a key
+cycled at sign-in is written once, by the response's save, and a row is deleted by one
+statement.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.utils.crypto import get_random_string
 
 from twofold.core.dependencies import CACHE_ERRORS
 
 
-class SessionStore(CachedDBStore):
+class FewerWrites:
+    """What both stores share: the ways in which they write less than Django's."""
+
+    def _get_new_session_key(self) -> str:
+        # No look-up first: only create() draws a key, and its INSERT (must_create) refuses
+        # one in use with CreateError, upon which create() draws another.
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    def cycle_key(self) -> None:
+        """A new key for the same data (at sign-in), the old one deleted at once.
+
+        Django's inserts the new row here and updates it again at the response's save;
+        here the response's save (the session is modified) draws the key and inserts the
+        row once, with its final data. Until then the session has no key.
+        """
+        data = self._session
+        key = self.session_key
+        self._session_key = None
+        self._session_cache = data
+        self.modified = True
+        if key:
+            self.delete(key)
+
+    def _delete_row(self, session_key: str) -> None:
+        # One DELETE; Django's reads the row first to delete it.
+        self.model.objects.filter(session_key=session_key).delete()
+
+
+class DatabaseStore(FewerWrites, DBStore):
+    """Sessions in the database only: where there is no Redis (a per-process cache must
+    never hold sessions)."""
+
+    def delete(self, session_key: str | None = None) -> None:
+        if session_key is None:
+            if self.session_key is None:
+                return
+            session_key = self.session_key
+        self._delete_row(session_key)
+
+
+class SessionStore(FewerWrites, CachedDBStore):
     def load(self) -> dict[str, Any]:
         try:
             data = self._cache.get(self.cache_key)
@@ -46,4 +95,4 @@ class SessionStore(CachedDBStore):
                 return
             session_key = self.session_key
         self._cache.delete(self.cache_key_prefix + session_key)
-        super(CachedDBStore, self).delete(session_key)
+        self._delete_row(session_key)

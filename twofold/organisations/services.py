@@ -44,8 +44,19 @@ _SIGNING_IN_TO = "twofold.organisation"
 def remember_for_session(request: HttpRequest, organisation: Organisation | None) -> None:
     """Note the organisation a sign-in is for, once the user name has told it: the error
     pages met halfway through still show its branding and help-desk link."""
-    if organisation is not None:
+    # Only when it changes: setting the same value again would save the session again.
+    if organisation is not None and request.session.get(_SIGNING_IN_TO) != organisation.pk:
         request.session[_SIGNING_IN_TO] = organisation.pk
+
+
+def remember_for_session_by_username(request: HttpRequest, username: str) -> None:
+    """``remember_for_session`` for the organisation of ``username``'s domain, reading
+    only its id (the user-name step needs nothing else of it)."""
+    domain = domain_of(username)
+    found = OrganisationDomain.objects.filter(domain=domain) if domain else None
+    pk = found.values_list("organisation_id", flat=True).first() if found is not None else None
+    if pk is not None and request.session.get(_SIGNING_IN_TO) != pk:
+        request.session[_SIGNING_IN_TO] = pk
 
 
 def of_session(request: HttpRequest) -> Organisation | None:

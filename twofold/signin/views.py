@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -152,7 +153,9 @@ def _show(
     context = {
         # A WAIT option's own prompt (a push shows its number), if its method has one.
         "wait_template": method.wait_template if method else None,
-        "wait": method.wait_context(challenge) if method else {},
+        # Read by the template only while a WAIT option waits (a push's number): called
+        # there, not here, so that a page without one reads nothing for it.
+        "wait": partial(method.wait_context, challenge) if method else {},
         # A CODE or BROWSER option's own prompt (a WebAuthn request), if its method has one.
         "prompt_template": method.prompt_template if asking else None,
         "prompt": method.prompt_context(challenge) if asking else {},

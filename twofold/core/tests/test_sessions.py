@@ -1,0 +1,102 @@
+"""The session stores write a session's row only as often as needed (twofold/core/sessions.py).
+
+Both stores are checked, whichever engine the suite's settings chose: the one read
+through the cache (Redis in production, the test cache here) and the database-only one.
+Writes are counted as statements, not timed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from twofold.core.sessions import DatabaseStore, SessionStore
+
+pytestmark = pytest.mark.django_db
+
+STORES = [pytest.param(SessionStore, id="cached"), pytest.param(DatabaseStore, id="database")]
+_WRITE = re.compile(r'^\s*(INSERT INTO|UPDATE|DELETE FROM) "django_session"', re.I)
+
+
+def _touching_sessions(captured: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if '"django_session"' in q["sql"]]
+
+
+def _saved(store_class, **data):
+    store = store_class()
+    store.update(data)
+    store.save()
+    return store
+
+
+@pytest.mark.parametrize("store_class", STORES)
+def test_a_cycled_key_is_written_once_by_the_save_that_follows(store_class) -> None:
+    store = _saved(store_class, user="alice")
+    store.cycle_key()
+    store["signed_in"] = True
+    with CaptureQueriesContext(connection) as captured:
+        store.save()
+    written = [sql for sql in _touching_sessions(captured) if _WRITE.match(sql)]
+    assert [sql.split()[0] for sql in written] == ["INSERT"]
+
+
+@pytest.mark.parametrize("store_class", STORES)
+def test_a_cycled_key_keeps_the_data_under_a_new_key(store_class) -> None:
+    store = _saved(store_class, user="alice")
+    old = store.session_key
+    store.cycle_key()
+    store["signed_in"] = True
+    store.save()
+    assert store.session_key != old
+    assert dict(store_class(store.session_key).load()) == {"user": "alice", "signed_in": True}
+
+
+@pytest.mark.parametrize("store_class", STORES)
+def test_the_old_key_opens_nothing_once_cycled(store_class) -> None:
+    store = _saved(store_class, user="alice")
+    old = store.session_key
+    store_class(old).load()  # read once: the cached store now holds a copy
+    store.cycle_key()
+    store.save()
+    assert (store_class(old).load(), Session.objects.filter(session_key=old).exists()) == (
+        {},
+        False,
+    )
+
+
+@pytest.mark.parametrize("store_class", STORES)
+def test_a_new_key_is_drawn_without_a_look_up(store_class) -> None:
+    with CaptureQueriesContext(connection) as captured:
+        _saved(store_class, user="alice")
+    statements = _touching_sessions(captured)
+    assert [sql.split()[0] for sql in statements] == ["INSERT"], statements
+
+
+@pytest.mark.parametrize("store_class", STORES)
+def test_a_key_already_taken_is_never_overwritten(store_class) -> None:
+    """The INSERT refuses a key in use, and another is drawn: no look-up needed first."""
+    taken = _saved(store_class, user="alice").session_key
+
+    class DrawsTheTakenKeyFirst(store_class):
+        drawn = [taken]
+
+        def _get_new_session_key(self) -> str:
+            return self.drawn.pop() if self.drawn else super()._get_new_session_key()
+
+    store = _saved(DrawsTheTakenKeyFirst, user="mallory")
+    assert store.session_key != taken
+    assert store_class(taken).load() == {"user": "alice"}
+
+
+@pytest.mark.parametrize("store_class", STORES)
+def test_a_session_is_deleted_by_one_statement(store_class) -> None:
+    store = _saved(store_class, user="alice")
+    with CaptureQueriesContext(connection) as captured:
+        store.delete()
+    statements = _touching_sessions(captured)
+    assert [sql.split()[0] for sql in statements] == ["DELETE"], statements
+    assert not Session.objects.filter(session_key=store.session_key).exists()
