@@ -16,6 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench import proc, seed
+from twofold.methods.stepup import VERIFIED_AT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,6 +89,10 @@ def admin_list_probe() -> dict[str, float]:
     admin = seed.User.objects.get(organisation=seed.organisation(), is_admin=True)
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(admin)
+    # The portal asks for a recent second factor (a step-up): as if just given.
+    session = client.session
+    session[VERIFIED_AT] = int(time.time())
+    session.save()
     found = {}
     for label, query in ADMIN_PAGES.items():
         times = []
