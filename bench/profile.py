@@ -43,6 +43,31 @@ def record(spy: str, pid: int, seconds: int) -> Counter:
     return stacks
 
 
+#: Where a worker's CPU goes: (label, a piece of the frames that stand for it).
+SHARES = (
+    ("the API operation (ninja's Operation.run)", "Operation.run"),
+    ("the client's token looked up (ClientToken.authenticate)", "ClientToken.authenticate"),
+    ("the check (api/checks.py check)", "check (twofold/api/checks.py"),
+    ("the verification (verification._check)", "_check (twofold/methods/verification.py"),
+    ("the audit events written together (Batch.write)", "Batch.write"),
+    ("compiling SQL (SQLCompiler.as_sql)", "SQLCompiler.as_sql"),
+    ("executing SQL (Django's CursorWrapper.execute)", "CursorWrapper.execute"),
+    ("Redis (limits and counters)", "redis/"),
+    ("pages rendered (Template.render)", "Template.render"),
+    ("sessions (SessionStore)", "SessionStore"),
+)
+
+
+def shares(stacks: Counter) -> str:
+    """The share of the samples whose stack holds each of ``SHARES`` (they overlap)."""
+    total = sum(stacks.values()) or 1
+    lines = ["where the CPU goes (inclusive):"]
+    for label, piece in SHARES:
+        count = sum(n for stack, n in stacks.items() if piece in stack)
+        lines.append(f"  {100 * count / total:5.1f} %  {label}")
+    return "\n".join(lines)
+
+
 def summarise(stacks: Counter, top: int = 30) -> str:
     total = sum(stacks.values()) or 1
     inclusive: Counter = Counter()
@@ -105,6 +130,7 @@ def main() -> None:
         for thread in spies:
             thread.join()
         print(measured(result, len(server.workers())))
+        print(shares(sum(stacks, Counter())) + "\n")
         print(summarise(sum(stacks, Counter())))
     finally:
         server.stop()
