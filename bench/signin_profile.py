@@ -45,6 +45,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bench import seed  # noqa: E402
+from bench.code_profile import shares  # noqa: E402
 
 logging.disable(logging.INFO)  # one request log line per request would drown the figures
 
@@ -155,18 +156,6 @@ def capture(indexes: range) -> None:
             print(f"  {number:2}. {statement[:150]}")
 
 
-def shares(stats: pstats.Stats, total: float) -> list[str]:
-    lines = []
-    for label, where, name in SHARES:
-        cumulative = sum(
-            row[3]
-            for (filename, _line, function), row in stats.stats.items()
-            if filename.endswith(where) and function == name
-        )
-        lines.append(f"  {100 * cumulative / total:5.1f} %  {label}")
-    return lines
-
-
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     call_command("migrate", verbosity=0)
@@ -206,7 +195,7 @@ def main() -> None:
     profile.dump_stats(dump)  # for pstats (print_callees) or snakeviz
     stats = pstats.Stats(profile)
     print(f"share of the profile (cumulative; the whole profile is in {dump}):")
-    print("\n".join(shares(stats, stats.total_tt)))
+    print("\n".join(shares(stats, stats.total_tt, SHARES)))
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(20)
     print(out.getvalue()[-4200:])

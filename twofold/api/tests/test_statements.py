@@ -164,15 +164,9 @@ def test_an_unknown_challenge_is_refused_and_the_call_still_audited(make_token, 
     assert _events(_last_correlation_id()) == [("api.call", "denied")]
 
 
-def test_ten_answers_of_one_code_at_once_accept_once_on_an_intact_chain(
-    make_token, with_app, clock, organisation
-) -> None:
-    """The one-transaction answer keeps the row lock (docs/security.md 7)."""
+def _accepted_at_once(token: str, body: str) -> list[bool]:
+    """Ten checks of ``body`` at once: which were accepted, sorted."""
     from conftest import at_once
-    from twofold.audit import chain
-
-    token = make_token("validate")
-    body = json.dumps(_app_challenge_answered(token, with_app, clock))
 
     def answer() -> bool:
         client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -180,7 +174,19 @@ def test_ten_answers_of_one_code_at_once_accept_once_on_an_intact_chain(
         assert reply.status_code == 200, reply.content
         return reply.json()["result"] == "accept"
 
-    assert sorted(at_once(answer)) == [False] * 9 + [True]
+    return sorted(at_once(answer))
+
+
+def test_ten_answers_of_one_code_at_once_accept_once_on_an_intact_chain(
+    make_token, with_app, clock, organisation
+) -> None:
+    """The one-transaction answer keeps the row lock (docs/security.md 7)."""
+    from twofold.audit import chain
+
+    token = make_token("validate")
+    body = json.dumps(_app_challenge_answered(token, with_app, clock))
+
+    assert _accepted_at_once(token, body) == [False] * 9 + [True]
     assert chain.verify(organisation.pk).ok
 
 
@@ -190,7 +196,6 @@ def test_ten_password_and_code_checks_at_once_accept_once_on_an_intact_chain(
     """The password's path as one transaction: the user's row is locked after the password
     is hashed and before any challenge is opened (the lock order, docs/design.md), so ten
     at once queue on it (no deadlock, no 500) and the code is accepted once."""
-    from conftest import at_once
     from twofold.audit import chain
 
     token = make_token("validate")
@@ -202,11 +207,5 @@ def test_ten_password_and_code_checks_at_once_accept_once_on_an_intact_chain(
         }
     )
 
-    def answer() -> bool:
-        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-        reply = client.post("/api/v1/validate/check", body, content_type="application/json")
-        assert reply.status_code == 200, reply.content
-        return reply.json()["result"] == "accept"
-
-    assert sorted(at_once(answer)) == [False] * 9 + [True]
+    assert _accepted_at_once(token, body) == [False] * 9 + [True]
     assert chain.verify(organisation.pk).ok
