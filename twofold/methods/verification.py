@@ -200,10 +200,7 @@ def lock_user(user_id: int, *, organisation: Organisation | None = None) -> User
     this transaction, not read again); None if the user is gone."""
     if organisation is None:
         return _locking().filter(pk=user_id).first()
-    user = User.objects.select_for_update(no_key=True).filter(pk=user_id).first()
-    if user is not None and user.organisation_id == organisation.pk:
-        user.organisation = organisation
-    return user
+    return _locked_in(organisation, pk=user_id)
 
 
 def lock_member(organisation: Organisation, username: str) -> User | None:
@@ -211,8 +208,14 @@ def lock_member(organisation: Organisation, username: str) -> User | None:
     verifies (``verify(..., user_locked=True)``): one statement instead of a read and a
     lock. The organisation is the caller's, read in this transaction: not read again.
     None if the organisation has no such user."""
-    users = User.objects.select_for_update(no_key=True)
-    user = users.filter(username=username, organisation=organisation).first()
+    return _locked_in(organisation, username=username)
+
+
+def _locked_in(organisation: Organisation, **lookup: object) -> User | None:
+    """The organisation's user ``lookup`` finds, locked, given the organisation the caller
+    read in this transaction instead of reading it again."""
+    users = User.objects.select_for_update(no_key=True).filter(organisation=organisation)
+    user = users.filter(**lookup).first()
     if user is not None:
         user.organisation = organisation
     return user
