@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 LIFETIME = "twofold.session.lifetime"  # (started, idle seconds, absolute seconds)
 SEEN = "twofold.session.seen"
 _TOUCH_EVERY = 60  # seconds: note activity at most once a minute (one session write)
+_POLLED = "twofold_polled"  # the mark ``polled`` leaves on a view
 
 
 def start(request: HttpRequest) -> None:
@@ -36,16 +37,35 @@ def start(request: HttpRequest) -> None:
     request.session[SEEN] = now
 
 
+def polled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark ``view`` as one a page calls by itself every few seconds (a waiting page's poll).
+
+    A poll is not the person's activity: it neither keeps an idle session alive nor writes
+    the session at all. A session is saved whole, so a write by a request the page sent by
+    itself could undo what the person's own request, answered in between, had just kept
+    there (docs/design.md, "Sessions": no request a page sends by itself writes one).
+    """
+    setattr(view, _POLLED, True)
+    return view
+
+
 class SessionLifetimeMiddleware:
+    """Signs out a session past its idle time or absolute lifetime; notes the person's
+    activity (at most once a minute), but not a poll's (``polled``)."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated and LIFETIME in request.session:
-            self._check(request)
         return self.get_response(request)
 
-    def _check(self, request: HttpRequest) -> None:
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., HttpResponse], args: tuple, kwargs: dict
+    ) -> None:
+        if request.user.is_authenticated and LIFETIME in request.session:
+            self._check(request, activity=not getattr(view, _POLLED, False))
+
+    def _check(self, request: HttpRequest, *, activity: bool) -> None:
         now = int(time.time())
         started, idle, absolute = request.session[LIFETIME]
         seen = request.session.get(SEEN, started)
@@ -62,7 +82,7 @@ class SessionLifetimeMiddleware:
             messages.info(
                 request, _("You were signed out to keep your account safe. Sign in again.")
             )
-        elif now - seen >= _TOUCH_EVERY:
+        elif activity and now - seen >= _TOUCH_EVERY:
             request.session[SEEN] = now
 
 

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from twofold.accounts import pending
 from twofold.accounts import services as accounts
+from twofold.accounts.middleware import polled
 from twofold.accounts.models import User
 from twofold.core import context as request_context
 from twofold.core.errors import InvalidInput, NotFound, RateLimited, TwofoldError
@@ -339,6 +340,7 @@ def signin_verify_complete(request: HttpRequest, user: User) -> HttpResponse:
 # --- Polling ---------------------------------------------------------------------------
 
 
+@polled
 @never_cache
 @require_GET
 def challenge_status(request: HttpRequest, challenge_id: str) -> JsonResponse:

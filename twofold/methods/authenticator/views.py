@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from twofold.accounts.middleware import polled
 from twofold.core.errors import InvalidInput, NotAllowed, NotFound
 from twofold.methods import enrolment, stepup
 from twofold.methods.authenticator import activation, services
@@ -142,6 +143,7 @@ def _activated(request: HttpRequest, enrolling: enrolment.Enrolling) -> bool:
     return bool(issued) and activation.activated(enrolling.user, issued)
 
 
+@polled
 @never_cache
 @require_GET
 def activation_status(request: HttpRequest) -> JsonResponse:
