@@ -13,7 +13,7 @@ from functools import partial
 import pyotp
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
-from playwright.sync_api import CDPSession, Page, expect
+from playwright.sync_api import CDPSession, Page, Request, expect
 
 from tests.browser.conftest import pass_the_recovery_codes_offer
 from twofold.accounts.models import MfaState, User
@@ -159,6 +159,31 @@ def test_the_browsers_autofill_offers_the_passkey_and_signs_in(
 def test_the_user_name_field_offers_passkeys_in_its_autofill(page: Page, base_url: str) -> None:
     page.goto(f"{base_url}/signin")
     expect(page.get_by_label("User name")).to_have_attribute("autocomplete", "username webauthn")
+
+
+def test_the_sign_in_page_sends_no_request_of_its_own_while_the_person_signs_in(
+    page: Page, base_url: str, alice
+) -> None:
+    """The autofill's options come with the page. Fetched as it loaded, they were written
+    to the session while the user name was on its way, and the slower write won: the
+    password page then found no user name (docs/design.md, "Sessions")."""
+    sent: list[str] = []  # what is neither a page nor what a page shows (scripts, styles)
+
+    def note(request: Request) -> None:
+        if request.resource_type in ("fetch", "xhr") or request.method != "GET":
+            sent.append(f"{request.method} {request.url}")
+
+    page.on("request", note)
+    page.goto(f"{base_url}/signin")
+    expect(page.locator("body")).to_have_attribute("data-passkey-autofill", "ready")
+    page.wait_for_load_state("networkidle")
+    assert sent == []
+    page.get_by_label("User name").fill(ALICE)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Verification code")).to_be_visible()
+    assert sent == [f"POST {base_url}/signin", f"POST {base_url}/signin/password"]
 
 
 def test_a_deleted_passkey_is_refused(page: Page, base_url: str, alice, registered) -> None:

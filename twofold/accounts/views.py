@@ -58,7 +58,7 @@ def signin_username(request: HttpRequest) -> HttpResponse:
         # Noted in the same write: the password page, which notes it too, then writes nothing.
         organisations.remember_for_session_by_username(request, username)
         return redirect("signin-password")
-    context = {"form": form, "method_templates": base.signin_templates()}
+    context = {"form": form, "method_panels": base.signin_panels(request)}
     return render(request, "accounts/signin_username.html", context)
 
 

@@ -190,9 +190,6 @@ class Method(ABC):
     audit_actions: tuple[tuple[str, str], ...] = ()
     #: The waiting page includes this template for a WAIT option's prompt (None: a call's).
     wait_template: str | None = None
-    #: The first sign-in page (user name) includes this template, if any: a way to sign in
-    #: that needs no user name (a passkey).
-    signin_template: str | None = None
     #: The sign-in and step-up pages include this template, with ``prompt_context`` as
     #: ``prompt``, to ask for the answer to an open challenge: for a CODE option, in place
     #: of the page's "enter the 6-digit code" sentence, above the code box; for a BROWSER
@@ -286,6 +283,15 @@ class Method(ABC):
     def kinds_for(self, user_ids: list[int]) -> dict[int, list[str]]:
         """What each of these users registered, by kind ("Office phone"), never numbers."""
         return {}
+
+    def signin_panel(self, request: HttpRequest) -> str | None:
+        """What the first sign-in page (user name) shows from this method, rendered, or
+        None: a way to sign in that needs no user name (a passkey).
+
+        Rendered with the page, so that whatever it keeps in the session is written by the
+        page's own response: the page must not send a request of its own to fetch it, whose
+        write could race the person's user name (docs/design.md, "Sessions")."""
+        return None
 
     def policy_panel(self, request, organisation) -> str | None:
         """The method's own rules for ``organisation`` on the admin policy page, rendered
@@ -472,9 +478,10 @@ def preferred_option(user: User, options: list[Option] | None = None) -> Option 
     return chosen or (options[0] if options else None)
 
 
-def signin_templates() -> list[str]:
-    """What the first sign-in page includes from the methods (``Method.signin_template``)."""
-    return [method.signin_template for method in registry().values() if method.signin_template]
+def signin_panels(request: HttpRequest) -> list[str]:
+    """What the first sign-in page shows from the methods (``Method.signin_panel``)."""
+    panels = (method.signin_panel(request) for method in registry().values())
+    return [panel for panel in panels if panel]
 
 
 def policy_panels(request, organisation) -> list[str]:

@@ -28,6 +28,8 @@ from twofold.methods.passkeys.forms import RESPONSE_LENGTH
 from twofold.methods.passkeys.models import Passkey
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from twofold.accounts.models import User
     from twofold.methods.models import Challenge
 
@@ -59,7 +61,6 @@ class PasskeyMethod(Method):
         (services.CLONED, gettext_lazy("Passkey refused: its counter went backwards (a copy)")),
     )
     settings_template = "passkeys/panel.html"
-    signin_template = "passkeys/signin.html"
 
     prompt_template = "passkeys/prompt.html"
 
@@ -144,6 +145,14 @@ class PasskeyMethod(Method):
             Passkey.objects.filter(user_id__in=user_ids).delete()[1].get(Passkey._meta.label, 0)
         )
         return deleted
+
+    def signin_panel(self, request: HttpRequest) -> str | None:
+        from twofold.methods.passkeys import passwordless
+
+        # The autofill's options come with the page (Method.signin_panel says why); the
+        # button, when pressed, asks for fresh ones.
+        options = json.loads(passwordless.begin(request.session))
+        return render_to_string("passkeys/signin.html", {"options": options}, request=request)
 
     def policy_panel(self, request, organisation) -> str | None:
         from twofold.methods.passkeys.forms import PolicyForm

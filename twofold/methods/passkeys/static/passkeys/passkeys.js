@@ -118,8 +118,16 @@ function setUpCreate(form) {
 // --- Sign-in page: a button, and autofill on the user-name field --------------------------
 let autofill = null; // the pending conditional request, aborted when the button is used
 
+// The autofill's options came with the page. Fetched as the page loads, they would be
+// written to the session while the person's user name may be on its way, and one of the
+// two writes would be lost (a session is saved whole). The button, pressed by the person,
+// fetches fresh ones.
+function pageOptions(form) {
+  return JSON.parse(document.getElementById(form.dataset.passkeyOptions).textContent);
+}
+
 async function signIn(form, mediation) {
-  const json = await fetchOptions(form, form.dataset.passkeySignin);
+  const json = mediation ? pageOptions(form) : await fetchOptions(form, form.dataset.passkeySignin);
   const request = { publicKey: requestOptions(json) };
   if (mediation) {
     autofill = new AbortController();
