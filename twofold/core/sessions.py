@@ -3,9 +3,11 @@
 Django's ``cached_db`` store logs and swallows a failed cache write after saving to the
 database, and deletes from the cache after the database: when Redis fails halfway, the
 cache keeps the old session (one signed out, or not yet stepped up), and serves it again
-once Redis is back. Here the cached copy is dropped before the database changes, and a
-cache error is never swallowed: the request fails with 503 (docs/security.md 35) and the
-session stays as it was. Only a read falls back to the database, which holds every session.
+once Redis is back. Here the cached copy is replaced by a mark before the database
+changes, and a cache error is never swallowed: the request fails with 503
+(docs/security.md 35) and the session stays as it was. Only a read falls back to the
+database, which holds every session. Nor does a request that read a session just before
+it changed put its old copy back (``SessionStore``).
 
 Both stores (this one with Redis, ``DatabaseStore`` without) write a session's row only
 as often as a sign-in needs (docs/design.md, "Sessions"): a new key is drawn without
@@ -66,26 +68,49 @@ class DatabaseStore(FewerWrites, DBStore):
         self._delete_row(session_key)
 
 
+#: What the cache holds for a session while its row changes, and after its row is deleted:
+#: "read the database, and keep no copy". A session's data is a dict, never this string.
+_CHANGING = "twofold:changing"
+#: Longer than any request lives (the proxy gives up after 60 seconds): a request that
+#: read the row before it changed never finds the key free to put its copy back.
+_CHANGING_SECONDS = 10 * 60
+
+
 class SessionStore(FewerWrites, CachedDBStore):
+    """Read through the cache; a copy is put back only where the cache holds nothing.
+
+    A request that read the row just before another changed or deleted it must not put
+    its copy in the cache afterwards: a session signed out would open again from the
+    cache, a step-up would be forgotten. So a change first marks the key (``_CHANGING``),
+    a deletion leaves the mark, and a copy read from the database is added only if the
+    key is still empty (Redis's SET NX): never over a mark or a newer copy.
+    """
+
     def load(self) -> dict[str, Any]:
         try:
-            data = self._cache.get(self.cache_key)
+            cached = self._cache.get(self.cache_key)
         except CACHE_ERRORS:
             stored = self._get_session_from_db()  # the source of truth; the cache is left alone
             return self.decode(stored.session_data) if stored else {}
-        if data is not None:
-            return data
+        if isinstance(cached, dict):
+            return cached
         stored = self._get_session_from_db()
         if not stored:
             return {}
         data = self.decode(stored.session_data)
-        self._cache.set(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
+        if cached is None:  # not while marked: the row is changing, or gone
+            self._cache.add(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
         return data
+
+    def exists(self, session_key: str | None) -> bool:
+        # The database's answer: a marked key (a deleted session) is in the cache too.
+        return DBStore.exists(self, session_key)
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()  # which picks a key and comes back here
-        self._cache.delete(self.cache_key)
+        if not must_create:  # a key drawn a moment ago was never cached
+            self._cache.set(self.cache_key, _CHANGING, _CHANGING_SECONDS)
         super(CachedDBStore, self).save(must_create)  # the database's save
         self._cache.set(self.cache_key, self._session, self.get_expiry_age())
 
@@ -94,5 +119,5 @@ class SessionStore(FewerWrites, CachedDBStore):
             if self.session_key is None:
                 return
             session_key = self.session_key
-        self._cache.delete(self.cache_key_prefix + session_key)
+        self._cache.set(self.cache_key_prefix + session_key, _CHANGING, _CHANGING_SECONDS)
         self._delete_row(session_key)

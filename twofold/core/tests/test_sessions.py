@@ -11,6 +11,7 @@ import re
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -100,3 +101,56 @@ def test_a_session_is_deleted_by_one_statement(store_class) -> None:
     statements = _touching_sessions(captured)
     assert [sql.split()[0] for sql in statements] == ["DELETE"], statements
     assert not Session.objects.filter(session_key=store.session_key).exists()
+
+
+def _read_while(key: str, change) -> SessionStore:
+    """The cached store of ``key``, whose read of the row is followed, before it goes on, by
+    ``change``: another request's, answered in between. (An instance, not a subclass: a
+    session's data is signed with its store's class name.)"""
+    store = SessionStore(key)
+    read = store._get_session_from_db
+
+    def read_then_change():
+        row = read()
+        change(key)
+        return row
+
+    store._get_session_from_db = read_then_change
+    return store
+
+
+def _uncached(**data) -> str:
+    """A saved session whose cached copy has gone (evicted, or never read): the next read
+    goes to the database."""
+    key = _saved(SessionStore, **data).session_key
+    cache.delete(SessionStore.cache_key_prefix + key)
+    return key
+
+
+def test_a_session_signed_out_while_another_request_read_it_opens_nothing_afterwards() -> None:
+    """That request's copy, read before the sign-out, must not go back into the cache: the
+    stolen cookie of a session signed out would open it again."""
+    key = _uncached(user="alice")
+    reading = _read_while(key, lambda key: SessionStore(key).delete())
+    assert reading.load() == {"user": "alice"}  # it had read the row: this request only
+    assert SessionStore(key).load() == {}
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_a_session_changed_while_another_request_read_it_keeps_the_change() -> None:
+    def step_up(key: str) -> None:
+        other = SessionStore(key)
+        other["stepped_up"] = True
+        other.save()
+
+    key = _uncached(user="alice")
+    _read_while(key, step_up).load()
+    assert SessionStore(key).load() == {"user": "alice", "stepped_up": True}
+
+
+def test_a_copy_read_from_the_database_is_cached_for_the_next_request() -> None:
+    key = _uncached(user="alice")
+    assert SessionStore(key).load() == {"user": "alice"}
+    with CaptureQueriesContext(connection) as captured:
+        assert SessionStore(key).load() == {"user": "alice"}
+    assert _touching_sessions(captured) == []
