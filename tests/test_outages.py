@@ -167,7 +167,7 @@ def test_readyz_is_200_when_the_database_and_the_cache_answer(up: Stack) -> None
     response = up.readyz()
     assert (response.status_code, response.json()) == (
         200,
-        {"status": "ok", "database": "ok", "cache": "ok"},
+        {"status": "ok", "database": "ok", "cache": "ok", "encryption_keys": "ok"},
     )
 
 
@@ -231,13 +231,21 @@ def test_with_redis_refusing_writes_a_changed_session_is_never_read_back_stale(
     up: Stack,
 ) -> None:
     browser, token = up.password_page()  # the session (Alice's user name) is cached in Redis
+
+    def post_bob() -> requests.Response:
+        return browser.post(
+            f"{up.url}/signin",
+            data={"username": BOB, "csrfmiddlewaretoken": token},
+            timeout=PATIENCE,
+        )
+
     up.redis.refuse_writes(True)
-    browser.post(
-        f"{up.url}/signin",
-        data={"username": BOB, "csrfmiddlewaretoken": token},
-        timeout=PATIENCE,
-    )
+    # The cached copy cannot be marked as changing: nothing changes, as the page says.
+    assert _is_unavailable_page(post_bob())
     up.redis.refuse_writes(False)
+    page = browser.get(f"{up.url}/signin/password", timeout=PATIENCE)
+    assert (BOB in page.text, ALICE in page.text) == (False, True)
+    post_bob()  # Redis takes writes again: the change is read back, never the old copy
     page = browser.get(f"{up.url}/signin/password", timeout=PATIENCE)
     assert (BOB in page.text, ALICE in page.text) == (True, False)
 
@@ -253,7 +261,7 @@ def test_with_redis_stopped_readyz_answers_503_naming_the_cache(up: Stack) -> No
     response = up.readyz()
     assert (response.status_code, response.json()) == (
         503,
-        {"status": "unavailable", "database": "ok", "cache": "down"},
+        {"status": "unavailable", "database": "ok", "cache": "down", "encryption_keys": "ok"},
     )
 
 
@@ -302,7 +310,7 @@ def test_with_the_database_stopped_readyz_answers_503_naming_it(up: Stack) -> No
     response = up.readyz()
     assert (response.status_code, response.json()) == (
         503,
-        {"status": "unavailable", "database": "down", "cache": "ok"},
+        {"status": "unavailable", "database": "down", "cache": "ok", "encryption_keys": "unknown"},
     )
 
 

@@ -315,11 +315,16 @@ def _send(destination: ForwardDestination, events: list[AuditEvent]) -> None:
             public_only=public_only,
         )
         return
-    secret = (
-        settings.TWOFOLD_WEBHOOK_SECRET
-        if destination.from_environment
-        else crypto.decrypt(destination.secret).decode()
-    )
+    try:
+        secret = (
+            settings.TWOFOLD_WEBHOOK_SECRET
+            if destination.from_environment
+            else crypto.open_stored(destination.secret).decode()
+        )
+    except crypto.StoredSecretUnreadable:  # kept, and tried again, until the keys are right
+        raise transports.DeliveryError(
+            "the signing secret cannot be read: no configured encryption key opens it"
+        ) from None
     for payload in payloads:
         transports.send_webhook(
             destination.url, secret, payload, public_only=public_only, ca_pem=destination.ca_pem

@@ -22,12 +22,28 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.conf import settings
 from django_otp import oath
 
+from twofold.core.errors import DependencyUnavailable
+
 # Letters only, without the ones people confuse when copying (I, L, O) — for app passwords.
 _LETTERS = "".join(ch for ch in string.ascii_lowercase if ch not in "ilo")
 
 
 class DecryptionError(Exception):
     """A stored secret cannot be decrypted with any configured key."""
+
+
+class StoredSecretUnreadable(DependencyUnavailable):
+    """A secret kept in the database that no configured key opens.
+
+    The installation's fault, never the person's: its keys are another installation's, or
+    one was taken out before ``twofold rotate-keys`` had finished with it. So it is not a
+    wrong code (which would count towards every user's lockout) but an outage: 503, no
+    RADIUS answer, nothing counted against anyone, and ``/readyz`` says so (docs/security.md
+    35).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(dependency="encryption_keys")
 
 
 def random_token(nbytes: int = 32) -> str:
@@ -112,6 +128,15 @@ def decrypt(ciphertext: str) -> bytes:
         return _keys().decrypt(ciphertext.encode("ascii"))
     except InvalidToken:
         raise DecryptionError("no configured encryption key opens this secret") from None
+
+
+def open_stored(ciphertext: str) -> bytes:
+    """``decrypt`` for a secret kept in the database: StoredSecretUnreadable if no
+    configured key opens it."""
+    try:
+        return decrypt(ciphertext)
+    except DecryptionError:
+        raise StoredSecretUnreadable() from None
 
 
 def reencrypt(ciphertext: str) -> str:

@@ -5,7 +5,8 @@ database that does not answer raises Django's OperationalError or InterfaceError
 (``web.views.server_error``) and the REST API (``api.errors``) both ask ``unavailable``
 what an exception means, and answer 503 with Retry-After instead of 500. Nothing catches
 these errors to carry on: a rate limit or lockout whose counter cannot be read refuses the
-request (docs/security.md 35). ``readiness`` is /readyz's check of both.
+request (docs/security.md 35). ``readiness`` is /readyz's check of both, and of the
+encryption keys, which must open the secrets stored in the database.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from redis.exceptions import ReadOnlyError as CacheReadOnlyError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as CacheTimeoutError
 
-from twofold.core import metrics
+from twofold.core import crypto, metrics
 from twofold.core.errors import DependencyUnavailable
+from twofold.core.fields import encrypted_fields
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +89,36 @@ def _cache_answers() -> bool:
     return answered
 
 
+def _keys_open_stored_secrets() -> bool:
+    """The configured encryption keys open the oldest and the newest secret of every
+    encrypted column: a server given another installation's keys, or one whose key was
+    taken out before ``twofold rotate-keys`` finished, is not ready (every code would fail
+    on it). Two rows by primary key per column, whatever the table's size."""
+    for column in encrypted_fields():
+        stored = column.model.objects.exclude(**{column.name: ""}).values_list(column.name)
+        for order in ("pk", "-pk"):
+            found = stored.order_by(order).first()
+            if found is None:
+                break  # nothing stored in this column yet
+            try:
+                crypto.decrypt(found[0])
+            except crypto.DecryptionError:
+                return False
+    return True
+
+
 def readiness() -> dict[str, str]:
-    """Each dependency's state for /readyz: "ok" or "down"."""
+    """Each dependency's state for /readyz: "ok" or "down" (the keys: "unknown" while the
+    database, which holds what they must open, does not answer)."""
+    database = _database_answers()
+    keys = "unknown"
+    if database:
+        try:
+            keys = "ok" if _keys_open_stored_secrets() else "down"
+        except DatabaseError:
+            database = False
     return {
-        "database": "ok" if _database_answers() else "down",
+        "database": "ok" if database else "down",
         "cache": "ok" if _cache_answers() else "down",
+        "encryption_keys": keys,
     }

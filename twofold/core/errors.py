@@ -80,5 +80,5 @@ class DependencyUnavailable(TwofoldError):
         self, message: str | None = None, *, dependency: str, retry_after: int = 30
     ) -> None:
         super().__init__(message)
-        self.dependency = dependency  # "database" or "cache": for the log and /readyz
+        self.dependency = dependency  # "database", "cache", "directory", "encryption_keys"
         self.retry_after = retry_after

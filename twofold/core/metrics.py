@@ -167,9 +167,14 @@ def timed_check() -> Iterator[CheckTiming]:
         CHECK_SECONDS.labels(method_label(timing.option)).observe(time.perf_counter() - started)
 
 
+#: What ``dependency_error`` counts by name: the encryption keys are a dependency too (a
+#: stored secret none of them opens), and a directory (LDAP) that does not answer.
+_DEPENDENCIES = frozenset({"database", "cache", "directory", "encryption_keys"})
+
+
 def dependency_error(dependency: str) -> None:
     """A request was answered 503 because ``dependency`` ("database", "cache") was down."""
-    DEPENDENCY_ERRORS.labels(_bounded(dependency, frozenset({"database", "cache"}))).inc()
+    DEPENDENCY_ERRORS.labels(_bounded(dependency, _DEPENDENCIES)).inc()
 
 
 #: Collectors read at each scrape (the database's gauges), added by the package that owns

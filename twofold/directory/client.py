@@ -119,7 +119,7 @@ def connect(directory: Directory, *, bind: bool = True) -> ldap.ldapobject.LDAPO
             connection = _open(directory, url)
             if bind:
                 password = (
-                    crypto.decrypt(directory.bind_password).decode()
+                    crypto.open_stored(directory.bind_password).decode()
                     if (directory.bind_password)
                     else ""
                 )

@@ -81,15 +81,16 @@ def step_of_new_seed(secret: bytes, code: str) -> int | None:
 def matching_step(seed: TotpSeed, code: str, now: float) -> int | None:
     """The step, later than the last one spent, whose code from ``seed`` is ``code``; or None.
 
-    A seed no configured key opens matches nothing (and is logged, without the seed).
+    A seed no configured key opens is the installation's fault, not a wrong code: logged
+    (without the seed), and ``crypto.StoredSecretUnreadable`` (503) is raised.
     """
     if not looks_like_code(code, seed.digits):
         return None
     try:
-        secret = crypto.decrypt(seed.secret)
-    except crypto.DecryptionError:
+        secret = crypto.open_stored(seed.secret)
+    except crypto.StoredSecretUnreadable:
         log.error("TOTP secret unreadable", extra={"model": seed._meta.label, "row": seed.pk})
-        return None
+        raise
     return crypto.totp_match(
         secret,
         code,

@@ -37,7 +37,7 @@ from twofold.api.reasons import Reason
 from twofold.audit.models import AuditAction, AuditResult
 from twofold.audit.services import record, together
 from twofold.core import context, crypto, languages
-from twofold.core.errors import InvalidInput, TwofoldError
+from twofold.core.errors import DependencyUnavailable, InvalidInput, TwofoldError
 from twofold.methods import base
 from twofold.radius import codec
 from twofold.radius.models import RadiusClient
@@ -123,6 +123,8 @@ def _respond(client: RadiusClient, request: codec.AccessRequest, event: Event) -
                 decision = _second_round(client, username, request.state, password)
             else:
                 decision = _first_round(client.organisation, username, password)
+        except DependencyUnavailable:
+            raise  # no answer: the gateway asks its other server (docs/radius.md)
         except TwofoldError as refused:
             event.result = AuditResult.DENIED
             event.details["reason"] = refused.code

@@ -156,4 +156,6 @@ def for_source(address: str) -> RadiusClient | None:
 
 
 def secret_of(client: RadiusClient) -> bytes:
-    return crypto.decrypt(client.secret)
+    """The shared secret; ``crypto.StoredSecretUnreadable`` if no configured key opens it
+    (the request then gets no answer, as when the database is down)."""
+    return crypto.open_stored(client.secret)

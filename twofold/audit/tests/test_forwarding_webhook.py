@@ -14,6 +14,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import override_settings
 from django.utils import timezone
 
@@ -166,6 +167,27 @@ def test_an_organisations_webhook_is_signed_with_the_secret_shown_once(user, rec
     forwarding.forward_due()
     body, signature = receiver.received[0]
     assert signature == "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_a_signing_secret_no_configured_key_opens_fails_the_destination_and_loses_nothing(
+    user, receiver, settings
+) -> None:
+    """Another installation's keys: the destination says why it is failing and keeps its
+    place (never an unsigned body, nor a crash of the sender), until the keys are right."""
+    # The settings fixture, not local_receiver_allowed: the two restore in the wrong order.
+    settings.TWOFOLD_SIEM_TO_PRIVATE_ADDRESSES = True
+    forwarding.add_webhook(user.organisation, f"http://127.0.0.1:{receiver.port}/")
+    written = _events(user, 1)
+    ours = settings.TWOFOLD["encryption_keys"]
+    settings.TWOFOLD = {**settings.TWOFOLD, "encryption_keys": (Fernet.generate_key().decode(),)}
+    now = timezone.now()
+    forwarding.forward_due(now)
+    destination = ForwardDestination.objects.get()
+    assert (receiver.ids, destination.failures) == ([], 1)
+    assert "no configured encryption key opens it" in destination.last_error
+    settings.TWOFOLD = {**settings.TWOFOLD, "encryption_keys": ours}
+    forwarding.forward_due(now + timedelta(hours=1))
+    assert written[0] in receiver.ids
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ldap
 import pytest
+from cryptography.fernet import Fernet
 from django.test import Client, RequestFactory
 
 from twofold.accounts import services as accounts
@@ -251,6 +252,23 @@ class TestPasswords:
         response = client.post("/signin/password", {"password": PASSWORD})
         assert response.status_code == 503
         assert "temporarily unavailable" in response.content.decode()
+
+    def test_a_bind_password_no_configured_key_opens_is_a_503_counting_nothing(
+        self, synced, settings
+    ) -> None:
+        """Another installation's keys: the service account cannot bind, which is an outage
+        (never a 500, nor a wrong password counted against the person)."""
+        settings.TWOFOLD = {
+            **settings.TWOFOLD,
+            "encryption_keys": (Fernet.generate_key().decode(),),
+        }
+        client = Client(raise_request_exception=False)
+        client.post("/signin", {"username": "adele@contoso.example"})
+        response = client.post("/signin/password", {"password": PASSWORD})
+        assert response.status_code == 503
+        assert "temporarily unavailable" in response.content.decode()
+        by_user, _by_address = accounts._limits()
+        assert by_user.count("adele@contoso.example") == 0
 
     def test_the_second_url_serves_when_the_first_does_not_answer(self, organisation, tree) -> None:
         dead = f"ldap://127.0.0.1:{devslapd.free_port()}"

@@ -193,10 +193,10 @@ def _check_signature(
     except (binascii.Error, ValueError, TypeError):
         raw = b""
     try:
-        point = crypto.decrypt(device.public_key)
-    except crypto.DecryptionError:
+        point = crypto.open_stored(device.public_key)
+    except crypto.StoredSecretUnreadable:  # the keys' fault, not the app's: no refusal
         log.error("authenticator device key unreadable", extra={"device": device.pk})
-        point = b""
+        raise
     if not crypto.p256_verify(point, message, raw):
         raise _refuse(device, "bad signature", _("This request is not signed by this app."))
 

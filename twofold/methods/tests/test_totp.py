@@ -70,10 +70,11 @@ class TestReplay:
         spent = seed(last_used_step=step_now())
         assert totp.matching_step(spent, code_at(1), NOW) == step_now() + 1
 
-    def test_a_seed_no_key_opens_matches_nothing(self) -> None:
+    def test_a_seed_no_key_opens_is_an_outage_not_a_wrong_code(self) -> None:
         unreadable = seed()
         unreadable.secret = "not a ciphertext"
-        assert totp.matching_step(unreadable, code_at(0), NOW) is None
+        with pytest.raises(crypto.StoredSecretUnreadable):
+            totp.matching_step(unreadable, code_at(0), NOW)
 
 
 class TestNewSeed:

@@ -8,6 +8,7 @@ import socket
 import threading
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import Client as BrowserClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,12 @@ from conftest import STRONG_PASSWORD
 from twofold.accounts import services as accounts
 from twofold.accounts.models import MfaState
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
+from twofold.core import crypto
 from twofold.core.ratelimit import integration_ceiling
+from twofold.directory import devslapd
+from twofold.directory import services as directory_services
+from twofold.directory.models import DirectoryAccount
+from twofold.methods import verification
 from twofold.methods.app_passwords import services as app_passwords
 from twofold.methods.authenticator import activation
 from twofold.methods.authenticator.models import PushNotice
@@ -25,6 +31,7 @@ from twofold.methods.models import Challenge
 from twofold.methods.phone import services as phones
 from twofold.methods.recovery import services as recovery
 from twofold.radius import answers, clients, server
+from twofold.radius.models import RadiusClient
 from twofold.radius.server import Server
 from twofold.radius.tests.conftest import SILENCE_SECONDS, ask, request_packet
 
@@ -251,6 +258,48 @@ class TestCodes:
         right = gateway.ask(BOB, STRONG_PASSWORD + clock.code(with_app.secret))
         assert right.rejected
         assert AuditEvent.objects.filter(action=AuditAction.MFA_LOCKED).exists()
+
+    def test_a_directory_that_does_not_answer_gets_no_answer_and_counts_nothing(
+        self, gateway, make_user, organisation
+    ) -> None:
+        """The person's password is their directory's, which is down: the gateway asks its
+        other server rather than telling the person their password is wrong."""
+        directory = directory_services.configure(
+            organisation,
+            urls=[f"ldap://127.0.0.1:{devslapd.free_port()}"],
+            bind_dn="cn=twofold,dc=contoso,dc=example",
+            bind_password="service password",
+            base_dn="dc=contoso,dc=example",
+            preset="ad",
+            start_tls=True,  # never tried: nothing answers on the port
+            user_filter="(objectClass=user)",
+        )
+        alice = make_user(ALICE)
+        DirectoryAccount.objects.create(
+            user=alice, directory=directory, entry_id="1", dn="cn=alice,dc=contoso,dc=example"
+        )
+        assert gateway.ask(ALICE, STRONG_PASSWORD, wait=SILENCE_SECONDS) is None
+        by_user, _by_address = accounts._limits()
+        assert by_user.count(ALICE) == 0
+        assert integration_ceiling().count(gateway.client.integration_key) == 0
+
+    def test_a_seed_no_configured_key_opens_gets_no_answer_and_counts_nothing(
+        self, gateway, with_app, clock, organisation, settings
+    ) -> None:
+        """The key that encrypted the app's seed was taken out too soon (the gateway's own
+        secret is under the new one): an outage, so no answer, and the gateway asks its
+        other server; not a wrong code (docs/radius.md)."""
+        organisation.lockout_threshold = 2
+        organisation.save()
+        new = Fernet.generate_key().decode()
+        settings.TWOFOLD = {**settings.TWOFOLD, "encryption_keys": (new,)}
+        sealed = crypto.encrypt(gateway.secret.encode())
+        RadiusClient.objects.filter(pk=gateway.client.pk).update(secret=sealed)
+        code = clock.code(with_app.secret)
+        for _attempt in range(3):
+            assert gateway.ask(BOB, STRONG_PASSWORD + code, wait=SILENCE_SECONDS) is None
+        assert verification._failures(with_app.user).count(str(with_app.user.pk)) == 0
+        assert not AuditEvent.objects.filter(action=AuditAction.MFA_LOCKED).exists()
 
 
 class TestLanguage:

@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from django.utils import timezone
 
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
@@ -148,6 +149,22 @@ class TestPolling:
         assert AuditEvent.objects.filter(
             action=authenticator_actions.REQUEST_REFUSED, result=AuditResult.DENIED
         ).exists()
+
+    def test_a_device_key_no_configured_key_opens_is_an_outage_not_a_forgery(
+        self, client, phone, pushed, settings
+    ) -> None:
+        """Another installation's keys: the app hears "try again soon", and nothing is
+        refused or audited as a forged request."""
+        settings.TWOFOLD = {
+            **settings.TWOFOLD,
+            "encryption_keys": (Fernet.generate_key().decode(),),
+        }
+        answer = phone.poll(client)
+        assert (answer.status_code, answer.json()["error"]) == (503, "temporarily_unavailable")
+        decided = phone.decide(client, pushed.pk, "approve", number_of(pushed))
+        assert decided.status_code == 503
+        assert state_of(pushed) == ChallengeState.PENDING
+        assert not AuditEvent.objects.filter(action=authenticator_actions.REQUEST_REFUSED).exists()
 
     def test_a_flood_of_forged_polls_is_refused_but_audited_only_so_often(
         self, client, phone, pushed
