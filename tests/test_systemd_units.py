@@ -45,6 +45,8 @@ LOADED = (
     "twofold@notices.service",
     "twofold-sync-directories.timer",
     "twofold@sync-directories.service",
+    "twofold-clear-sessions.timer",
+    "twofold@clear-sessions.service",
     "twofold@migrate.service",
     "twofold@rotate-keys.service",
 )
@@ -140,7 +142,11 @@ def test_each_service_carries_the_required_hardening(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("timer", "command"),
-    [("twofold-notices.timer", "notices"), ("twofold-sync-directories.timer", "sync-directories")],
+    [
+        ("twofold-notices.timer", "notices"),
+        ("twofold-sync-directories.timer", "sync-directories"),
+        ("twofold-clear-sessions.timer", "clear-sessions"),
+    ],
 )
 def test_each_timer_starts_a_shipped_unit_running_a_twofold_command(timer, command) -> None:
     (target,) = [line.split("=", 1)[1] for line in directives(timer) if line.startswith("Unit=")]

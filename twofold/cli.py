@@ -1,5 +1,5 @@
 """The ``twofold`` command: serve, radius, migrate, createorg, createuser, seed-demo,
-notices, audit, forward, rotate-keys, directory, demo, manage."""
+notices, clear-sessions, audit, forward, rotate-keys, directory, demo, manage."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ commands:
   seed-demo   create the demo organisation "Contoso" and its users (idempotent)
   audit       verify the audit log's hash chains  verify [--org SLUG]
   notices     send the queued texts that tell users an administrator reset their methods
+  clear-sessions  delete the sessions past their expiry (for a timer or cron)
   forward     send audit events to the configured SIEMs (syslog, webhooks)     [--once]
   rotate-keys re-encrypt every stored secret under the first encryption key [--batch-size N]
   directory   an organisation's LDAP or Active Directory   configure|test|sync --org SLUG ...
@@ -38,6 +39,7 @@ _MANAGEMENT = {
     "users": "users",
     "seed-demo": "seed_demo",
     "notices": "send_reset_notices",
+    "clear-sessions": "clearsessions",  # Django's, for either session store
     "forward": "forward",
     "rotate-keys": "rotate_keys",
     "audit": "audit",

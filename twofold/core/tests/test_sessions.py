@@ -12,9 +12,11 @@ import re
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from twofold.cli import _MANAGEMENT
 from twofold.core.sessions import DatabaseStore, SessionStore
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +156,17 @@ def test_a_copy_read_from_the_database_is_cached_for_the_next_request() -> None:
     with CaptureQueriesContext(connection) as captured:
         assert SessionStore(key).load() == {"user": "alice"}
     assert _touching_sessions(captured) == []
+
+
+@pytest.mark.parametrize("store_class", STORES)
+def test_twofold_clear_sessions_deletes_only_the_expired(store_class, settings) -> None:
+    """``twofold clear-sessions`` (the hourly timer's): every visit to the sign-in page
+    starts a session, and nothing else deletes those that were never finished."""
+    settings.SESSION_ENGINE = store_class.__module__
+    expired = _saved(store_class, user="alice")
+    expired.set_expiry(-60)
+    expired.save()
+    live = _saved(store_class, user="bob")
+    call_command(_MANAGEMENT["clear-sessions"])  # what `twofold clear-sessions` runs
+    kept = set(Session.objects.values_list("session_key", flat=True))
+    assert (expired.session_key in kept, live.session_key in kept) == (False, True)
