@@ -15,7 +15,6 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from phonenumbers import geocoder
 
 from twofold.core.errors import InvalidInput
 
@@ -51,6 +50,10 @@ _SORTED_BY_NAME = frozenset({"en"})
 
 
 def _geocoder_name(region: str, language: str) -> str:
+    # Imported on first use: its data takes 0.4 s or more to load, which every process
+    # start (each `twofold` command) would otherwise pay, most of them for nothing.
+    from phonenumbers import geocoder
+
     example = phonenumbers.example_number(region)
     name = geocoder.country_name_for_number(example, language) if example else ""
     return "" if name.startswith("*") else name  # "*zh": no name in that language
