@@ -71,6 +71,9 @@ def error_response(
 
 
 def _twofold_error(request: HttpRequest, exc: TwofoldError) -> HttpResponse:
+    if isinstance(exc, DependencyUnavailable):  # a directory, the encryption keys
+        match = getattr(request, "resolver_match", None)
+        dependencies.report(exc, exc.__cause__, match.route if match else None)
     if isinstance(exc, RateLimited | DependencyUnavailable):
         return error_response(
             request, exc.status, exc.code, exc.message, Retry_After=str(exc.retry_after)

@@ -319,7 +319,9 @@ def _send(destination: ForwardDestination, events: list[AuditEvent]) -> None:
         secret = (
             settings.TWOFOLD_WEBHOOK_SECRET
             if destination.from_environment
-            else crypto.open_stored(destination.secret).decode()
+            else crypto.open_stored(
+                destination.secret, what=f"forward destination {destination.pk}"
+            ).decode()
         )
     except crypto.StoredSecretUnreadable:  # kept, and tried again, until the keys are right
         raise transports.DeliveryError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import string
 import struct
@@ -23,6 +24,8 @@ from django.conf import settings
 from django_otp import oath
 
 from twofold.core.errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
 
 # Letters only, without the ones people confuse when copying (I, L, O) — for app passwords.
 _LETTERS = "".join(ch for ch in string.ascii_lowercase if ch not in "ilo")
@@ -130,12 +133,16 @@ def decrypt(ciphertext: str) -> bytes:
         raise DecryptionError("no configured encryption key opens this secret") from None
 
 
-def open_stored(ciphertext: str) -> bytes:
-    """``decrypt`` for a secret kept in the database: StoredSecretUnreadable if no
-    configured key opens it."""
+def open_stored(ciphertext: str, *, what: str) -> bytes:
+    """``decrypt`` for a secret kept in the database (``what``: its column and row, for the
+    operator's log): StoredSecretUnreadable if no configured key opens it."""
     try:
         return decrypt(ciphertext)
     except DecryptionError:
+        log.error(
+            "stored secret unreadable: no configured encryption key opens it",
+            extra={"secret": what},
+        )
         raise StoredSecretUnreadable() from None
 
 

@@ -90,20 +90,20 @@ def _cache_answers() -> bool:
 
 
 def _keys_open_stored_secrets() -> bool:
-    """The configured encryption keys open the oldest and the newest secret of every
-    encrypted column: a server given another installation's keys, or one whose key was
-    taken out before ``twofold rotate-keys`` finished, is not ready (every code would fail
-    on it). Two rows by primary key per column, whatever the table's size."""
+    """The configured encryption keys open the newest secret of every encrypted column: a
+    server given another installation's keys is not ready (every code would fail on it).
+    One row per column, whatever the table's size. An older row only a retired key opens
+    (``twofold rotate-keys`` lists them) fails its own user's checks with 503, but does
+    not take every server out of the load balancer."""
     for column in encrypted_fields():
         stored = column.model.objects.exclude(**{column.name: ""}).values_list(column.name)
-        for order in ("pk", "-pk"):
-            found = stored.order_by(order).first()
-            if found is None:
-                break  # nothing stored in this column yet
-            try:
-                crypto.decrypt(found[0])
-            except crypto.DecryptionError:
-                return False
+        newest = stored.order_by("-pk").first()
+        if newest is None:
+            continue  # nothing stored in this column yet
+        try:
+            crypto.decrypt(newest[0])
+        except crypto.DecryptionError:
+            return False
     return True
 
 

@@ -3,11 +3,11 @@
 Django's ``cached_db`` store logs and swallows a failed cache write after saving to the
 database, and deletes from the cache after the database: when Redis fails halfway, the
 cache keeps the old session (one signed out, or not yet stepped up), and serves it again
-once Redis is back. Here the cached copy is replaced by a mark before the database
-changes, and a cache error is never swallowed: the request fails with 503
-(docs/security.md 35) and the session stays as it was. Only a read falls back to the
-database, which holds every session. Nor does a request that read a session just before
-it changed put its old copy back (``SessionStore``).
+once Redis is back. Here the row and the cache change in one transaction, and a cache
+error is never swallowed: the request fails with 503 (docs/security.md 35) and the
+session stays as it was. Only a read falls back to the database, which holds every
+session. Nor does a request that read a session just before it changed put its old copy
+back (``SessionStore``).
 
 Both stores (this one with Redis, ``DatabaseStore`` without) write a session's row only
 as often as a sign-in needs (docs/design.md, "Sessions"): a new key is drawn without
@@ -18,11 +18,13 @@ statement.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.crypto import get_random_string
 
 from twofold.core.dependencies import CACHE_ERRORS
@@ -68,22 +70,25 @@ class DatabaseStore(FewerWrites, DBStore):
         self._delete_row(session_key)
 
 
-#: What the cache holds for a session while its row changes, and after its row is deleted:
-#: "read the database, and keep no copy". A session's data is a dict, never this string.
-_CHANGING = "twofold:changing"
+#: What the cache holds for a session that is deleted, or whose last change may not have
+#: been committed: "read the database, and put no copy back". A session's data is a dict.
+_UNCACHED = "twofold:read-the-database"
 #: Longer than any request lives (the proxy gives up after 60 seconds): a request that
-#: read the row before it changed never finds the key free to put its copy back.
-_CHANGING_SECONDS = 10 * 60
+#: read the row before it was deleted never finds the key free to put its copy back.
+_UNCACHED_SECONDS = 10 * 60
 
 
 class SessionStore(FewerWrites, CachedDBStore):
-    """Read through the cache; a copy is put back only where the cache holds nothing.
+    """Read through the cache, and never serve a copy older than the row.
 
-    A request that read the row just before another changed or deleted it must not put
-    its copy in the cache afterwards: a session signed out would open again from the
-    cache, a step-up would be forgotten. So a change first marks the key (``_CHANGING``),
-    a deletion leaves the mark, and a copy read from the database is added only if the
-    key is still empty (Redis's SET NX): never over a mark or a newer copy.
+    - A change writes the row and then the cache in one transaction: the row stays
+      locked until the commit, so another request's save or deletion of the session
+      comes wholly before or wholly after, in the database and in the cache alike.
+    - A deletion leaves a mark (``_UNCACHED``) in the cache, written over whatever copy a
+      save that held the row had put there.
+    - A copy read from the database is put in the cache only where the key is empty
+      (Redis's SET NX): never over a mark or a newer copy. A request that read the row
+      just before a sign-out cannot put the signed-in copy back.
     """
 
     def load(self) -> dict[str, Any]:
@@ -98,26 +103,55 @@ class SessionStore(FewerWrites, CachedDBStore):
         if not stored:
             return {}
         data = self.decode(stored.session_data)
-        if cached is None:  # not while marked: the row is changing, or gone
+        if cached is None:  # not over a mark: the session was deleted, or is being changed
             self._cache.add(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
         return data
 
     def exists(self, session_key: str | None) -> bool:
-        # The database's answer: a marked key (a deleted session) is in the cache too.
+        # The database's answer: a deleted session's key holds a mark in the cache.
         return DBStore.exists(self, session_key)
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()  # which picks a key and comes back here
-        if not must_create:  # a key drawn a moment ago was never cached
-            self._cache.set(self.cache_key, _CHANGING, _CHANGING_SECONDS)
-        super(CachedDBStore, self).save(must_create)  # the database's save
-        self._cache.set(self.cache_key, self._session, self.get_expiry_age())
+        key = self.cache_key
+        # Inside a caller's transaction the commit is theirs: until then, no copy.
+        committed_here = not transaction.get_connection().in_atomic_block
+        try:
+            with transaction.atomic():
+                self._write_row(must_create)
+                if committed_here:
+                    self._cache.set(key, self._session, self.get_expiry_age())
+                else:
+                    self._cache.set(key, _UNCACHED, _UNCACHED_SECONDS)
+        except CreateError:
+            raise  # the key is another session's: nothing of ours reached the cache
+        except BaseException:
+            # The copy may be in the cache without its row (a commit that failed).
+            with suppress(*CACHE_ERRORS):
+                self._cache.set(key, _UNCACHED, _UNCACHED_SECONDS)
+            raise
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
             if self.session_key is None:
                 return
             session_key = self.session_key
-        self._cache.set(self.cache_key_prefix + session_key, _CHANGING, _CHANGING_SECONDS)
-        self._delete_row(session_key)
+        with transaction.atomic():
+            self._delete_row(session_key)  # waits for a save that holds the row
+            # Over the copy such a save put in the cache; a cache that fails undoes it.
+            self._cache.set(self.cache_key_prefix + session_key, _UNCACHED, _UNCACHED_SECONDS)
+
+    def _write_row(self, must_create: bool) -> None:
+        """Django's save of the row, in the caller's transaction (no savepoint of its own)."""
+        row = self.create_model_instance(self._get_session(no_load=must_create))
+        try:
+            row.save(force_insert=must_create, force_update=not must_create)
+        except IntegrityError:
+            if must_create:
+                raise CreateError from None  # the key is taken: create() draws another
+            raise
+        except DatabaseError:
+            if not must_create:
+                raise UpdateError from None  # the row is gone: deleted meanwhile
+            raise

@@ -114,15 +114,16 @@ def connect(directory: Directory, *, bind: bool = True) -> ldap.ldapobject.LDAPO
     credentials are refused (a configuration error to show the administrator).
     """
     failures = []
+    # Read before any connection is opened: keys that cannot read it leave none behind.
+    password = (
+        crypto.open_stored(directory.bind_password, what=f"directory {directory.pk}").decode()
+        if bind and directory.bind_password
+        else ""
+    )
     for url in directory.url_list:
         try:
             connection = _open(directory, url)
             if bind:
-                password = (
-                    crypto.open_stored(directory.bind_password).decode()
-                    if (directory.bind_password)
-                    else ""
-                )
                 connection.simple_bind_s(directory.bind_dn, password)
             return connection
         except _DOWN as down:

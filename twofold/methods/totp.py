@@ -9,7 +9,6 @@ the window, to the refusal of replays or to the clock applies to both (docs/desi
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable
 from typing import TypeVar
@@ -27,8 +26,6 @@ WINDOW = 1
 DIGITS = 6
 PERIOD = 30
 ALGORITHM = "sha1"
-
-log = logging.getLogger(__name__)
 
 
 def clock() -> float:
@@ -81,16 +78,12 @@ def step_of_new_seed(secret: bytes, code: str) -> int | None:
 def matching_step(seed: TotpSeed, code: str, now: float) -> int | None:
     """The step, later than the last one spent, whose code from ``seed`` is ``code``; or None.
 
-    A seed no configured key opens is the installation's fault, not a wrong code: logged
-    (without the seed), and ``crypto.StoredSecretUnreadable`` (503) is raised.
+    A seed no configured key opens is the installation's fault, not a wrong code:
+    ``crypto.StoredSecretUnreadable`` (503) is raised, and logged without the seed.
     """
     if not looks_like_code(code, seed.digits):
         return None
-    try:
-        secret = crypto.open_stored(seed.secret)
-    except crypto.StoredSecretUnreadable:
-        log.error("TOTP secret unreadable", extra={"model": seed._meta.label, "row": seed.pk})
-        raise
+    secret = crypto.open_stored(seed.secret, what=f"{seed._meta.label} {seed.pk}")
     return crypto.totp_match(
         secret,
         code,
@@ -108,13 +101,23 @@ def spend(seeds: Iterable[Seed], code: str) -> Seed | None:
 
     The caller passes the rows locked (``select_for_update``, inside its transaction), so
     two submissions of one code, in two challenges or two requests, cannot both succeed.
+    A seed no configured key opens is passed over for the others; only if the code came
+    from none of them is that raised (``crypto.StoredSecretUnreadable``): maybe it came
+    from the unreadable one, so it is not a wrong code either.
     """
     now = clock()
+    unreadable: crypto.StoredSecretUnreadable | None = None
     for seed in seeds:
-        step = matching_step(seed, code, now)
+        try:
+            step = matching_step(seed, code, now)
+        except crypto.StoredSecretUnreadable as error:
+            unreadable = error
+            continue
         if step is not None:
             seed.last_used_step = step
             seed.last_used_at = timezone.now()
             seed.save(update_fields=["last_used_step", "last_used_at"])
             return seed
+    if unreadable is not None:
+        raise unreadable
     return None

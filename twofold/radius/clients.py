@@ -158,4 +158,4 @@ def for_source(address: str) -> RadiusClient | None:
 def secret_of(client: RadiusClient) -> bytes:
     """The shared secret; ``crypto.StoredSecretUnreadable`` if no configured key opens it
     (the request then gets no answer, as when the database is down)."""
-    return crypto.open_stored(client.secret)
+    return crypto.open_stored(client.secret, what=f"RADIUS client {client.pk}")

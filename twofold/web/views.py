@@ -36,8 +36,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The process can serve: its database and its cache answer (503 names the one down,
-    so that a load balancer stops sending people to a server that would fail them)."""
+    """The process can serve: its database and its cache answer, and its encryption keys
+    open what the database stores (503 names the one down, so that a load balancer stops
+    sending people to a server that would fail them)."""
     states = dependencies.readiness()
     ready = all(state == "ok" for state in states.values())
     return JsonResponse(

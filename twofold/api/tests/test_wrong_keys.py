@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 from django.test import Client
+from prometheus_client import REGISTRY
 
 from conftest import STRONG_PASSWORD
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
@@ -35,17 +36,24 @@ def failures_counted(user) -> int:
     return verification._failures(user).count(str(user.pk))
 
 
+def outages_counted() -> float:
+    labels = {"dependency": "encryption_keys"}
+    return REGISTRY.get_sample_value("twofold_dependency_errors_total", labels) or 0.0
+
+
 def test_an_app_code_is_answered_503_and_counts_nothing(
     validator, with_app, clock, organisation, other_keys
 ) -> None:
     organisation.lockout_threshold = 2
     organisation.save()
     body = {"user": BOB, "password": STRONG_PASSWORD, "code": clock.code(with_app.secret)}
+    before = outages_counted()
     for _attempt in range(3):  # more than the lockout threshold
         answer = validator.post("/validate/check", body)
         assert (answer.status_code, answer.json()["error"]) == (503, "temporarily_unavailable")
         assert int(answer.headers["Retry-After"]) > 0
     assert failures_counted(with_app.user) == 0
+    assert outages_counted() == before + 3  # the operator's metric names the keys
     refused = AuditEvent.objects.filter(
         action=AuditAction.CHALLENGE_VERIFIED, result=AuditResult.FAILURE
     )
@@ -77,10 +85,11 @@ def test_readyz_says_the_keys_are_down(client, with_app, other_keys) -> None:
     assert client.get("/readyz").json()["encryption_keys"] == "ok"
 
 
-def test_readyz_finds_a_key_taken_out_too_soon_in_the_oldest_secret(
+def test_readyz_asks_the_newest_secret_of_each_column(
     client, with_app, make_user, clock, settings
 ) -> None:
-    """The newest secret is under the new key, the oldest still under the one taken out."""
+    """An old secret only a retired key opens fails its own user's checks (503), but does
+    not take the server out; keys that cannot open the newest one do."""
     from twofold.methods.authenticator import services as authenticator
 
     old = settings.TWOFOLD["encryption_keys"]
@@ -90,6 +99,32 @@ def test_readyz_finds_a_key_taken_out_too_soon_in_the_oldest_secret(
     secret = authenticator.new_secret()
     authenticator.add_device(carol, "Phone", secret, clock.code(secret, steps=-1))
     assert AuthenticatorDevice.objects.count() == 2
+    settings.TWOFOLD = {**settings.TWOFOLD, "encryption_keys": (new,)}  # the old one retired
     assert client.get("/readyz").json()["encryption_keys"] == "ok"
-    settings.TWOFOLD = {**settings.TWOFOLD, "encryption_keys": (new,)}  # taken out too soon
+    settings.TWOFOLD = {**settings.TWOFOLD, "encryption_keys": old}  # the new one lost
     assert client.get("/readyz").json()["encryption_keys"] == "down"
+
+
+def test_one_device_no_key_opens_leaves_the_others_working(
+    validator, with_app, clock, make_user, settings
+) -> None:
+    """Bob's old phone was set up under a key since taken out, his new one under the new
+    key: the new phone's codes still sign him in; the old phone's get a 503, not "wrong"."""
+    from twofold.methods.authenticator import services as authenticator
+
+    old = settings.TWOFOLD["encryption_keys"]
+    new = Fernet.generate_key().decode()
+    settings.TWOFOLD = {**settings.TWOFOLD, "encryption_keys": (new, *old)}
+    secret = authenticator.new_secret()
+    authenticator.add_device(with_app.user, "New phone", secret, clock.code(secret, steps=-1))
+    settings.TWOFOLD = {**settings.TWOFOLD, "encryption_keys": (new,)}  # taken out too soon
+
+    def check(code: str):
+        return validator.post(
+            "/validate/check", {"user": BOB, "password": STRONG_PASSWORD, "code": code}
+        )
+
+    assert check(clock.code(with_app.secret)).status_code == 503
+    answer = check(clock.code(secret)).json()
+    assert (answer["result"], answer["reason"]) == ("accept", "second_factor")
+    assert failures_counted(with_app.user) == 0

@@ -8,6 +8,7 @@ Writes are counted as statements, not timed.
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -162,7 +163,8 @@ def test_a_copy_read_from_the_database_is_cached_for_the_next_request() -> None:
 def test_twofold_clear_sessions_deletes_only_the_expired(store_class, settings) -> None:
     """``twofold clear-sessions`` (the hourly timer's): every visit to the sign-in page
     starts a session, and nothing else deletes those that were never finished."""
-    settings.SESSION_ENGINE = store_class.__module__
+    engines = {SessionStore: "twofold.core.sessions", DatabaseStore: "twofold.core.db_sessions"}
+    settings.SESSION_ENGINE = engines[store_class]
     expired = _saved(store_class, user="alice")
     expired.set_expiry(-60)
     expired.save()
@@ -170,3 +172,62 @@ def test_twofold_clear_sessions_deletes_only_the_expired(store_class, settings) 
     call_command(_MANAGEMENT["clear-sessions"])  # what `twofold clear-sessions` runs
     kept = set(Session.objects.values_list("session_key", flat=True))
     assert (expired.session_key in kept, live.session_key in kept) == (False, True)
+
+
+def _in_own_connection(work):
+    """``work`` for a thread of its own: Django gives each thread its own connection."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    return run
+
+
+def _someone_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+def test_a_save_and_a_sign_out_at_once_leave_the_session_signed_out() -> None:
+    """One request saves the session while another signs it out. The save's copy must not
+    reach the cache after the sign-out's mark: the sign-out waits for the row the save
+    holds until it has committed, its copy in the cache by then, and marks over it."""
+    key = _saved(SessionStore, user="alice").session_key
+    saving = SessionStore(key)
+    saving["seen"] = 1
+    written, go_on = threading.Event(), threading.Event()
+    write = saving._write_row
+
+    def write_then_wait(must_create: bool) -> None:
+        write(must_create)
+        written.set()
+        go_on.wait(10)
+
+    saving._write_row = write_then_wait
+    saver = threading.Thread(target=_in_own_connection(saving.save))
+    signer = threading.Thread(target=_in_own_connection(lambda: SessionStore(key).delete()))
+    saver.start()
+    try:
+        assert written.wait(10)
+        signer.start()
+        for _ in range(100):  # the sign-out reaches the row and waits for it
+            if _someone_waits_for_a_lock():
+                break
+            threading.Event().wait(0.05)
+        else:
+            pytest.fail("the sign-out did not wait for the row the save holds")
+    finally:
+        go_on.set()
+        saver.join(10)
+        signer.join(10)
+    assert SessionStore(key).load() == {}
+    assert not Session.objects.filter(session_key=key).exists()

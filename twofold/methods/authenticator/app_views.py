@@ -154,6 +154,9 @@ def _json_api(view: Callable[[HttpRequest], dict]) -> Callable[[HttpRequest], Ht
 def _refusal(request: HttpRequest, failed: Exception) -> TwofoldError:
     """A service's refusal as it is; a database or cache that is down as a 503."""
     if isinstance(failed, TwofoldError):
+        if isinstance(failed, DependencyUnavailable):  # the encryption keys
+            match = getattr(request, "resolver_match", None)
+            dependencies.report(failed, failed.__cause__, match.route if match else None)
         return failed
     down = dependencies.unavailable(failed)
     match = getattr(request, "resolver_match", None)

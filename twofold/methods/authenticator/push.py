@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import re
 import time
 from datetime import timedelta
@@ -39,8 +38,6 @@ LIFETIME = timedelta(seconds=90)
 CLOCK_SKEW = 120
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 DECISIONS = ("approve", "deny", "fraud")
-
-log = logging.getLogger(__name__)
 
 
 class BadSignature(TwofoldError):
@@ -192,11 +189,8 @@ def _check_signature(
         raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
     except (binascii.Error, ValueError, TypeError):
         raw = b""
-    try:
-        point = crypto.open_stored(device.public_key)
-    except crypto.StoredSecretUnreadable:  # the keys' fault, not the app's: no refusal
-        log.error("authenticator device key unreadable", extra={"device": device.pk})
-        raise
+    # Unreadable: the keys' fault, not the app's, so an outage (503), not a refusal.
+    point = crypto.open_stored(device.public_key, what=f"authenticator device {device.pk}")
     if not crypto.p256_verify(point, message, raw):
         raise _refuse(device, "bad signature", _("This request is not signed by this app."))
 
