@@ -250,6 +250,23 @@ def test_with_redis_refusing_writes_a_changed_session_is_never_read_back_stale(
     assert (BOB in page.text, ALICE in page.text) == (True, False)
 
 
+def test_with_redis_refusing_writes_signing_out_still_signs_out(up: Stack) -> None:
+    browser, token = up.password_page(BOB)
+    up.post_password(browser, token, up.passwords[BOB])  # Bob's second factor is off
+    assert browser.get(f"{up.url}/account", allow_redirects=False, timeout=PATIENCE).ok
+    copied = requests.Session()  # the session cookie, as someone who copied it holds it
+    copied.cookies.update(browser.cookies)
+    up.redis.refuse_writes(True)
+    token = browser.cookies["csrftoken"]
+    signed_out = browser.post(
+        f"{up.url}/signout", data={"csrfmiddlewaretoken": token}, timeout=PATIENCE
+    )
+    up.redis.refuse_writes(False)
+    assert signed_out.status_code == 200
+    account = copied.get(f"{up.url}/account", allow_redirects=False, timeout=PATIENCE)
+    assert (account.status_code, account.headers["Location"].startswith("/signin")) == (302, True)
+
+
 def test_with_redis_refusing_writes_a_sign_in_post_answers_the_503_page(up: Stack) -> None:
     browser, token = up.password_page()
     up.redis.refuse_writes(True)

@@ -27,7 +27,7 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.crypto import get_random_string
 
-from twofold.core.dependencies import CACHE_ERRORS
+from twofold.core.dependencies import CACHE_ERRORS, CacheFullError
 
 
 class FewerWrites:
@@ -137,10 +137,16 @@ class SessionStore(FewerWrites, CachedDBStore):
             if self.session_key is None:
                 return
             session_key = self.session_key
+        key = self.cache_key_prefix + session_key
         with transaction.atomic():
             self._delete_row(session_key)  # waits for a save that holds the row
             # Over the copy such a save put in the cache; a cache that fails undoes it.
-            self._cache.set(self.cache_key_prefix + session_key, _UNCACHED, _UNCACHED_SECONDS)
+            try:
+                self._cache.set(key, _UNCACHED, _UNCACHED_SECONDS)
+            except CacheFullError:
+                # A full Redis takes no mark, but deletes, and takes no copy from a reader
+                # either: signing out still works.
+                self._cache.delete(key)
 
     def _write_row(self, must_create: bool) -> None:
         """Django's save of the row, in the caller's transaction (no savepoint of its own)."""
