@@ -177,6 +177,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> None:
+    """The test databases, made by migrating; then no content types or permissions again.
+
+    After each transactional test (every live-server test) Django empties the database and
+    runs the post-migrate handlers again, which re-create every content type and
+    permission: nothing of twofold uses either, and on PostgreSQL it was about 40 % of each
+    of those 1,500 clean-ups (0.4 s of 1.1 s).
+    """
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+    from django.db.models.signals import post_migrate
+
+    post_migrate.disconnect(
+        create_permissions, dispatch_uid="django.contrib.auth.management.create_permissions"
+    )
+    post_migrate.disconnect(create_contenttypes)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Rate-limit counters from one test never leak into the next."""
