@@ -177,6 +177,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+def someone_waits_for_a_lock() -> bool:
+    """Whether a connection to the test database waits for a lock (PostgreSQL only): how a
+    test knows that another thread has reached a row it holds."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None) -> None:
     """The test databases, made by migrating; then no content types or permissions again.

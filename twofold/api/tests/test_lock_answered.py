@@ -12,6 +12,7 @@ import time
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from conftest import someone_waits_for_a_lock
 from twofold.accounts.models import User
 from twofold.methods import verification
 from twofold.methods.models import Challenge, ChallengePurpose
@@ -30,15 +31,6 @@ def _free(user: User) -> bool:
     except DatabaseError:  # could not obtain the lock
         return False
     return True
-
-
-def _someone_waits_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def test_the_users_row_is_locked_first_and_held_while_the_challenge_is_waited_for(
@@ -74,7 +66,7 @@ def test_the_users_row_is_locked_first_and_held_while_the_challenge_is_waited_fo
         assert _free(texted)  # the challenge alone is held
         answerer.start()
         deadline = time.monotonic() + 30
-        while not _someone_waits_for_a_lock() and time.monotonic() < deadline:
+        while not someone_waits_for_a_lock() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not _free(texted)  # the answer holds the user's row while it waits
     finally:

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conftest import someone_waits_for_a_lock
 from twofold.cli import _MANAGEMENT
 from twofold.core.sessions import DatabaseStore, SessionStore
 
@@ -186,15 +187,6 @@ def _in_own_connection(work):
     return run
 
 
-def _someone_waits_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
 def test_a_save_and_a_sign_out_at_once_leave_the_session_signed_out() -> None:
@@ -220,7 +212,7 @@ def test_a_save_and_a_sign_out_at_once_leave_the_session_signed_out() -> None:
         assert written.wait(10)
         signer.start()
         for _ in range(100):  # the sign-out reaches the row and waits for it
-            if _someone_waits_for_a_lock():
+            if someone_waits_for_a_lock():
                 break
             threading.Event().wait(0.05)
         else:
