@@ -71,9 +71,12 @@ def error_response(
 
 
 def _twofold_error(request: HttpRequest, exc: TwofoldError) -> HttpResponse:
-    if isinstance(exc, DependencyUnavailable):  # a directory, the encryption keys
-        match = getattr(request, "resolver_match", None)
-        dependencies.report(exc, exc.__cause__, match.route if match else None)
+    if isinstance(exc, DependencyUnavailable):  # raised as such: a directory, the keys
+        dependencies.report_request(request, exc, exc.__cause__)
+    return _refused(request, exc)
+
+
+def _refused(request: HttpRequest, exc: TwofoldError) -> HttpResponse:
     if isinstance(exc, RateLimited | DependencyUnavailable):
         return error_response(
             request, exc.status, exc.code, exc.message, Retry_After=str(exc.retry_after)
@@ -121,9 +124,8 @@ def _too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     down = dependencies.unavailable(exc)  # the database or the cache does not answer: 503
     if down is not None:
-        match = getattr(request, "resolver_match", None)
-        dependencies.report(down, exc, match.route if match else None)
-        return _twofold_error(request, down)
+        dependencies.report_request(request, down, exc)
+        return _refused(request, down)  # reported once, with the error it stands for
     log.exception("API call failed", exc_info=exc)
     return error_response(
         request,

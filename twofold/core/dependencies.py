@@ -65,6 +65,13 @@ def report(down: DependencyUnavailable, exc: BaseException | None, route: str | 
     )
 
 
+def report_request(request, down: DependencyUnavailable, exc: BaseException | None) -> None:
+    """``report`` for a web request, named by its route (the URL pattern: never the raw
+    path, which may hold a token)."""
+    match = getattr(request, "resolver_match", None)
+    report(down, exc, match.route if match else None)
+
+
 # Readiness is stricter than ``unavailable``: any error of the database or of Redis
 # means this server should not be sent people.
 def _database_answers() -> bool:

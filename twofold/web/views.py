@@ -174,8 +174,7 @@ def service_unavailable(
 ) -> HttpResponse:
     """503 with Retry-After: the page (in the organisation's branding when it is known),
     or, where programs call (``_JSON_PATHS``), the API's JSON error shape."""
-    match = getattr(request, "resolver_match", None)
-    dependencies.report(down, failure, match.route if match else None)
+    dependencies.report_request(request, down, failure)
     correlation_id = getattr(request, "correlation_id", "")
     if request.path.startswith(_JSON_PATHS):  # the API: failed outside its handler (api.errors)
         body = {"error": down.code, "message": down.message, "correlation_id": correlation_id}

@@ -135,3 +135,28 @@ def test_the_api_root_leads_to_the_docs(http) -> None:
     response = http.get("/", allow_redirects=False)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/api/v1/docs")
+
+
+def test_a_cache_that_does_not_answer_is_a_503_counted_once(validator, monkeypatch) -> None:
+    """Reported where the error is turned into its answer, and only there."""
+    from prometheus_client import REGISTRY
+    from redis.exceptions import ConnectionError as CacheConnectionError
+
+    from twofold.core import ratelimit
+
+    class Down:
+        def __getattr__(self, name: str):
+            def refuse(*args, **kwargs):
+                raise CacheConnectionError("Connection refused")
+
+            return refuse
+
+    def counted() -> float:
+        labels = {"dependency": "cache"}
+        return REGISTRY.get_sample_value("twofold_dependency_errors_total", labels) or 0.0
+
+    before = counted()
+    monkeypatch.setattr(ratelimit, "cache", Down())
+    response = validator.post("/validate/check", {"user": "a@contoso.example", "password": "x"})
+    assert_error(response, 503, "temporarily_unavailable")
+    assert counted() == before + 1

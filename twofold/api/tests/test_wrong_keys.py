@@ -14,6 +14,7 @@ from conftest import STRONG_PASSWORD
 from twofold.audit.models import AuditAction, AuditEvent, AuditResult
 from twofold.methods import verification
 from twofold.methods.authenticator.models import AuthenticatorDevice
+from twofold.methods.authenticator.services import base32 as authenticator_base32
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,3 +129,19 @@ def test_one_device_no_key_opens_leaves_the_others_working(
     answer = check(clock.code(secret)).json()
     assert (answer["result"], answer["reason"]) == ("accept", "second_factor")
     assert failures_counted(with_app.user) == 0
+
+
+def test_the_log_names_the_unreadable_secrets_row_never_the_secret(
+    with_app, clock, other_keys, caplog
+) -> None:
+    device = AuthenticatorDevice.objects.get(user=with_app.user)
+    browser = Client(raise_request_exception=False)
+    browser.post("/signin", {"username": BOB})
+    browser.post("/signin/password", {"password": STRONG_PASSWORD})
+    with caplog.at_level("ERROR", logger="twofold.core.crypto"):
+        browser.post("/signin/verify", {"code": clock.code(with_app.secret)})
+    (line,) = [r for r in caplog.records if r.name == "twofold.core.crypto"]
+    assert line.secret == f"authenticator.AuthenticatorDevice {device.pk}"
+    logged = caplog.text + repr(vars(line))
+    for secret in (device.secret, with_app.secret.hex(), authenticator_base32(with_app.secret)):
+        assert secret not in logged

@@ -155,12 +155,10 @@ def _refusal(request: HttpRequest, failed: Exception) -> TwofoldError:
     """A service's refusal as it is; a database or cache that is down as a 503."""
     if isinstance(failed, TwofoldError):
         if isinstance(failed, DependencyUnavailable):  # the encryption keys
-            match = getattr(request, "resolver_match", None)
-            dependencies.report(failed, failed.__cause__, match.route if match else None)
+            dependencies.report_request(request, failed, failed.__cause__)
         return failed
     down = dependencies.unavailable(failed)
-    match = getattr(request, "resolver_match", None)
-    dependencies.report(down, failed, match.route if match else None)
+    dependencies.report_request(request, down, failed)
     return down
 
 
